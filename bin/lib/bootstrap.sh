@@ -1,0 +1,69 @@
+# Sourced by every bin/ script: finds the project, makes sure the system packages and the
+# virtualenv exist (installing them on first use), and sets VENV_BIN.
+# Variables: CRYPTOSTREAM_VENV (default ./.venv), CRYPTOSTREAM_PYTHON (default python3).
+
+PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="${CRYPTOSTREAM_VENV:-$PROJECT_DIR/.venv}"
+VENV_BIN="$VENV/bin"
+PYTHON="${CRYPTOSTREAM_PYTHON:-python3}"
+export PATH="$PATH:/usr/sbin:/sbin"
+
+step() { printf '==> %s\n' "$*"; }
+
+missing_system_packages() {
+  local missing=()
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  command -v mariadbd >/dev/null || command -v mysqld >/dev/null || missing+=(mariadb-server)
+  command -v mariadb >/dev/null || command -v mysql >/dev/null || missing+=(mariadb-client)
+  "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+  echo "${missing[@]}"
+}
+
+ensure_system_packages() {
+  local missing
+  missing="$(missing_system_packages)"
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing system packages: $missing"
+    # keep Debian from starting its own MariaDB service: the stack runs a private instance
+    local policy=/usr/sbin/policy-rc.d created_policy=""
+    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created_policy=1; fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+    [ -n "$created_policy" ] && rm -f "$policy"
+  else
+    echo "missing system packages; install them with:" >&2
+    echo "  sudo apt-get install -y $missing" >&2
+    exit 1
+  fi
+}
+
+check_versions() {
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+    || { echo "Python 3.10+ is required ($PYTHON is $("$PYTHON" --version 2>&1))" >&2; exit 1; }
+  local java_major
+  java_major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/ *java.specification.version = //p')"
+  [ "${java_major:-0}" -ge 17 ] 2>/dev/null \
+    || { echo "Java 17+ is required (found ${java_major:-none})" >&2; exit 1; }
+}
+
+ensure_venv() {
+  local stamp="$VENV/.cryptostream-setup" want
+  want="$(cat "$PROJECT_DIR/setup.cfg" "$PROJECT_DIR/pyproject.toml" | sha256sum | cut -c1-16)"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  if [ ! -x "$VENV_BIN/python" ]; then
+    step "creating virtualenv $VENV"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  step "installing Python packages into $VENV (pyspark is ~300 MB the first time)"
+  "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q --upgrade pip
+  "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q -e "$PROJECT_DIR[test]"
+  echo "$want" >"$stamp"
+}
+
+bootstrap() {
+  ensure_system_packages
+  check_versions
+  ensure_venv
+}

@@ -1,0 +1,52 @@
+"""MySQL connections and the SQL files under sql/ (the one place SQL lives)."""
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import mysql.connector
+from mysql.connector.connection import MySQLConnection
+
+from cryptostream.config import PROJECT_DIR, Config, Secret
+
+SQL_DIR = Path(os.environ.get("CRYPTOSTREAM_SQL_DIR", PROJECT_DIR / "sql"))
+ADMIN_USER = "root"
+_NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+
+
+@lru_cache(maxsize=None)
+def named_statements(file: str) -> dict[str, str]:
+    """`-- name: x` blocks of sql/<file>.sql, comments dropped, trailing ';' removed."""
+    parts = _NAME.split((SQL_DIR / f"{file}.sql").read_text())
+    return {name: _strip(body) for name, body in zip(parts[1::2], parts[2::2])}
+
+
+def script(file: str) -> list[str]:
+    """The statements of sql/<file>.sql, in order."""
+    return [s for s in (_strip(part) for part in (SQL_DIR / f"{file}.sql").read_text().split(";\n")) if s]
+
+
+def _strip(sql: str) -> str:
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return "\n".join(lines).strip().rstrip(";").strip()
+
+
+def admin_password(config: Config) -> Secret:
+    path = config.secrets_dir / "mysql-admin-password"
+    return Secret(path.read_text().strip()) if path.exists() else Secret("")
+
+
+def connect(config: Config, admin: bool = False, database: bool = True,
+            timeout: float = 10.0) -> MySQLConnection:
+    """A connection in UTC, autocommit off; as the application user unless `admin`."""
+    mysql_cfg = config.mysql
+    password = admin_password(config) if admin else mysql_cfg.password
+    connection = mysql.connector.connect(
+        host=mysql_cfg.host, port=mysql_cfg.port,
+        user=ADMIN_USER if admin else mysql_cfg.user, password=password.reveal(),
+        database=mysql_cfg.database if database else None,
+        connection_timeout=int(timeout), autocommit=False, use_pure=True,
+        time_zone="+00:00", charset="utf8mb4")
+    return connection

@@ -1,0 +1,222 @@
+"""A local Binance-compatible exchange for `bin/up --simulated` and the tests (127.0.0.1 only).
+
+Serves /api/v3/ping, /api/v3/time and /api/v3/ticker/price (single, `symbols=[...]` and
+all-symbols forms) with Binance's request weights, the X-MBX-USED-WEIGHT-1M header, 429 +
+Retry-After past 6000 weight a minute, and Binance's error body for unknown symbols.
+Prices follow a seeded random walk (or a scripted sequence) so runs are reproducible.
+
+Faults on demand: POST /sim/faults {"mode": M, "count": N, ...} makes the next N ticker
+requests fail with M, one of: rate_limit (429, "retry_after"), ban (418, "retry_after"),
+server_error ("status", default 503), slow ("delay" seconds), malformed, missing_symbols,
+geo_block (451). GET /sim/requests lists the ticker requests received (monotonic times).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import threading
+import time
+from collections import deque
+from decimal import ROUND_HALF_EVEN, Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from cryptostream.logs import configure
+
+WEIGHT_LIMIT = 6000
+START_PRICES = {"BTCUSDT": "97000", "ETHUSDT": "3600", "SOLUSDT": "240", "BNBUSDT": "650",
+                "ADAUSDT": "0.95", "XRPUSDT": "2.4", "DOGEUSDT": "0.38", "LTCUSDT": "105"}
+EIGHT_PLACES = Decimal("0.00000001")
+FAULT_MODES = {"rate_limit", "ban", "server_error", "slow", "malformed", "missing_symbols", "geo_block"}
+
+
+class PricePath:
+    """Deterministic prices: each symbol walks by up to ±0.1% a step from a seeded RNG,
+    or cycles through a scripted list of prices."""
+
+    def __init__(self, seed: int, script: dict[str, list[str]] | None = None) -> None:
+        self._rng = random.Random(seed)
+        self._script = {s: deque(p) for s, p in (script or {}).items()}
+        self._prices = {s: Decimal(p) for s, p in START_PRICES.items()}
+        self._lock = threading.Lock()
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._script or self._prices)
+
+    def next_price(self, symbol: str) -> str:
+        with self._lock:
+            if self._script:
+                prices = self._script[symbol]
+                prices.rotate(-1)
+                return prices[-1]
+            step = Decimal(self._rng.uniform(-0.001, 0.001)).quantize(Decimal("0.000001"))
+            price = (self._prices[symbol] * (1 + step)).quantize(EIGHT_PLACES, ROUND_HALF_EVEN)
+            self._prices[symbol] = price
+            return f"{price:.8f}"
+
+
+class ExchangeState:
+    """Weight accounting, pending faults and the request log, shared by handler threads."""
+
+    def __init__(self, path: PricePath) -> None:
+        self.path = path
+        self.faults: deque[dict[str, Any]] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self.weight_minute = -1
+        self.weight_used = 0
+        self.lock = threading.Lock()
+
+    def use_weight(self, weight: int) -> int:
+        with self.lock:
+            minute = int(time.time() // 60)
+            if minute != self.weight_minute:
+                self.weight_minute, self.weight_used = minute, 0
+            self.weight_used += weight
+            return self.weight_used
+
+    def add_fault(self, fault: dict[str, Any]) -> None:
+        if fault.get("mode") not in FAULT_MODES:
+            raise ValueError(f"unknown fault mode {fault.get('mode')!r}; one of {sorted(FAULT_MODES)}")
+        with self.lock:
+            self.faults.extend([fault] * int(fault.get("count", 1)))
+
+    def take_fault(self) -> dict[str, Any] | None:
+        with self.lock:
+            return self.faults.popleft() if self.faults else None
+
+
+def ticker_weight(query: dict[str, list[str]]) -> int:
+    return 2 if "symbol" in query else 4
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "cryptostream-sim/1"
+    state: ExchangeState  # set on the class made by make_server
+
+    def log_message(self, *_: Any) -> None:  # the request log is kept in state, not on stderr
+        return
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        routes = {"/api/v3/ping": lambda: self._json(200, {}, weight=1),
+                  "/api/v3/time": lambda: self._json(200, {"serverTime": int(time.time() * 1000)}, weight=1),
+                  "/api/v3/ticker/price": lambda: self._ticker(query),
+                  "/sim/requests": lambda: self._json(200, self.state.requests)}
+        routes.get(url.path, lambda: self._json(404, {"code": -1, "msg": "Not found."}))()
+
+    def do_POST(self) -> None:  # noqa: N802
+        if urlparse(self.path).path != "/sim/faults":
+            return self._json(404, {"code": -1, "msg": "Not found."})
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            self.state.add_fault(body)
+        except (ValueError, TypeError) as exc:
+            return self._json(400, {"error": str(exc)})
+        self._json(200, {"queued": len(self.state.faults)})
+
+    def _ticker(self, query: dict[str, list[str]]) -> None:
+        self.state.requests.append({"at": time.monotonic(), "wall": time.time(), "query": self.path})
+        fault = self.state.take_fault()
+        if fault and self._serve_fault(fault):
+            return
+        symbols = self._requested_symbols(query)
+        if symbols is None:
+            return self._json(400, {"code": -1121, "msg": "Invalid symbol."}, weight=ticker_weight(query))
+        if fault and fault["mode"] == "missing_symbols":
+            symbols = symbols[: max(0, len(symbols) - int(fault.get("drop", 1)))]
+        items = [{"symbol": s, "price": self.state.path.next_price(s)} for s in symbols]
+        self._json(200, items[0] if "symbol" in query else items, weight=ticker_weight(query))
+
+    def _requested_symbols(self, query: dict[str, list[str]]) -> list[str] | None:
+        known = self.state.path.symbols
+        if "symbol" in query:
+            wanted = [query["symbol"][0]]
+        elif "symbols" in query:
+            try:
+                wanted = json.loads(query["symbols"][0])
+            except ValueError:
+                return None
+        else:
+            return known
+        return wanted if isinstance(wanted, list) and all(s in known for s in wanted) else None
+
+    def _serve_fault(self, fault: dict[str, Any]) -> bool:
+        """Answer with the fault; False when the fault only alters a normal answer."""
+        mode = fault["mode"]
+        retry = {"Retry-After": str(fault.get("retry_after", 2))}
+        if mode == "rate_limit":
+            self._json(429, {"code": -1003, "msg": "Too many requests."}, headers=retry)
+        elif mode == "ban":
+            self._json(418, {"code": -1003, "msg": "Way too many requests; IP banned."}, headers=retry)
+        elif mode == "server_error":
+            self._json(int(fault.get("status", 503)), {"code": -1001, "msg": "Internal error."})
+        elif mode == "geo_block":
+            self._json(451, {"code": 0, "msg": "Service unavailable from a restricted location."})
+        elif mode == "malformed":
+            self._raw(200, b'[{"symbol": "BTCUSDT", "price": ')
+        elif mode == "slow":
+            time.sleep(float(fault.get("delay", 10)))
+            return False
+        else:
+            return False
+        return True
+
+    def _json(self, status: int, body: Any, weight: int = 0, headers: dict[str, str] | None = None) -> None:
+        extra = dict(headers or {})
+        if weight:
+            used = self.state.use_weight(weight)
+            extra["X-MBX-USED-WEIGHT-1M"] = str(used)
+            if used > WEIGHT_LIMIT and status == 200:
+                status, body = 429, {"code": -1003, "msg": "Too much request weight used."}
+                extra["Retry-After"] = str(60 - int(time.time()) % 60)
+        self._raw(status, json.dumps(body).encode(), extra)
+
+    def _raw(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (read timeout); nothing to answer
+
+
+def make_server(port: int = 0, seed: int = 42, script: dict[str, list[str]] | None = None,
+                host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    """A ready server (port 0 = any free port); call serve_forever(), or start_in_thread()."""
+    handler = type("SimHandler", (Handler,), {"state": ExchangeState(PricePath(seed, script))})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def start_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name="exchange-sim", daemon=True)
+    thread.start()
+    return thread
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cryptostream import config as config_module
+    config = config_module.load()
+    parser = argparse.ArgumentParser(description="Run the simulated Binance exchange on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=config.simulator.port)
+    parser.add_argument("--seed", type=int, default=config.simulator.seed)
+    parser.add_argument("--script", help="JSON file {symbol: [prices...]} served in a loop")
+    args = parser.parse_args(argv)
+    log = configure("exchange-sim")
+    script = json.loads(open(args.script).read()) if args.script else None
+    server = make_server(args.port, args.seed, script)
+    log.info("listening", url=f"http://127.0.0.1:{server.server_address[1]}", seed=args.seed)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0

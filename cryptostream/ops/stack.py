@@ -1,0 +1,175 @@
+"""bin/up, bin/down and bin/status for the native stack under supervisord."""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import time
+from typing import Callable
+
+from cryptostream import config as config_module
+from cryptostream import db
+from cryptostream.config import Config, ConfigError
+from cryptostream.ops import database, jars, secrets, supervisor
+
+LATEST_ROWS = ("SELECT symbol, start_time, end_time, average_price, sample_count, updated_at "
+               "FROM moving_averages ORDER BY start_time DESC, symbol LIMIT 10")
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except Exception as exc:  # noqa: BLE001 - keep waiting; the last error is reported
+            last = exc
+        else:
+            last = None
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready after {timeout:.0f}s" + (f": {last}" if last else ""))
+        time.sleep(interval)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def mode_file(config: Config):
+    return config.var_dir / "run" / "mode"
+
+
+def start_infra(config: Config) -> None:
+    if config.mysql.private_instance:
+        supervisor.ctl(config, "start", "mysql", check=False)
+        wait_for("MySQL", lambda: port_open(config.mysql.port), 90)
+        say("preparing MySQL: schema and application user")
+        wait_for("MySQL bootstrap", lambda: database.bootstrap(config) is None, 60, interval=1)
+    supervisor.ctl(config, "start", "kafka", check=False)
+    wait_for("Kafka", lambda: port_open(config.kafka.port), 120)
+    from cryptostream.publisher import ensure_topic
+    wait_for("Kafka topic", lambda: ensure_topic(config) in (True, False), 60, interval=1)
+
+
+def up(config: Config, simulated: bool, wait_rows: float) -> int:
+    mode = "simulated" if simulated else "live"
+    say("checking Kafka and Spark connector jars")
+    jars.resolve(config, say)
+    if secrets.ensure(config):
+        say(f"generated local dev passwords in {config.secrets_dir} (mode 0600)")
+        config = config_module.load()
+    extra = {"CRYPTOSTREAM_EXCHANGE_BASE_URLS": f"http://127.0.0.1:{config.simulator.port}"} if simulated else {}
+    if supervisor.is_running(config):
+        running_mode = mode_file(config).read_text().strip() if mode_file(config).exists() else "live"
+        if running_mode != mode:
+            print(f"error: the stack is running in {running_mode} mode; run bin/down first", file=sys.stderr)
+            return 2
+        say("supervisord already running")
+    else:
+        say("starting supervisord")
+        supervisor.start_daemon(config, extra)
+        mode_file(config).write_text(mode + "\n")
+    start_infra(config)
+    if simulated:
+        supervisor.ctl(config, "start", "exchange-sim", check=False)
+    say("starting producer and processor")
+    supervisor.ctl(config, "start", "pipeline:*", check=False)
+    print(supervisor.ctl(config, "status", check=False).stdout, end="")
+    if wait_rows:
+        say(f"waiting for rows of all {len(config.exchange.symbols)} symbols in moving_averages")
+        wait_for("rows for every symbol", lambda: symbols_with_rows(config) >= set(config.exchange.symbols),
+                 wait_rows, interval=2)
+        print_latest_rows(config)
+    return 0
+
+
+def symbols_with_rows(config: Config) -> set[str]:
+    connection = db.connect(config)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT symbol FROM moving_averages")
+            return {row[0] for row in cursor.fetchall()}
+    finally:
+        connection.close()
+
+
+def print_latest_rows(config: Config) -> None:
+    connection = db.connect(config)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(LATEST_ROWS)
+            print(f"{'symbol':10} {'start_time (UTC)':23} {'average_price':>24} {'samples':>8}")
+            for symbol, start, _end, average, count, _updated in cursor.fetchall():
+                print(f"{symbol:10} {start.isoformat(' '):23} {average:>24} {count:>8}")
+    finally:
+        connection.close()
+
+
+def down(config: Config) -> int:
+    if not supervisor.is_running(config):
+        say("not running")
+        return 0
+    groups = [info["pid"] for info in supervisor.process_info(config) if info["pid"]]
+    daemon_pid = int((config.var_dir / "run" / "supervisord.pid").read_text())
+    say("stopping all programs and supervisord")
+    supervisor.ctl(config, "shutdown", check=False)
+    wait_for("supervisord to exit", lambda: not _alive(daemon_pid), 120)
+    left = [pid for pid in groups if _group_alive(pid)]
+    if left:
+        print(f"error: processes still running in process groups {left}", file=sys.stderr)
+        return 1
+    mode_file(config).unlink(missing_ok=True)
+    say("stopped; nothing left running")
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def status(config: Config) -> int:
+    if not supervisor.is_running(config):
+        print("supervisord is not running (start with bin/up)")
+        return 3
+    result = supervisor.ctl(config, "status", check=False)
+    print(result.stdout, end="")
+    return 0 if result.returncode == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cryptostream-stack", description="Run the native stack.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("up", help="set up and start everything (idempotent)")
+    start.add_argument("--simulated", action="store_true", help="use the local simulated exchange")
+    start.add_argument("--wait-rows", type=float, default=120, metavar="SECONDS",
+                       help="wait this long for rows of every symbol (0: do not wait)")
+    commands.add_parser("down", help="stop everything")
+    commands.add_parser("status", help="program states")
+    args = parser.parse_args(argv)
+    try:
+        config = config_module.load()
+        if args.command == "up":
+            return up(config, args.simulated, args.wait_rows)
+        return down(config) if args.command == "down" else status(config)
+    except (ConfigError, TimeoutError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

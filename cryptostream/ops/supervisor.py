@@ -1,0 +1,74 @@
+"""supervisord for the native stack: its environment, start, control and program names."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from xmlrpc.client import ServerProxy
+
+from supervisor.xmlrpc import SupervisorTransport
+
+from cryptostream.config import PROJECT_DIR, Config
+
+CONF = PROJECT_DIR / "conf" / "supervisord.conf"
+# Programs live in groups (infra, pipeline); users type the bare names.
+GROUPS = {"mysql": "infra", "kafka": "infra", "producer": "pipeline", "processor": "pipeline"}
+
+
+def environment(config: Config, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ, CRYPTOSTREAM_HOME=str(config.var_dir),
+               CRYPTOSTREAM_BIN=str(Path(sys.executable).parent), PYTHONUNBUFFERED="1")
+    env.update(extra or {})
+    return env
+
+
+def socket_file(config: Config) -> Path:
+    return config.var_dir / "run" / "supervisor.sock"
+
+
+def rpc(config: Config) -> ServerProxy:
+    transport = SupervisorTransport(None, None, f"unix://{socket_file(config)}")
+    return ServerProxy("http://127.0.0.1", transport=transport)
+
+
+def is_running(config: Config) -> bool:
+    try:
+        return rpc(config).supervisor.getState()["statename"] == "RUNNING"
+    except (OSError, Exception):  # noqa: BLE001 - no socket, refused, or stale: not running
+        return False
+
+
+def start_daemon(config: Config, extra_env: dict[str, str]) -> None:
+    for folder in ("log", "run"):
+        (config.var_dir / folder).mkdir(parents=True, exist_ok=True)
+    subprocess.run([_bin("supervisord"), "-c", str(CONF)], env=environment(config, extra_env), check=True)
+    deadline = time.monotonic() + 30
+    while not is_running(config):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"supervisord did not come up; see {config.var_dir / 'log' / 'supervisord.log'}")
+        time.sleep(0.2)
+
+
+def qualify(name: str) -> str:
+    """'producer' -> 'pipeline:producer'; group names, 'all' and qualified names pass through."""
+    return f"{GROUPS[name]}:{name}" if name in GROUPS else name
+
+
+def ctl_command(config: Config, args: list[str]) -> list[str]:
+    """A supervisorctl command line for `args`, with bare program names qualified."""
+    return [_bin("supervisorctl"), "-c", str(CONF), *(args[:1] + [qualify(a) for a in args[1:]])]
+
+
+def ctl(config: Config, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(ctl_command(config, list(args)), env=environment(config), check=check,
+                          capture_output=True, text=True)
+
+
+def process_info(config: Config) -> list[dict]:
+    return rpc(config).supervisor.getAllProcessInfo()
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)

@@ -1,0 +1,92 @@
+"""Thin operator commands: bin/supervisorctl, bin/mysql, bin/kafka-topics, bin/logs."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptostream import config as config_module
+from cryptostream.config import Config
+from cryptostream.ops import supervisor
+from cryptostream.services.java import kafka_command
+from cryptostream.services.mysql_server import find
+
+PROGRAMS = ("producer", "processor", "kafka", "mysql", "exchange-sim", "supervisord")
+
+
+def supervisorctl(argv: list[str] | None = None) -> int:
+    """supervisorctl on this project's socket; `restart producer` works without group prefixes."""
+    config = config_module.load()
+    command = supervisor.ctl_command(config, list(sys.argv[1:] if argv is None else argv))
+    return subprocess.run(command, env=supervisor.environment(config)).returncode
+
+
+def client_options_file(config: Config) -> Path:
+    """A 0600 option file so the password is never on a command line."""
+    path = config.secrets_dir / "client.cnf"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"[client]\nhost={config.mysql.host}\nport={config.mysql.port}\n"
+                     f"user={config.mysql.user}\npassword={config.mysql.password.reveal()}\n")
+    return path
+
+
+def mysql(argv: list[str] | None = None) -> int:
+    """The MySQL client as the application user on the configured database."""
+    config = config_module.load()
+    client = find("mariadb", "mysql")
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = [client, f"--defaults-extra-file={client_options_file(config)}", "--protocol=TCP",
+               *args, config.mysql.database]
+    return subprocess.run(command).returncode
+
+
+def kafka_topics(argv: list[str] | None = None) -> int:
+    """Kafka's own TopicCommand (kafka-topics.sh) from the resolved jars."""
+    config = config_module.load()
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = kafka_command(config, "org.apache.kafka.tools.TopicCommand", args, "kafka-topics",
+                            log_level="warn", log_to_stderr=True)
+    return subprocess.run(command).returncode
+
+
+def logs(argv: list[str] | None = None) -> int:
+    """Follow a program's JSON log: pretty on a terminal, raw JSON lines when piped."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    follow = "--no-follow" not in args
+    names = [a for a in args if not a.startswith("-")] or ["producer", "processor"]
+    config = config_module.load()
+    unknown = [n for n in names if n not in PROGRAMS]
+    if unknown:
+        print(f"error: unknown program {unknown[0]}; one of {', '.join(PROGRAMS)}", file=sys.stderr)
+        return 2
+    files = [str(config.var_dir / "log" / f"{name}.log") for name in names]
+    tail = subprocess.Popen([shutil.which("tail") or "tail", "-n", "50", *(["-F"] if follow else []), *files],
+                            stdout=subprocess.PIPE, text=True)
+    pretty = sys.stdout.isatty()
+    try:
+        for line in tail.stdout:
+            sys.stdout.write(_pretty(line) if pretty else line)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        tail.terminate()
+    return 0
+
+
+def _pretty(line: str) -> str:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(event, dict):
+        return line
+    head = f"{event.pop('timestamp', '')[:23]} {event.pop('level', ''):7} " \
+           f"{event.pop('component', ''):10} {event.pop('event', '')}"
+    rest = " ".join(f"{k}={v}" for k, v in event.items() if v is not None)
+    return f"{head}  {rest}\n"
+

@@ -1,0 +1,195 @@
+"""The processor: a Spark Structured Streaming query from Kafka to MySQL.
+
+Each micro-batch is classified and aggregated per (symbol, event-time window) in Spark, then
+merged into MySQL by the sink in one transaction. The event-time watermark is kept with the
+rows (stream_progress) rather than in Spark's state store: Spark drops late rows silently,
+while here a row for a window already closed by the watermark is stored in
+rejected_messages with reason "late", and a replayed batch sees the same watermark it saw
+the first time.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+import structlog
+
+from cryptostream import config as config_module
+from cryptostream.config import PROJECT_DIR, Config, ConfigError
+from cryptostream.logs import configure
+from cryptostream.processor.sink import MySQLSink, window_from_row
+
+log = structlog.get_logger("processor")
+CONF_DIR = PROJECT_DIR / "conf"
+
+
+class MissingJars(RuntimeError):
+    """The Kafka connector jars were not resolved at set-up."""
+
+
+def spark_jars(config: Config) -> list[str]:
+    jars = sorted(str(p) for p in (config.jars_dir / "spark").glob("*.jar"))
+    if not jars:
+        raise MissingJars(f"no Spark Kafka connector jars in {config.jars_dir / 'spark'}: run bin/up "
+                          "(it resolves them from Maven Central once)")
+    return jars
+
+
+def build_session(config: Config) -> Any:
+    from pyspark.sql import SparkSession
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # driver, block manager: loopback only
+    settings = config.processor
+    java_options = (f"-Dlog4j2.configurationFile=file:{CONF_DIR}/log4j2-spark.properties "
+                    f"-Dcryptostream.conf={CONF_DIR} -Dcryptostream.component=spark")
+    builder = (SparkSession.builder.appName("cryptostream-processor").master(settings.spark_master)
+               .config("spark.jars", ",".join(spark_jars(config)))
+               .config("spark.driver.memory", settings.driver_memory)
+               .config("spark.driver.extraJavaOptions", java_options)
+               .config("spark.executor.extraJavaOptions", java_options)
+               .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.streaming.stopGracefullyOnShutdown", "true"))
+    return builder.getOrCreate()
+
+
+class BatchHandler:
+    """foreachBatch: classify and aggregate in Spark, then one MySQL transaction."""
+
+    def __init__(self, config: Config, sink: MySQLSink) -> None:
+        from cryptostream.processor.classify import Rules
+        self.config = config
+        self.sink = sink
+        self.stats: dict[int, dict[str, Any]] = {}
+        self._rules = Rules
+        self.watermark_delay_ms = int(config.processor.watermark * 1000)
+
+    def __call__(self, batch: Any, batch_id: int) -> None:
+        from cryptostream.processor import classify
+        last_batch, watermark_ms, offsets = self.sink.progress()
+        if batch_id <= last_batch:
+            log.info("batch_already_applied", batch_id=batch_id, last_applied=last_batch)
+            return
+        rules = self._rules(self.config.exchange.symbols, int(self.config.processor.window * 1000),
+                            int(self.config.processor.max_future_skew * 1000), watermark_ms)
+        classified = classify.classify(batch, rules).persist()
+        try:
+            aggregates = [row.asDict() for row in classify.aggregate(classified, rules).collect()]
+            rejects = [row.asDict() for row in classify.rejected(classified).collect()]
+            for row in classify.end_offsets(classified).collect():
+                offsets.setdefault(row["topic"], {})[str(row["partition"])] = row["next_offset"]
+        finally:
+            classified.unpersist()
+        newest = max((a["last_event_ms"] for a in aggregates), default=None)
+        next_watermark = watermark_ms if newest is None else max(watermark_ms, newest - self.watermark_delay_ms)
+        windows = [window_from_row(a) for a in aggregates]
+        result = self.sink.write_batch(batch_id, windows, rejects, offsets, next_watermark)
+        self.stats[batch_id] = {"windows_written": result.windows, "windows_new": result.inserted,
+                                "rejected": result.rejected, "write_ms": round(result.write_ms, 1),
+                                "write_attempts": result.attempts, "skipped": result.skipped or None,
+                                "watermark_ms": next_watermark,
+                                "rejected_by_reason": _count_reasons(rejects) or None}
+
+
+def _count_reasons(rejects: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for reject in rejects:
+        counts[reject["reason"]] = counts.get(reject["reason"], 0) + 1
+    return counts
+
+
+def make_listener(stats: dict[int, dict[str, Any]]) -> Any:
+    """A StreamingQueryListener writing one JSON line per micro-batch."""
+    from pyspark.sql.streaming import StreamingQueryListener
+
+    class ProgressLogger(StreamingQueryListener):
+        def onQueryStarted(self, event: Any) -> None:  # noqa: N802 - Spark's names
+            log.info("query_started", query_id=str(event.id), run_id=str(event.runId), name=event.name)
+
+        def onQueryProgress(self, event: Any) -> None:  # noqa: N802
+            progress = event.progress
+            metrics = progress.sources[0].metrics if progress.sources else {}
+            log.info("batch", batch_id=progress.batchId, input_rows=progress.numInputRows,
+                     input_rows_per_s=round(progress.inputRowsPerSecond, 1),
+                     processed_rows_per_s=round(progress.processedRowsPerSecond, 1),
+                     duration_ms=progress.durationMs.get("triggerExecution"),
+                     add_batch_ms=progress.durationMs.get("addBatch"),
+                     offsets_behind_latest=_int(metrics.get("maxOffsetsBehindLatest")),
+                     **stats.pop(progress.batchId, {}))
+
+        def onQueryIdle(self, event: Any) -> None:  # noqa: N802
+            return
+
+        def onQueryTerminated(self, event: Any) -> None:  # noqa: N802
+            if event.exception:
+                log.error("query_failed", query_id=str(event.id), error=event.exception[:2000])
+            else:
+                log.info("query_stopped", query_id=str(event.id))
+
+    return ProgressLogger()
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def start_query(spark: Any, config: Config, handler: BatchHandler) -> Any:
+    settings = config.processor
+    reader = (spark.readStream.format("kafka")
+              .option("kafka.bootstrap.servers", config.kafka.bootstrap_servers)
+              .option("subscribe", config.kafka.topic)
+              .option("startingOffsets", "earliest")
+              .option("failOnDataLoss", str(settings.fail_on_data_loss).lower()))
+    if settings.max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(settings.max_offsets_per_trigger))
+    return (reader.load().writeStream.queryName(settings.query_name)
+            .foreachBatch(handler)
+            .option("checkpointLocation", str(config.checkpoint_dir))
+            .trigger(processingTime=f"{int(settings.trigger_interval * 1000)} milliseconds")
+            .start())
+
+
+def run(config: Config) -> int:
+    spark = build_session(config)
+    sink = MySQLSink(config)
+    handler = BatchHandler(config, sink)
+    spark.streams.addListener(make_listener(handler.stats))
+    query = start_query(spark, config, handler)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    log.info("started", spark_master=config.processor.spark_master, topic=config.kafka.topic,
+             window_s=config.processor.window, watermark_s=config.processor.watermark,
+             checkpoint=str(config.checkpoint_dir))
+    while query.isActive and not stopping.is_set():
+        query.awaitTermination(1)
+    failure = query.exception()
+    if stopping.is_set():
+        log.info("stopping", reason="signal")
+        query.stop()
+    sink.close()
+    spark.stop()
+    if failure is not None:
+        log.error("query_terminated", error=str(failure.desc)[:2000] if hasattr(failure, "desc") else str(failure)[:2000])
+        return 1
+    return 0
+
+
+def main() -> int:
+    configure("processor")
+    try:
+        config = config_module.load()
+        return run(config)
+    except (ConfigError, MissingJars) as exc:
+        log.error("cannot_start", error=str(exc))
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

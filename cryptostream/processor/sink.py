@@ -1,0 +1,196 @@
+"""The MySQL sink: applies one micro-batch in one transaction, exactly once.
+
+The batch id is stored in stream_progress in the same transaction as the rows, so a batch
+Spark replays after a crash is recognised and skipped: no row is counted twice, none is lost.
+Windows are merged with what earlier batches stored (sum and count are kept, so the average
+stays exact).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Iterable
+
+import mysql.connector
+import structlog
+
+from cryptostream import db
+from cryptostream.backoff import Backoff
+from cryptostream.config import Config
+
+AVERAGE_PLACES = Decimal("0.000000000001")  # DECIMAL(32,12)
+NO_WATERMARK = -(2**62)
+log = structlog.get_logger("sink")
+
+
+@dataclass
+class Window:
+    symbol: str
+    start: datetime
+    price_sum: Decimal
+    sample_count: int
+    min_price: Decimal
+    max_price: Decimal
+    open_price: Decimal
+    close_price: Decimal
+    first_event: datetime
+    last_event: datetime
+    newest_ingest: datetime
+
+    def merge(self, later: "Window") -> "Window":
+        """This window's stored aggregate extended by a later batch's partial aggregate."""
+        return Window(
+            self.symbol, self.start, self.price_sum + later.price_sum,
+            self.sample_count + later.sample_count,
+            min(self.min_price, later.min_price), max(self.max_price, later.max_price),
+            later.open_price if later.first_event < self.first_event else self.open_price,
+            later.close_price if later.last_event >= self.last_event else self.close_price,
+            min(self.first_event, later.first_event), max(self.last_event, later.last_event),
+            max(self.newest_ingest, later.newest_ingest))
+
+    @property
+    def average(self) -> Decimal:
+        return (self.price_sum / self.sample_count).quantize(AVERAGE_PLACES, ROUND_HALF_EVEN)
+
+
+@dataclass
+class BatchResult:
+    windows: int = 0
+    inserted: int = 0
+    rejected: int = 0
+    skipped: bool = False
+    write_ms: float = 0.0
+    attempts: int = 0
+
+
+def utc(ms: int) -> datetime:
+    """Epoch milliseconds as a naive UTC datetime (the DATETIME columns hold UTC)."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
+
+
+def window_from_row(row: dict[str, Any]) -> Window:
+    """A Spark aggregate row (classify.aggregate) as a Window."""
+    return Window(row["symbol"], utc(row["window_start_ms"]), row["price_sum"], row["sample_count"],
+                  row["min_price"], row["max_price"], row["open_price"], row["close_price"],
+                  utc(row["first_event_ms"]), utc(row["last_event_ms"]), utc(row["newest_ingest_ms"]))
+
+
+class MySQLSink:
+    """One long-lived connection; reconnects and retries transient errors with backoff."""
+
+    TRANSIENT = (mysql.connector.errors.OperationalError, mysql.connector.errors.InterfaceError,
+                 mysql.connector.errors.InternalError)
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.window_ms = int(config.processor.window * 1000)
+        self.sql = db.named_statements("sink")
+        self._connection = None
+
+    def progress(self) -> tuple[int, int, dict[str, dict[str, int]]]:
+        """(last applied batch id or -1, watermark ms, offsets read so far) as committed."""
+        def read(cursor: Any) -> tuple[int, int, dict]:
+            cursor.execute(self.sql["read_progress"], (self.config.processor.query_name,))
+            row = cursor.fetchone()
+            return (row[0], row[1], json.loads(row[2])) if row else (-1, NO_WATERMARK, {})
+        return self._with_retries(read, commit=False)[0]
+
+    def write_batch(self, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
+                    offsets: dict[str, dict[str, int]], watermark_ms: int) -> BatchResult:
+        def apply(cursor: Any) -> BatchResult:
+            return self._apply(cursor, batch_id, windows, rejects, offsets, watermark_ms)
+        started = time.monotonic()
+        result, attempts = self._with_retries(apply, commit=True)
+        result.write_ms, result.attempts = (time.monotonic() - started) * 1000, attempts
+        return result
+
+    def _apply(self, cursor: Any, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
+               offsets: dict[str, dict[str, int]], watermark_ms: int) -> BatchResult:
+        name = self.config.processor.query_name
+        cursor.execute(self.sql["lock_progress"], (name,))
+        row = cursor.fetchone()
+        if row and row[0] >= batch_id:
+            return BatchResult(skipped=True)  # applied before a crash; Spark is replaying it
+        stored = self._lock_windows(cursor, windows)
+        new = [w for w in windows if (w.symbol, w.start) not in stored]
+        updates = [stored[(w.symbol, w.start)].merge(w) for w in windows if (w.symbol, w.start) in stored]
+        if new:
+            cursor.executemany(self.sql["insert_window"], [self._insert_params(w) for w in new])
+        if updates:
+            cursor.executemany(self.sql["update_window"], [self._update_params(w) for w in updates])
+        if rejects:
+            cursor.executemany(self.sql["insert_rejected"], [_reject_params(r) for r in rejects])
+        offsets_json = json.dumps(offsets, sort_keys=True)
+        cursor.execute(self.sql["save_progress"], (name, batch_id, watermark_ms, offsets_json,
+                                                   batch_id, watermark_ms, offsets_json))
+        return BatchResult(windows=len(windows), inserted=len(new), rejected=len(rejects))
+
+    def _lock_windows(self, cursor: Any, windows: Iterable[Window]) -> dict[tuple, Window]:
+        keys = sorted({(w.symbol, w.start) for w in windows})
+        if not keys:
+            return {}
+        sql = self.sql["lock_windows"].format(keys=", ".join(["(%s, %s)"] * len(keys)))
+        cursor.execute(sql, [value for key in keys for value in key])
+        return {(r[0], r[1]): Window(*r[:2], r[2], int(r[3]), *r[4:]) for r in cursor.fetchall()}
+
+    def _insert_params(self, w: Window) -> tuple:
+        end = utc(int(w.start.replace(tzinfo=timezone.utc).timestamp() * 1000) + self.window_ms)
+        return (w.symbol, w.start, end, w.average, w.min_price, w.max_price, w.open_price,
+                w.close_price, w.sample_count, w.price_sum, w.first_event, w.last_event, w.newest_ingest)
+
+    @staticmethod
+    def _update_params(w: Window) -> tuple:
+        return (w.average, w.min_price, w.max_price, w.open_price, w.close_price, w.sample_count,
+                w.price_sum, w.first_event, w.last_event, w.newest_ingest, w.symbol, w.start)
+
+    def _with_retries(self, work: Any, commit: bool) -> tuple[Any, int]:
+        backoff = Backoff(0.5, 10.0)
+        attempts = self.config.processor.mysql_retries
+        for attempt in range(1, attempts + 1):
+            try:
+                connection = self._connect()
+                with connection.cursor() as cursor:
+                    result = work(cursor)
+                connection.commit() if commit else connection.rollback()
+                return result, attempt
+            except self.TRANSIENT as exc:
+                self._drop_connection()
+                if attempt == attempts:
+                    raise
+                delay = backoff.next_delay()
+                log.warning("mysql_retry", attempt=attempt, of=attempts, error=_describe(exc),
+                            retry_in_s=round(delay, 2))
+                time.sleep(delay)
+            except Exception:
+                self._drop_connection()
+                raise
+        raise AssertionError("unreachable")
+
+    def _connect(self) -> Any:
+        if self._connection is None or not self._connection.is_connected():
+            self._connection = db.connect(self.config)
+        return self._connection
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:  # noqa: BLE001 - the connection is being discarded anyway
+                pass
+        self._connection = None
+
+    def close(self) -> None:
+        self._drop_connection()
+
+
+def _reject_params(r: dict[str, Any]) -> tuple:
+    return (r["topic"], r["partition"], r["offset"], utc(r["record_ms"]) if r["record_ms"] is not None else None,
+            r["key"], r["value"], r["reason"])
+
+
+def _describe(exc: Exception) -> str:
+    """Error class and MySQL errno only: messages can echo statements or credentials."""
+    return f"{type(exc).__name__}({getattr(exc, 'errno', None)})"

@@ -1,0 +1,52 @@
+-- cryptostream schema: applied idempotently by bin/up (and the tests). Portable to MySQL 8 and
+-- MariaDB 10.6+. All times are UTC.
+
+-- One row per (symbol, 1-minute event-time window); updated as its prices arrive.
+CREATE TABLE IF NOT EXISTS moving_averages (
+    id                 BIGINT AUTO_INCREMENT PRIMARY KEY,
+    symbol             VARCHAR(20)    NOT NULL,
+    start_time         DATETIME(3)    NOT NULL,
+    end_time           DATETIME(3)    NOT NULL,
+    average_price      DECIMAL(32,12) NOT NULL,
+    min_price          DECIMAL(28,8)  NOT NULL,
+    max_price          DECIMAL(28,8)  NOT NULL,
+    open_price         DECIMAL(28,8)  NOT NULL,
+    close_price        DECIMAL(28,8)  NOT NULL,
+    sample_count       BIGINT         NOT NULL,
+    -- exact sum of the prices: lets later micro-batches extend the average without rounding
+    price_sum          DECIMAL(38,8)  NOT NULL,
+    first_event_time   DATETIME(3)    NOT NULL,
+    last_event_time    DATETIME(3)    NOT NULL,
+    -- newest ingest_time among the prices counted: end-to-end latency = updated_at - this
+    newest_ingest_time DATETIME(3)    NOT NULL,
+    created_at         DATETIME(3)    NOT NULL,
+    updated_at         DATETIME(3)    NOT NULL,
+    UNIQUE KEY uq_moving_averages_window (symbol, start_time, end_time),
+    KEY ix_moving_averages_start_time (start_time)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Messages the processor could not aggregate, with the reason; nothing is dropped silently.
+CREATE TABLE IF NOT EXISTS rejected_messages (
+    id               BIGINT AUTO_INCREMENT PRIMARY KEY,
+    topic            VARCHAR(249) NOT NULL,
+    kafka_partition  INT          NOT NULL,
+    kafka_offset     BIGINT       NOT NULL,
+    kafka_timestamp  DATETIME(3)  NULL,
+    message_key      BLOB         NULL,
+    raw_value        LONGBLOB     NULL,
+    reason           VARCHAR(64)  NOT NULL,
+    rejected_at      DATETIME(3)  NOT NULL,
+    UNIQUE KEY uq_rejected_messages_position (topic, kafka_partition, kafka_offset),
+    KEY ix_rejected_messages_reason (reason)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- The processor's last applied micro-batch, written in the same transaction as its rows, so a
+-- replayed batch is recognised and skipped; also its event-time watermark and Kafka offsets.
+CREATE TABLE IF NOT EXISTS stream_progress (
+    query_name    VARCHAR(64) PRIMARY KEY,
+    batch_id      BIGINT      NOT NULL,
+    watermark_ms  BIGINT      NOT NULL,
+    -- JSON: {"<topic>": {"<partition>": next offset to read}}
+    offsets       TEXT        NOT NULL,
+    updated_at    DATETIME(3) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -1,0 +1,35 @@
+-- Statements of the processor's MySQL sink (cryptostream/processor/sink.py), by name.
+
+-- name: lock_progress
+SELECT batch_id, watermark_ms FROM stream_progress WHERE query_name = %s FOR UPDATE;
+
+-- name: read_progress
+SELECT batch_id, watermark_ms, offsets FROM stream_progress WHERE query_name = %s;
+
+-- name: save_progress
+INSERT INTO stream_progress (query_name, batch_id, watermark_ms, offsets, updated_at)
+VALUES (%s, %s, %s, %s, UTC_TIMESTAMP(3))
+ON DUPLICATE KEY UPDATE batch_id = %s, watermark_ms = %s, offsets = %s, updated_at = UTC_TIMESTAMP(3);
+
+-- name: lock_windows
+-- {keys} expands to one (%s, %s) pair per window of the batch.
+SELECT symbol, start_time, price_sum, sample_count, min_price, max_price, open_price, close_price,
+       first_event_time, last_event_time, newest_ingest_time
+FROM moving_averages WHERE (symbol, start_time) IN ({keys}) FOR UPDATE;
+
+-- name: insert_window
+INSERT INTO moving_averages (symbol, start_time, end_time, average_price, min_price, max_price,
+    open_price, close_price, sample_count, price_sum, first_event_time, last_event_time,
+    newest_ingest_time, created_at, updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3));
+
+-- name: update_window
+UPDATE moving_averages SET average_price = %s, min_price = %s, max_price = %s, open_price = %s,
+    close_price = %s, sample_count = %s, price_sum = %s, first_event_time = %s, last_event_time = %s,
+    newest_ingest_time = %s, updated_at = UTC_TIMESTAMP(3)
+WHERE symbol = %s AND start_time = %s;
+
+-- name: insert_rejected
+INSERT IGNORE INTO rejected_messages (topic, kafka_partition, kafka_offset, kafka_timestamp,
+    message_key, raw_value, reason, rejected_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3));
