@@ -22,11 +22,14 @@ def say(message: str) -> None:
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:
+    """Poll `check` until true; a RuntimeError from it is final, other errors are retried."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             if check():
                 return
+        except RuntimeError:
+            raise
         except Exception as exc:  # noqa: BLE001 - keep waiting; the last error is reported
             last = exc
         else:
@@ -46,14 +49,23 @@ def mode_file(config: Config):
     return config.var_dir / "run" / "mode"
 
 
+def program_listening(config: Config, program: str, port: int) -> bool:
+    """True once `port` answers; raises at once if supervisord gave up on the program."""
+    state = supervisor.rpc(config).supervisor.getProcessInfo(supervisor.qualify(program))["statename"]
+    if state in ("FATAL", "STOPPED", "EXITED"):
+        log = config.var_dir / "log" / f"{program}.log"
+        raise RuntimeError(f"{program} is {state}; see {log} or bin/logs {program}")
+    return port_open(port)
+
+
 def start_infra(config: Config) -> None:
     if config.mysql.private_instance:
         supervisor.ctl(config, "start", "mysql", check=False)
-        wait_for("MySQL", lambda: port_open(config.mysql.port), 90)
+        wait_for("MySQL", lambda: program_listening(config, "mysql", config.mysql.port), 90)
         say("preparing MySQL: schema and application user")
         wait_for("MySQL bootstrap", lambda: database.bootstrap(config) is None, 60, interval=1)
     supervisor.ctl(config, "start", "kafka", check=False)
-    wait_for("Kafka", lambda: port_open(config.kafka.port), 120)
+    wait_for("Kafka", lambda: program_listening(config, "kafka", config.kafka.port), 120)
     from cryptostream.publisher import ensure_topic
     wait_for("Kafka topic", lambda: ensure_topic(config) in (True, False), 60, interval=1)
 
@@ -170,6 +182,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             return up(config, args.simulated, args.wait_rows)
         return down(config) if args.command == "down" else status(config)
-    except (ConfigError, TimeoutError, FileNotFoundError) as exc:
+    except (ConfigError, TimeoutError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

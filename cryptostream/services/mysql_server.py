@@ -58,7 +58,7 @@ def main() -> int:
                f"--pid-file={config.var_dir / 'run' / 'mysqld.pid'}",
                "--character-set-server=utf8mb4", "--default-time-zone=+00:00",
                "--innodb-buffer-pool-size=128M", "--max-allowed-packet=64M",
-               "--log-error-verbosity=2", *user_args()]
+               *user_args()]
     sys.stdout.flush()
     os.execv(command[0], command)
     return 1

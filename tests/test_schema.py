@@ -1,0 +1,67 @@
+"""The message schema: encoding and the validation rules every component shares."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cryptostream.schema import SCHEMA_VERSION, PriceMessage, Reason, price_problem, problem
+
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+NOW = 1_764_200_000_000
+
+
+def message(**changes) -> bytes:
+    body = {"schema_version": 1, "symbol": "BTCUSDT", "price": "97123.45000000",
+            "event_time": NOW, "ingest_time": NOW + 5, "source": "binance-rest"}
+    body.update(changes)
+    return json.dumps({k: v for k, v in body.items() if v is not ...}).encode()
+
+
+def test_message_round_trips_as_compact_json() -> None:
+    """PriceMessage encodes every schema field, price as an exact string."""
+    encoded = PriceMessage("BTCUSDT", "97123.45000000", NOW, NOW + 1, "binance-rest").to_json()
+    decoded = json.loads(encoded)
+    assert decoded == {"schema_version": SCHEMA_VERSION, "symbol": "BTCUSDT", "price": "97123.45000000",
+                       "event_time": NOW, "ingest_time": NOW + 1, "source": "binance-rest"}
+    assert problem(encoded, SYMBOLS, 300_000, NOW) is None
+
+
+POISON = [
+    (b"", Reason.EMPTY),
+    (b"not json", Reason.NOT_JSON),
+    (b"\xff\xfe\x00garbage", Reason.NOT_JSON),
+    (b"[1, 2]", Reason.WRONG_SHAPE),
+    (b'"BTCUSDT"', Reason.WRONG_SHAPE),
+    (message(event_time="soon"), Reason.WRONG_TYPE),
+    (message(event_time=1.5), Reason.WRONG_TYPE),
+    (message(schema_version=2**40), Reason.WRONG_TYPE),
+    (message(event_time=True), Reason.WRONG_TYPE),
+    (message(price=...), Reason.MISSING_FIELD),
+    (message(source=None), Reason.MISSING_FIELD),
+    (message(schema_version=2), Reason.UNKNOWN_SCHEMA_VERSION),
+    (message(symbol="BTC'; DROP TABLE moving_averages; --"), Reason.BAD_SYMBOL),
+    (message(symbol="A" * 10_000), Reason.BAD_SYMBOL),
+    (message(symbol="XRPUSDT"), Reason.UNKNOWN_SYMBOL),
+    (message(price="NaN"), Reason.BAD_PRICE),
+    (message(price="Infinity"), Reason.BAD_PRICE),
+    (message(price="-5"), Reason.BAD_PRICE),
+    (message(price="1" * 30), Reason.BAD_PRICE),
+    (message(price="1.123456789"), Reason.BAD_PRICE),
+    (message(price="0.00000000"), Reason.NON_POSITIVE_PRICE),
+    (message(event_time=NOW + 3_600_000), Reason.FUTURE_EVENT_TIME),
+]
+
+
+@pytest.mark.parametrize("value, reason", POISON)
+def test_poison_messages_get_their_reason(value: bytes, reason: str) -> None:
+    """Each kind of bad message is named by the rule it breaks."""
+    assert problem(value, SYMBOLS, 300_000, NOW) == reason
+
+
+@pytest.mark.parametrize("price, expected", [("1", None), ("0.00000001", None), ("97000.5", None),
+                                             ("0", Reason.NON_POSITIVE_PRICE), ("1e5", Reason.BAD_PRICE),
+                                             (97000.5, Reason.BAD_PRICE), ("", Reason.BAD_PRICE)])
+def test_price_rules(price: object, expected: str | None) -> None:
+    """A price is a positive decimal string with at most 8 decimals."""
+    assert price_problem(price) == expected
