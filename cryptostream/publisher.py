@@ -23,7 +23,7 @@ def ensure_topic(config: Config) -> bool:
     """Create the topic if it is missing; True when this call created it."""
     kafka = config.kafka
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id="cryptostream-admin",
-                             request_timeout_ms=10_000)
+                             request_timeout_ms=10_000, bootstrap_timeout_ms=2_000)
     try:
         if kafka.topic in admin.list_topics():
             return False
@@ -108,11 +108,13 @@ class Publisher:
         return KafkaProducer(
             bootstrap_servers=self.config.kafka.bootstrap_servers,
             client_id="cryptostream-producer",
+            bootstrap_timeout_ms=2_000,
             acks="all",
             retries=5,
             linger_ms=settings.linger_ms,
             compression_type=settings.compression if settings.compression != "none" else None,
-            max_block_ms=5_000,
+            # while the broker is away a send gives up fast, so polling keeps its pace
+            max_block_ms=1_000,
             request_timeout_ms=10_000,
             # one in flight keeps per-partition order across retries
             max_in_flight_requests_per_connection=1,

@@ -7,6 +7,8 @@ recomputed from the messages read back from Kafka.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -70,6 +72,15 @@ def test_up_runs_four_programs_and_logs_json(stack: Stack) -> None:
     assert any(json.loads(line)["event"] == "poll" for line in lines)
 
 
+def test_up_again_is_idempotent(stack: Stack) -> None:
+    """A second bin/up finds everything running, starts nothing twice and still shows rows."""
+    pids = stack.ctl("pid", "all")
+    again = stack.run("up", "--simulated", "--wait-rows", "60")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "supervisord already running" in again.stdout and "BTCUSDT" in again.stdout
+    assert stack.ctl("pid", "all") == pids
+
+
 def test_mysql_matches_a_reference_recomputed_from_kafka(stack: Stack) -> None:
     """Windows in MySQL equal the windows recomputed from the topic: exact, no duplicates."""
     time.sleep(12)  # a few 5-second windows
@@ -89,6 +100,21 @@ def test_processor_restart_mid_stream_stays_exact(stack: Stack) -> None:
     assert_mysql_matches_kafka(stack)
     starts = [json.loads(line) for line in stack.log("processor").splitlines() if '"query_started"' in line]
     assert len(starts) >= 2
+
+
+def test_processor_killed_mid_stream_stays_exact(stack: Stack) -> None:
+    """kill -9 of the processor (no clean stop) is replayed from the checkpoint exactly once."""
+    assert "started" in stack.ctl("start", "producer")
+    time.sleep(5)
+    pid = int(stack.ctl("pid", "processor").strip())
+    os.killpg(pid, signal.SIGKILL)  # the Python driver and its Spark JVM, as a crash would
+    deadline = time.monotonic() + 60
+    while stack.ctl("pid", "processor").strip() in (str(pid), "0") and time.monotonic() < deadline:
+        time.sleep(1)
+    assert "RUNNING" in stack.ctl("status", "processor")
+    time.sleep(10)
+    assert "stopped" in stack.ctl("stop", "producer")
+    assert_mysql_matches_kafka(stack)
 
 
 def test_no_secret_in_any_log(stack: Stack) -> None:

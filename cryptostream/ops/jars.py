@@ -29,7 +29,7 @@ def _copy_dependencies(pom: Path, target: Path, direct_only: bool) -> None:
         raise FileNotFoundError("mvn not found: install maven (bin/up does on Debian/Ubuntu as root)")
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    command = [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies",
+    command = [mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom), "dependency:copy-dependencies",
                f"-DoutputDirectory={staging}", f"-DexcludeTransitive={str(direct_only).lower()}"]
     subprocess.run(command, check=True)
     shutil.rmtree(target, ignore_errors=True)

@@ -51,6 +51,7 @@ def build_session(config: Config) -> Any:
                .config("spark.executor.extraJavaOptions", java_options)
                .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
                .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.adaptive.enabled", "false")  # not used by streaming; avoids a warning
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.streaming.stopGracefullyOnShutdown", "true"))

@@ -1,0 +1,96 @@
+"""The MySQL sink against a real private MariaDB: exactly-once batches and exact merges."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from cryptostream.config import Config, load
+from cryptostream.ops import database, secrets
+from cryptostream.ops.stack import port_open
+from cryptostream.processor.sink import MySQLSink, Window
+from tests.conftest import free_port
+from tests.harness import query
+
+START = datetime(2026, 1, 2, 3, 4, 0)
+
+
+@pytest.fixture(scope="module")
+def mysql_config(tmp_path_factory) -> Config:
+    home = tmp_path_factory.mktemp("mysql")
+    env = dict(os.environ, CRYPTOSTREAM_HOME=str(home), CRYPTOSTREAM_MYSQL_PORT=str(free_port()),
+               CRYPTOSTREAM_PROCESSOR_MYSQL_RETRIES="2", CRYPTOSTREAM_PROCESSOR_WINDOW="1m")
+    secrets.ensure(load(env=env))
+    config = load(env=env)
+    log = open(home / "mysql.log", "w")
+    server = subprocess.Popen([str(Path(sys.executable).parent / "cryptostream-mysqld")], env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not port_open(config.mysql.port):
+        assert server.poll() is None and time.monotonic() < deadline, (home / "mysql.log").read_text()
+        time.sleep(0.3)
+    database.bootstrap(config)
+    yield config
+    server.terminate()
+    server.wait(30)
+
+
+def window(symbol: str, prices: list[str], first_second: int) -> Window:
+    values = [Decimal(p) for p in prices]
+    first = START.replace(second=first_second)
+    last = START.replace(second=first_second + len(prices) - 1)
+    return Window(symbol, START, sum(values), len(values), min(values), max(values), values[0], values[-1],
+                  first, last, last)
+
+
+def stored(config: Config, symbol: str) -> tuple:
+    return query(config, "SELECT sample_count, price_sum, average_price, min_price, max_price, open_price, "
+                         "close_price FROM moving_averages WHERE symbol = %s", (symbol,))[0]
+
+
+def test_a_replayed_batch_is_skipped(mysql_config: Config) -> None:
+    """Writing batch N twice (Spark's replay after a crash) counts its prices once."""
+    sink = MySQLSink(mysql_config)
+    batch = [window("BTCUSDT", ["10", "20"], 1)]
+    assert not sink.write_batch(100, batch, [], {}, 0).skipped
+    assert sink.write_batch(100, batch, [], {}, 0).skipped
+    assert stored(mysql_config, "BTCUSDT")[:2] == (2, Decimal("30"))
+    sink.close()
+
+
+def test_later_batches_extend_a_window_exactly(mysql_config: Config) -> None:
+    """Partial aggregates merge: exact sum and count, min/max, open earliest, close latest."""
+    sink = MySQLSink(mysql_config)
+    sink.write_batch(200, [window("ETHUSDT", ["3.00000001", "1"], 10)], [], {}, 0)
+    sink.write_batch(201, [window("ETHUSDT", ["2", "5"], 5)], [], {}, 0)   # earlier prices, later batch
+    sink.write_batch(202, [window("ETHUSDT", ["4"], 30)], [], {}, 0)
+    count, total, average, low, high, first, last = stored(mysql_config, "ETHUSDT")
+    assert (count, total, low, high, first, last) == (5, Decimal("15.00000001"), 1, 5, 2, 4)
+    assert average == Decimal("3.000000002000")
+    sink.close()
+
+
+def test_rejected_messages_are_stored_once(mysql_config: Config) -> None:
+    """A rejected message keeps its raw bytes and reason, once, even if its batch is re-sent."""
+    sink = MySQLSink(mysql_config)
+    reject = {"topic": "crypto_prices", "partition": 1, "offset": 42, "record_ms": 1_700_000_000_000,
+              "key": b"BTCUSDT", "value": b"\xff not json", "reason": "not_json"}
+    sink.write_batch(300, [], [reject], {}, 0)
+    sink.write_batch(301, [], [reject], {}, 0)
+    rows = query(mysql_config, "SELECT raw_value, reason FROM rejected_messages WHERE kafka_offset = 42")
+    assert rows == [(b"\xff not json", "not_json")]
+    sink.close()
+
+
+def test_progress_keeps_batch_watermark_and_offsets(mysql_config: Config) -> None:
+    """What the processor reads at each batch start is what the last batch committed."""
+    sink = MySQLSink(mysql_config)
+    sink.write_batch(400, [], [], {"crypto_prices": {"0": 17}}, 123_456)
+    assert sink.progress() == (400, 123_456, {"crypto_prices": {"0": 17}})
+    sink.close()
