@@ -20,10 +20,15 @@ import structlog
 from cryptostream import config as config_module
 from cryptostream.config import PROJECT_DIR, Config, ConfigError
 from cryptostream.logs import configure
+from cryptostream.processor import classify
 from cryptostream.processor.sink import MySQLSink, window_from_row
 
 log = structlog.get_logger("processor")
 CONF_DIR = PROJECT_DIR / "conf"
+
+
+class ShuttingDown(RuntimeError):
+    """Raised into Spark for a batch that arrives while the processor is stopping."""
 
 
 class MissingJars(RuntimeError):
@@ -62,29 +67,38 @@ class BatchHandler:
     """foreachBatch: classify and aggregate in Spark, then one MySQL transaction."""
 
     def __init__(self, config: Config, sink: MySQLSink) -> None:
-        from cryptostream.processor.classify import Rules
         self.config = config
         self.sink = sink
         self.stats: dict[int, dict[str, Any]] = {}
-        self._rules = Rules
+        self.busy = threading.Lock()
+        self.stopping = threading.Event()
         self.watermark_delay_ms = int(config.processor.watermark * 1000)
 
     def __call__(self, batch: Any, batch_id: int) -> None:
-        from cryptostream.processor import classify
+        with self.busy:
+            if self.stopping.is_set():
+                # nothing written: the batch stays uncommitted and is replayed at the next start
+                raise ShuttingDown(f"batch {batch_id} left for replay: processor is stopping")
+            self._apply(batch, batch_id)
+
+    def stop_between_batches(self, query: Any) -> None:
+        """Let a running batch finish, refuse new ones, then stop the query.
+
+        Stopping a query interrupts whatever Spark job is running; inside foreachBatch that
+        surfaces as an error from the middle of our callback, so we wait for it instead."""
+        self.stopping.set()
+        with self.busy:
+            pass
+        query.stop()
+
+    def _apply(self, batch: Any, batch_id: int) -> None:
         last_batch, watermark_ms, offsets = self.sink.progress()
         if batch_id <= last_batch:
             log.info("batch_already_applied", batch_id=batch_id, last_applied=last_batch)
             return
-        rules = self._rules(self.config.exchange.symbols, int(self.config.processor.window * 1000),
-                            int(self.config.processor.max_future_skew * 1000), watermark_ms)
-        classified = classify.classify(batch, rules).persist()
-        try:
-            aggregates = [row.asDict() for row in classify.aggregate(classified, rules).collect()]
-            rejects = [row.asDict() for row in classify.rejected(classified).collect()]
-            for row in classify.end_offsets(classified).collect():
-                offsets.setdefault(row["topic"], {})[str(row["partition"])] = row["next_offset"]
-        finally:
-            classified.unpersist()
+        rules = classify.Rules(self.config.exchange.symbols, int(self.config.processor.window * 1000),
+                               int(self.config.processor.max_future_skew * 1000), watermark_ms)
+        aggregates, rejects = self._compute(batch, rules, offsets)
         newest = max((a["last_event_ms"] for a in aggregates), default=None)
         next_watermark = watermark_ms if newest is None else max(watermark_ms, newest - self.watermark_delay_ms)
         windows = [window_from_row(a) for a in aggregates]
@@ -96,6 +110,20 @@ class BatchHandler:
                                 "rejected_by_reason": _count_reasons(rejects) or None}
 
 
+    @staticmethod
+    def _compute(batch: Any, rules: classify.Rules, offsets: dict) -> tuple[list[dict], list[dict]]:
+        """Spark work of one batch: window aggregates, rejected rows; advances `offsets`."""
+        classified = classify.classify(batch, rules).persist()
+        try:
+            aggregates = [row.asDict() for row in classify.aggregate(classified, rules).collect()]
+            rejects = [row.asDict() for row in classify.rejected(classified).collect()]
+            for row in classify.end_offsets(classified).collect():
+                offsets.setdefault(row["topic"], {})[str(row["partition"])] = row["next_offset"]
+        finally:
+            classified.unpersist()
+        return aggregates, rejects
+
+
 def _count_reasons(rejects: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for reject in rejects:
@@ -103,7 +131,7 @@ def _count_reasons(rejects: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def make_listener(stats: dict[int, dict[str, Any]]) -> Any:
+def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event) -> Any:
     """A StreamingQueryListener writing one JSON line per micro-batch."""
     from pyspark.sql.streaming import StreamingQueryListener
 
@@ -126,7 +154,9 @@ def make_listener(stats: dict[int, dict[str, Any]]) -> Any:
             return
 
         def onQueryTerminated(self, event: Any) -> None:  # noqa: N802
-            if event.exception:
+            if event.exception and stopping.is_set():
+                log.info("query_stopped", query_id=str(event.id), detail="next batch left for replay")
+            elif event.exception:
                 log.error("query_failed", query_id=str(event.id), error=event.exception[:2000])
             else:
                 log.info("query_stopped", query_id=str(event.id))
@@ -161,7 +191,7 @@ def run(config: Config) -> int:
     spark = build_session(config)
     sink = MySQLSink(config)
     handler = BatchHandler(config, sink)
-    spark.streams.addListener(make_listener(handler.stats))
+    spark.streams.addListener(make_listener(handler.stats, handler.stopping))
     query = start_query(spark, config, handler)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -169,18 +199,37 @@ def run(config: Config) -> int:
     log.info("started", spark_master=config.processor.spark_master, topic=config.kafka.topic,
              window_s=config.processor.window, watermark_s=config.processor.watermark,
              checkpoint=str(config.checkpoint_dir))
-    while query.isActive and not stopping.is_set():
-        query.awaitTermination(1)
-    failure = query.exception()
+    failure = wait_for_end(query, stopping)
     if stopping.is_set():
         log.info("stopping", reason="signal")
-        query.stop()
+        _quietly(lambda: handler.stop_between_batches(query))
     sink.close()
-    spark.stop()
+    _quietly(spark.stop)
     if failure is not None:
-        log.error("query_terminated", error=str(failure.desc)[:2000] if hasattr(failure, "desc") else str(failure)[:2000])
+        log.error("query_terminated", error=str(failure)[:2000])
         return 1
     return 0
+
+
+def wait_for_end(query: Any, stopping: threading.Event) -> Any:
+    """Block until the query ends or a signal arrives; returns the query's failure, if any."""
+    from py4j.protocol import Py4JError
+    try:
+        while query.isActive and not stopping.is_set():
+            query.awaitTermination(1)
+        return None if stopping.is_set() else query.exception()
+    except Py4JError:
+        if stopping.is_set():  # the JVM was signalled too (e.g. kill of the group) and is gone
+            return None
+        raise
+
+
+def _quietly(stop: Any) -> None:
+    """Stop a Spark object whose JVM may already be going (a signal to the whole group)."""
+    try:
+        stop()
+    except Exception as exc:  # noqa: BLE001 - py4j errors once the JVM is gone
+        log.info("jvm_already_stopped", detail=type(exc).__name__)
 
 
 def main() -> int:
