@@ -68,7 +68,12 @@ class Stack:
 class Message:
     partition: int
     offset: int
-    body: dict
+    value: bytes
+    timestamp_ms: int
+
+    @property
+    def body(self) -> dict:
+        return json.loads(self.value)
 
 
 def read_topic(config: Config) -> list[Message]:
@@ -85,7 +90,7 @@ def read_topic(config: Config) -> list[Message]:
         deadline = time.monotonic() + 60
         while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=1_000).values():
-                messages += [Message(r.partition, r.offset, json.loads(r.value)) for r in records]
+                messages += [Message(r.partition, r.offset, r.value, r.timestamp) for r in records]
         return messages
     finally:
         consumer.close()

@@ -15,6 +15,9 @@ from decimal import Decimal
 
 import pytest
 
+from kafka import KafkaProducer
+
+from cryptostream.schema import problem
 from tests.harness import Stack, query, read_topic, reference, wait_until_processed
 
 pytestmark = pytest.mark.e2e
@@ -36,11 +39,15 @@ def stack(tmp_path_factory):
 
 
 def assert_mysql_matches_kafka(stack: Stack) -> int:
-    """Every (symbol, window) from the topic is one row with exact figures; returns the row count."""
+    """Every valid message of the topic is in exactly one window row with exact figures, and
+    every invalid one is in rejected_messages with its reason; returns the window row count."""
     config = stack.config
     wait_until_processed(config)
     messages = read_topic(config)
-    expected = reference(messages, WINDOW_MS)
+    skew_ms = int(config.processor.max_future_skew * 1000)
+    reasons = {(m.partition, m.offset): problem(m.value, config.exchange.symbols, skew_ms, m.timestamp_ms)
+               for m in messages}
+    expected = reference([m for m in messages if reasons[(m.partition, m.offset)] is None], WINDOW_MS)
     rows = query(config, "SELECT symbol, start_time, end_time, average_price, min_price, max_price, open_price, "
                          "close_price, sample_count, price_sum FROM moving_averages")
     keys = [(r[0], r[1]) for r in rows]
@@ -53,8 +60,9 @@ def assert_mysql_matches_kafka(stack: Stack) -> int:
         assert (count, total, low, high, first, last) == \
             (want["count"], want["sum"], want["min"], want["max"], want["open"], want["close"]), key
         assert abs(average - want["average"]) <= Decimal("1e-8"), key
-    assert query(config, "SELECT COUNT(*) FROM rejected_messages")[0][0] == 0
-    assert sum(w["count"] for w in expected.values()) == len(messages)
+    rejected = query(config, "SELECT kafka_partition, kafka_offset, reason FROM rejected_messages")
+    assert {(p, o): r for p, o, r in rejected} == {k: r for k, r in reasons.items() if r is not None}
+    assert sum(w["count"] for w in expected.values()) + len(rejected) == len(messages)
     return len(rows)
 
 
@@ -116,6 +124,39 @@ def test_processor_killed_mid_stream_stays_exact(stack: Stack) -> None:
     time.sleep(10)
     assert "stopped" in stack.ctl("stop", "producer")
     assert_mysql_matches_kafka(stack)
+
+
+def poison(now_ms: int) -> list[tuple[bytes | None, bytes | None]]:
+    """(key, value) pairs of bad messages, times near now so none is merely late."""
+    good = {"schema_version": 1, "symbol": "BTCUSDT", "price": "97000.00000000", "event_time": now_ms,
+            "ingest_time": now_ms, "source": "test"}
+
+    def variant(**changes) -> bytes:
+        return json.dumps({**good, **changes}).encode()
+    return [(b"BTCUSDT", b""), (b"BTCUSDT", b"{not json"), (b"BTCUSDT", b"\xff\xfe\xfd"), (None, b"[1,2,3]"),
+            (b"BTCUSDT", variant(price=None)), (b"BTCUSDT", variant(price="NaN")),
+            (b"BTCUSDT", variant(price="-3")), (b"BTCUSDT", variant(price="0")),
+            (b"BTCUSDT", variant(price="9" * 40)), (b"BTCUSDT", variant(event_time="later")),
+            (b"X", variant(symbol="BTC'); DROP TABLE moving_averages;--")), (b"X", variant(symbol="Z" * 10_000)),
+            (b"BTCUSDT", variant(schema_version=99)), (b"BTCUSDT", variant(event_time=now_ms + 86_400_000)),
+            (b"XRPUSDT", variant(symbol="XRPUSDT")), (None, b"x" * 900_000),
+            (b"BTCUSDT", variant()), (None, variant(symbol="ETHUSDT", price="3600.5"))]
+
+
+def test_bad_messages_are_stored_with_their_reason(stack: Stack) -> None:
+    """Poison on the topic lands in rejected_messages with its reason; valid rows stay exact."""
+    config = stack.config
+    producer = KafkaProducer(bootstrap_servers=config.kafka.bootstrap_servers, max_request_size=2_000_000)
+    for key, value in poison(int(time.time() * 1000)):
+        producer.send(config.kafka.topic, key=key, value=value)
+    producer.flush()
+    producer.close()
+    assert_mysql_matches_kafka(stack)
+    reasons = {r[0] for r in query(config, "SELECT DISTINCT reason FROM rejected_messages")}
+    assert {"empty_value", "not_json", "wrong_shape", "missing_field", "bad_price", "non_positive_price",
+            "wrong_type", "bad_symbol", "unknown_schema_version", "future_event_time",
+            "unknown_symbol"} <= reasons
+    assert "RUNNING" in stack.ctl("status", "processor")
 
 
 def test_no_secret_in_any_log(stack: Stack) -> None:
