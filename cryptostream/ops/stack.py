@@ -133,7 +133,7 @@ def down(config: Config) -> int:
     say("stopping all programs and supervisord")
     supervisor.ctl(config, "shutdown", check=False)
     wait_for("supervisord to exit", lambda: not _alive(daemon_pid), 120)
-    left = [pid for pid in groups if _group_alive(pid)]
+    left = [pid for pid in groups if _alive(pid, group=True)]
     if left:
         print(f"error: processes still running in process groups {left}", file=sys.stderr)
         return 1
@@ -142,17 +142,10 @@ def down(config: Config) -> int:
     return 0
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, group: bool = False) -> bool:
+    """Whether the process (or, with group, any process of the group `pid`) still exists."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
+        (os.killpg if group else os.kill)(pid, 0)
     except ProcessLookupError:
         return False
     return True
