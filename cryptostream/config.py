@@ -137,6 +137,7 @@ class Config:
     processor: ProcessorConfig
     mysql: MySQLConfig
     var_dir: Path
+    jars_dir: Path  # CRYPTOSTREAM_JARS_DIR; images bake the jars outside the data volume
 
     @property
     def secrets_dir(self) -> Path:
@@ -145,10 +146,6 @@ class Config:
     @property
     def checkpoint_dir(self) -> Path:
         return self.var_dir / "checkpoints" / self.processor.query_name
-
-    @property
-    def jars_dir(self) -> Path:
-        return self.var_dir / "jars"
 
 
 def _duration(text: str) -> Duration:
@@ -256,7 +253,8 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         raise ConfigError(f"[{sorted(unknown)[0]}]: unknown section in {path}")
     var_dir = Path(env.get(f"{ENV_PREFIX}HOME", PROJECT_DIR / "var")).resolve()
     sections = {name: cls(**_section_values(name, cls, parser, env)) for name, cls in _SECTIONS.items()}
-    config = Config(var_dir=var_dir, **sections)
+    jars_dir = Path(env.get(f"{ENV_PREFIX}JARS_DIR", var_dir / "jars")).resolve()
+    config = Config(var_dir=var_dir, jars_dir=jars_dir, **sections)
     if not config.mysql.password.reveal():
         mysql = dataclasses.replace(config.mysql, password=_read_password(var_dir, env))
         config = dataclasses.replace(config, mysql=mysql)

@@ -28,7 +28,8 @@ class Stack:
 
     def __init__(self, home: Path, **settings: str) -> None:
         self.home = home
-        self.env = dict(os.environ, CRYPTOSTREAM_HOME=str(home))
+        # the project's resolved jars serve every test home
+        self.env = dict(os.environ, CRYPTOSTREAM_HOME=str(home), CRYPTOSTREAM_JARS_DIR=str(PROJECT_DIR / "var" / "jars"))
         kafka_port = free_port()
         self.env.update({
             "CRYPTOSTREAM_KAFKA_PORT": str(kafka_port),
@@ -38,14 +39,6 @@ class Stack:
             "CRYPTOSTREAM_SIMULATOR_PORT": str(free_port()),
             **{f"CRYPTOSTREAM_{key.upper()}": value for key, value in settings.items()},
         })
-        self._share_jars()
-
-    def _share_jars(self) -> None:
-        """Reuse the project's resolved jars instead of copying them again for each home."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        shared = PROJECT_DIR / "var" / "jars"
-        if shared.exists() and not (self.home / "jars").exists():
-            (self.home / "jars").symlink_to(shared)
 
     @property
     def config(self) -> Config:

@@ -67,3 +67,35 @@ bootstrap() {
   check_versions
   ensure_venv
 }
+
+# --- Docker (bin/up --docker, bin/docker-engine, the container tests) ---
+
+ensure_docker_packages() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    echo "missing packages for the container stack; install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    return 1
+  fi
+}
+
+# Starts dockerd if none answers. Host networking only: no bridge, no iptables rules, no NAT
+# (containers here talk over 127.0.0.1 and private-range addresses are off limits).
+ensure_docker_engine() {
+  docker info >/dev/null 2>&1 && return 0
+  [ "$(id -u)" = 0 ] || { echo "the Docker engine is not running and starting it needs root" >&2; return 1; }
+  step "starting the Docker engine (host networking only; log: /var/log/cryptostream-dockerd.log)"
+  nohup dockerd --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
+    >/var/log/cryptostream-dockerd.log 2>&1 &
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
+  echo "the Docker engine did not start; see /var/log/cryptostream-dockerd.log" >&2
+  return 1
+}

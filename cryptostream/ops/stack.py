@@ -11,7 +11,7 @@ from typing import Callable
 from cryptostream import config as config_module
 from cryptostream import db
 from cryptostream.config import Config, ConfigError
-from cryptostream.ops import database, jars, secrets, supervisor
+from cryptostream.ops import database, docker_stack, jars, secrets, supervisor
 
 LATEST_ROWS = ("SELECT symbol, start_time, end_time, average_price, sample_count, updated_at "
                "FROM moving_averages ORDER BY start_time DESC, symbol LIMIT 10")
@@ -94,12 +94,24 @@ def up(config: Config, simulated: bool, wait_rows: float) -> int:
     say("starting producer and processor")
     supervisor.ctl(config, "start", "pipeline:*", check=False)
     print(supervisor.ctl(config, "status", check=False).stdout, end="")
-    if wait_rows:
-        say(f"waiting for rows of all {len(config.exchange.symbols)} symbols in moving_averages")
-        wait_for("rows for every symbol", lambda: symbols_with_rows(config) >= set(config.exchange.symbols),
-                 wait_rows, interval=2)
-        print_latest_rows(config)
+    wait_for_rows(config, wait_rows)
     return 0
+
+
+def up_docker(config: Config, simulated: bool, wait_rows: float) -> int:
+    docker_stack.up(config, simulated, say)
+    docker_stack.compose(config, "ps")
+    wait_for_rows(config, wait_rows)
+    return 0
+
+
+def wait_for_rows(config: Config, timeout: float) -> None:
+    if not timeout:
+        return
+    say(f"waiting for rows of all {len(config.exchange.symbols)} symbols in moving_averages")
+    wait_for("rows for every symbol", lambda: symbols_with_rows(config) >= set(config.exchange.symbols),
+             timeout, interval=2)
+    print_latest_rows(config)
 
 
 def symbols_with_rows(config: Config) -> set[str]:
@@ -160,6 +172,14 @@ def status(config: Config) -> int:
     return 0 if result.returncode == 0 else 1
 
 
+def _docker_command(config: Config, args: argparse.Namespace) -> int:
+    if args.command == "up":
+        return up_docker(config, args.simulated, args.wait_rows)
+    if args.command == "down":
+        return docker_stack.down(config, args.volumes)
+    return docker_stack.compose(config, "ps").returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cryptostream-stack", description="Run the native stack.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -167,11 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--simulated", action="store_true", help="use the local simulated exchange")
     start.add_argument("--wait-rows", type=float, default=120, metavar="SECONDS",
                        help="wait this long for rows of every symbol (0: do not wait)")
-    commands.add_parser("down", help="stop everything")
-    commands.add_parser("status", help="program states")
+    stop = commands.add_parser("down", help="stop everything")
+    stop.add_argument("--volumes", action="store_true", help="with --docker: also delete the data volumes")
+    state = commands.add_parser("status", help="program states")
+    for command in (start, stop, state):
+        command.add_argument("--docker", action="store_true", help="the container stack (docker/compose.yml)")
     args = parser.parse_args(argv)
     try:
         config = config_module.load()
+        if args.docker:
+            return _docker_command(config, args)
         if args.command == "up":
             return up(config, args.simulated, args.wait_rows)
         return down(config) if args.command == "down" else status(config)

@@ -19,7 +19,8 @@ GROUPS = {"mysql": "infra", "kafka": "infra", "producer": "pipeline", "processor
 
 def environment(config: Config, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ, CRYPTOSTREAM_HOME=str(config.var_dir),
-               CRYPTOSTREAM_BIN=str(Path(sys.executable).parent), PYTHONUNBUFFERED="1")
+               CRYPTOSTREAM_BIN=str(Path(sys.executable).parent), PYTHONUNBUFFERED="1",
+               CRYPTOSTREAM_LOG_MAXBYTES="50MB", CRYPTOSTREAM_PIPELINE_AUTOSTART="false")
     env.update(extra or {})
     return env
 

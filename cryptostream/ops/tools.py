@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cryptostream import config as config_module
 from cryptostream.config import Config
-from cryptostream.ops import supervisor
+from cryptostream.ops import docker_stack, supervisor
 from cryptostream.services.java import kafka_command
 from cryptostream.services.mysql_server import find
 
@@ -20,7 +20,10 @@ PROGRAMS = ("producer", "processor", "kafka", "mysql", "exchange-sim", "supervis
 def supervisorctl(argv: list[str] | None = None) -> int:
     """supervisorctl on this project's socket; `restart producer` works without group prefixes."""
     config = config_module.load()
-    command = supervisor.ctl_command(config, list(sys.argv[1:] if argv is None else argv))
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--docker"]:
+        return docker_stack.ctl(config, args[1:])
+    command = supervisor.ctl_command(config, args)
     return subprocess.run(command, env=supervisor.environment(config)).returncode
 
 
@@ -57,8 +60,11 @@ def logs(argv: list[str] | None = None) -> int:
     """Follow a program's JSON log: pretty on a terminal, raw JSON lines when piped."""
     args = list(sys.argv[1:] if argv is None else argv)
     follow = "--no-follow" not in args
-    names = [a for a in args if not a.startswith("-")] or ["producer", "processor"]
+    names = [a for a in args if not a.startswith("-")]
     config = config_module.load()
+    if "--docker" in args:  # container services: kafka, mysql, app, exchange-sim
+        return docker_stack.logs(config, names, follow)
+    names = names or ["producer", "processor"]
     unknown = [n for n in names if n not in PROGRAMS]
     if unknown:
         print(f"error: unknown program {unknown[0]}; one of {', '.join(PROGRAMS)}", file=sys.stderr)
