@@ -1,12 +1,16 @@
 """Shared fixtures: free loopback ports and the simulated exchange in a thread (real HTTP)."""
 from __future__ import annotations
 
+import os
 import socket
 from typing import Iterator
 
 import pytest
 
 from cryptostream.exchange import simulator
+
+# testcontainers' reaper image cannot be pulled here; the fixtures stop their containers.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 
 def free_port() -> int:

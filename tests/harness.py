@@ -1,5 +1,5 @@
-"""The end-to-end harness: the real stack started with bin/up in a temporary home on free
-loopback ports, and a reference recomputed from the messages actually in Kafka.
+"""The end-to-end oracle: the messages actually in Kafka, a reference recomputed from them,
+and what the processor has applied so far.
 
 The reference is written here from the message schema alone, independently of the
 processor's Spark and sink code, so that a bug there cannot hide in both.
@@ -7,55 +7,14 @@ processor's Spark and sink code, so that a bug there cannot hide in both.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 
 from cryptostream import db
-from cryptostream.config import PROJECT_DIR, Config, load
-from tests.conftest import free_port
-
-BIN = PROJECT_DIR / "bin"
-
-
-class Stack:
-    """bin/up --simulated with its own CRYPTOSTREAM_HOME and ports; bin/down on close."""
-
-    def __init__(self, home: Path, **settings: str) -> None:
-        self.home = home
-        # the project's resolved jars serve every test home
-        self.env = dict(os.environ, CRYPTOSTREAM_HOME=str(home), CRYPTOSTREAM_JARS_DIR=str(PROJECT_DIR / "var" / "jars"))
-        kafka_port = free_port()
-        self.env.update({
-            "CRYPTOSTREAM_KAFKA_PORT": str(kafka_port),
-            "CRYPTOSTREAM_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
-            "CRYPTOSTREAM_KAFKA_CONTROLLER_PORT": str(free_port()),
-            "CRYPTOSTREAM_MYSQL_PORT": str(free_port()),
-            "CRYPTOSTREAM_SIMULATOR_PORT": str(free_port()),
-            **{f"CRYPTOSTREAM_{key.upper()}": value for key, value in settings.items()},
-        })
-
-    @property
-    def config(self) -> Config:
-        return load(env=self.env)
-
-    def run(self, command: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / command), *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
-
-    def ctl(self, *args: str) -> str:
-        result = self.run("supervisorctl", *args)
-        return result.stdout + result.stderr
-
-    def log(self, program: str) -> str:
-        path = self.home / "log" / f"{program}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
+from cryptostream.config import Config
 
 @dataclass
 class Message:
