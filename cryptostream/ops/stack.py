@@ -74,9 +74,7 @@ def up(config: Config, simulated: bool, wait_rows: float) -> int:
     mode = "simulated" if simulated else "live"
     say("checking Kafka and Spark connector jars")
     jars.resolve(config, say)
-    if secrets.ensure(config):
-        say(f"generated local dev passwords in {config.secrets_dir} (mode 0600)")
-        config = config_module.load()
+    config = with_secrets(config)
     extra = {"CRYPTOSTREAM_EXCHANGE_BASE_URLS": f"http://127.0.0.1:{config.simulator.port}"} if simulated else {}
     if supervisor.is_running(config):
         running_mode = mode_file(config).read_text().strip() if mode_file(config).exists() else "live"
@@ -98,7 +96,16 @@ def up(config: Config, simulated: bool, wait_rows: float) -> int:
     return 0
 
 
+def with_secrets(config: Config) -> Config:
+    """The config with the generated dev passwords, creating them on first use."""
+    if not secrets.ensure(config):
+        return config
+    say(f"generated local dev passwords in {config.secrets_dir} (mode 0600)")
+    return config_module.load()
+
+
 def up_docker(config: Config, simulated: bool, wait_rows: float) -> int:
+    config = with_secrets(config)
     docker_stack.up(config, simulated, say)
     docker_stack.compose(config, "ps")
     wait_for_rows(config, wait_rows)
