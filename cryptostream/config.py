@@ -129,6 +129,18 @@ class MySQLConfig:
 
 
 @dataclass(frozen=True)
+class ChecksConfig:
+    freshness: Duration = Duration(120.0)
+    lag_warn: int = 1_000
+    lag_fail: int = 100_000
+    batch_p95_warn: Duration = Duration(5.0)
+    batch_p95_fail: Duration = Duration(30.0)
+    api_failure_rate_warn: float = 0.05
+    api_failure_rate_fail: float = 0.5
+    restarts_warn: int = 3
+
+
+@dataclass(frozen=True)
 class Config:
     exchange: ExchangeConfig
     simulator: SimulatorConfig
@@ -136,6 +148,7 @@ class Config:
     producer: ProducerConfig
     processor: ProcessorConfig
     mysql: MySQLConfig
+    checks: ChecksConfig
     var_dir: Path
     jars_dir: Path  # CRYPTOSTREAM_JARS_DIR; images bake the jars outside the data volume
 
@@ -232,7 +245,8 @@ def _section_values(section: str, cls: type, parser: configparser.ConfigParser,
 
 
 _SECTIONS = {"exchange": ExchangeConfig, "simulator": SimulatorConfig, "kafka": KafkaConfig,
-             "producer": ProducerConfig, "processor": ProcessorConfig, "mysql": MySQLConfig}
+             "producer": ProducerConfig, "processor": ProcessorConfig, "mysql": MySQLConfig,
+             "checks": ChecksConfig}
 
 
 def _read_password(var_dir: Path, env: Mapping[str, str]) -> Secret:

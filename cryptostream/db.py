@@ -50,3 +50,15 @@ def connect(config: Config, admin: bool = False, database: bool = True,
         connection_timeout=int(timeout), autocommit=False, use_pure=True,
         time_zone="+00:00", charset="utf8mb4")
     return connection
+
+
+def client_options_file(config: Config, admin: bool = False) -> Path:
+    """[client] options for the mysql/mariadb command-line tools, in a 0600 file under
+    var/secrets, so that no password is ever on a command line."""
+    user, password = (ADMIN_USER, admin_password(config)) if admin else (config.mysql.user, config.mysql.password)
+    path = config.secrets_dir / f"{'admin' if admin else 'app'}-client.cnf"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"[client]\nhost={config.mysql.host}\nport={config.mysql.port}\nprotocol=TCP\n"
+                     f"user={user}\npassword={password.reveal()}\n")
+    return path

@@ -170,21 +170,10 @@ def _alive(pid: int, group: bool = False) -> bool:
     return True
 
 
-def status(config: Config) -> int:
-    if not supervisor.is_running(config):
-        print("supervisord is not running (start with bin/up)")
-        return 3
-    result = supervisor.ctl(config, "status", check=False)
-    print(result.stdout, end="")
-    return 0 if result.returncode == 0 else 1
-
-
 def _docker_command(config: Config, args: argparse.Namespace) -> int:
     if args.command == "up":
         return up_docker(config, args.simulated, args.wait_rows)
-    if args.command == "down":
-        return docker_stack.down(config, args.volumes)
-    return docker_stack.compose(config, "ps").returncode
+    return docker_stack.down(config, args.volumes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,8 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="wait this long for rows of every symbol (0: do not wait)")
     stop = commands.add_parser("down", help="stop everything")
     stop.add_argument("--volumes", action="store_true", help="with --docker: also delete the data volumes")
-    state = commands.add_parser("status", help="program states")
-    for command in (start, stop, state):
+    for command in (start, stop):
         command.add_argument("--docker", action="store_true", help="the container stack (docker/compose.yml)")
     args = parser.parse_args(argv)
     try:
@@ -206,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             return _docker_command(config, args)
         if args.command == "up":
             return up(config, args.simulated, args.wait_rows)
-        return down(config) if args.command == "down" else status(config)
+        return down(config)
     except (ConfigError, TimeoutError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

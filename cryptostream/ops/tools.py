@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 from cryptostream import config as config_module
-from cryptostream.config import Config
+from cryptostream import db
 from cryptostream.ops import docker_stack, supervisor
 from cryptostream.services.java import kafka_command
 from cryptostream.services.mysql_server import find
@@ -27,23 +25,12 @@ def supervisorctl(argv: list[str] | None = None) -> int:
     return subprocess.run(command, env=supervisor.environment(config)).returncode
 
 
-def client_options_file(config: Config) -> Path:
-    """A 0600 option file so the password is never on a command line."""
-    path = config.secrets_dir / "client.cnf"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f"[client]\nhost={config.mysql.host}\nport={config.mysql.port}\n"
-                     f"user={config.mysql.user}\npassword={config.mysql.password.reveal()}\n")
-    return path
-
-
 def mysql(argv: list[str] | None = None) -> int:
     """The MySQL client as the application user on the configured database."""
     config = config_module.load()
     client = find("mariadb", "mysql")
     args = list(sys.argv[1:] if argv is None else argv)
-    command = [client, f"--defaults-extra-file={client_options_file(config)}", "--protocol=TCP",
-               *args, config.mysql.database]
+    command = [client, f"--defaults-extra-file={db.client_options_file(config)}", *args, config.mysql.database]
     return subprocess.run(command).returncode
 
 

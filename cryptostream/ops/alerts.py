@@ -1,0 +1,36 @@
+"""bin/check-alerts: runbook section 7.2, the alert conditions with thresholds from [checks].
+
+Kafka lag, micro-batch duration, MySQL write failures and the producer's API failure rate;
+exit 0 when none fires, 1 for warnings, 2 for alerts at the failure threshold.
+"""
+from __future__ import annotations
+
+import argparse
+
+from cryptostream import config as config_module
+from cryptostream.ops import probes
+from cryptostream.ops.checks import Result, fail, ok, report, run_all
+from cryptostream.ops.daily_check import DailyCheck
+
+WRITE_FAILURE_EVENTS = {"mysql_retry", "query_failed", "query_terminated"}
+
+
+def mysql_write_failures(check: DailyCheck) -> Result:
+    """Sink retries and failed queries logged by the processor in the last hour."""
+    events = [e for e in probes.log_events(check.config, "processor", 1) if e.get("event") in WRITE_FAILURE_EVENTS]
+    if events:
+        last = events[-1]
+        return fail("mysql", "write failures", f"{len(events)} MySQL write failures/retries in 1 h, last "
+                                               f"{last['timestamp']}: {last.get('error', last['event'])}", len(events))
+    return ok("mysql", "write failures", "no MySQL write failure in 1 h", 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="check-alerts", description="Runbook section 7.2: alert conditions.")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+    check = DailyCheck(config_module.load())
+    return report(run_all([("spark", "lag", check.lag),
+                           ("spark", "batch duration", check.batch_duration),
+                           ("mysql", "write failures", lambda: mysql_write_failures(check)),
+                           ("producer", "api", check.api_health)]), args.json)

@@ -1,0 +1,129 @@
+"""Facts the runbook checks read: Kafka offsets, the Spark checkpoint, supervisord, JSON logs,
+MySQL. Each function reads one source and returns plain data."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from kafka import KafkaConsumer, TopicPartition
+
+from cryptostream import db
+from cryptostream.config import Config
+from cryptostream.ops import supervisor
+
+
+def topic_end_offsets(config: Config) -> dict[int, int]:
+    """Next offset per partition of the topic; raises if the broker or topic is missing."""
+    consumer = KafkaConsumer(bootstrap_servers=config.kafka.bootstrap_servers, request_timeout_ms=10_000,
+                             bootstrap_timeout_ms=3_000)
+    try:
+        partitions = consumer.partitions_for_topic(config.kafka.topic)
+        if not partitions:
+            raise LookupError(f"topic {config.kafka.topic} does not exist")
+        tps = [TopicPartition(config.kafka.topic, p) for p in sorted(partitions)]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+def newest_record_age(config: Config, ends: dict[int, int]) -> float | None:
+    """Seconds since the newest message in the topic was written (None for an empty topic)."""
+    consumer = KafkaConsumer(bootstrap_servers=config.kafka.bootstrap_servers, enable_auto_commit=False,
+                             consumer_timeout_ms=5_000)
+    try:
+        newest = None
+        for partition, end in ends.items():
+            if end == 0:
+                continue
+            tp = TopicPartition(config.kafka.topic, partition)
+            consumer.assign([tp])
+            consumer.seek(tp, end - 1)
+            for records in consumer.poll(timeout_ms=5_000).values():
+                newest = max([newest or 0, *(r.timestamp for r in records)])
+        return None if newest is None else time.time() - newest / 1000
+    finally:
+        consumer.close()
+
+
+def checkpoint_offsets(config: Config) -> tuple[int, dict[int, int]] | None:
+    """(batch id, offsets per partition) of the newest batch Spark has committed, from the
+    checkpoint's offsets/ and commits/ logs; None before the first batch.
+
+    Spark commits no consumer-group offsets, so this is where the processor's position lives."""
+    folder = config.checkpoint_dir
+    committed = sorted((int(p.name) for p in (folder / "commits").glob("[0-9]*")), reverse=True)
+    for batch in committed:
+        path = folder / "offsets" / str(batch)
+        if path.exists():
+            lines = path.read_text().splitlines()
+            offsets = json.loads(lines[-1]).get(config.kafka.topic, {})
+            return batch, {int(p): int(o) for p, o in offsets.items()}
+    return None
+
+
+def program_states(config: Config) -> dict[str, dict[str, Any]]:
+    """supervisord's view of each program, by bare name."""
+    if not supervisor.is_running(config):
+        raise RuntimeError("supervisord is not running (start the stack with bin/up)")
+    return {info["name"]: info for info in supervisor.process_info(config)}
+
+
+_SPAWNED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ INFO spawned: '([\w-]+)'")
+
+
+def spawn_counts(config: Config, hours: float = 24) -> dict[str, int]:
+    """How often supervisord started each program in the last `hours` (its log is local time)."""
+    since = datetime.now() - timedelta(hours=hours)
+    counts: dict[str, int] = {}
+    for path in _log_files(config, "supervisord"):
+        for line in path.read_text(errors="replace").splitlines():
+            match = _SPAWNED.match(line)
+            if match and datetime.fromisoformat(match.group(1)) >= since:
+                counts[match.group(2)] = counts.get(match.group(2), 0) + 1
+    return counts
+
+
+def log_events(config: Config, program: str, hours: float) -> Iterator[dict[str, Any]]:
+    """The program's JSON log events of the last `hours`, oldest file first; other lines skipped."""
+    since = datetime.now(timezone.utc) - timedelta(hours=hours)
+    for path in _log_files(config, program):
+        for line in path.read_text(errors="replace").splitlines():
+            if not line.startswith("{"):
+                continue
+            try:
+                event = json.loads(line)
+                stamp = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if stamp >= since:
+                yield event
+
+
+def _log_files(config: Config, program: str) -> list[Path]:
+    folder = config.var_dir / "log"
+    rotated = sorted((p for p in folder.glob(f"{program}.log.*") if p.suffix[1:].isdigit()),
+                     key=lambda p: int(p.suffix[1:]), reverse=True)  # .5 is the oldest
+    current = folder / f"{program}.log"
+    return [*rotated, *([current] if current.exists() else [])]
+
+
+def mysql_query(config: Config, name: str, params: tuple = ()) -> list[tuple]:
+    """One named statement of sql/checks.sql, as the application user."""
+    connection = db.connect(config, timeout=5)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(db.named_statements("checks")[name], params)
+            return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]

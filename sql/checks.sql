@@ -1,0 +1,37 @@
+-- Statements of the runbook checks (cryptostream/ops/daily_check.py), by name. All times UTC.
+
+-- name: row_count
+SELECT COUNT(*) FROM moving_averages;
+
+-- name: latest_rows
+SELECT symbol, start_time, end_time, average_price, sample_count, updated_at
+FROM moving_averages ORDER BY start_time DESC, symbol LIMIT 10;
+
+-- name: last_write
+SELECT TIMESTAMPDIFF(SECOND, MAX(updated_at), UTC_TIMESTAMP()) FROM moving_averages;
+
+-- name: duplicate_windows
+SELECT symbol, start_time, end_time, COUNT(*) AS copies
+FROM moving_averages GROUP BY symbol, start_time, end_time HAVING COUNT(*) > 1 LIMIT 20;
+
+-- name: corrupted_rows
+-- %s: the window length in seconds (windows must start on its multiples, epoch-aligned, UTC).
+SELECT symbol, start_time, end_time FROM moving_averages
+WHERE average_price IS NULL OR average_price <= 0 OR min_price <= 0 OR sample_count <= 0
+   OR end_time <= start_time OR MOD(UNIX_TIMESTAMP(start_time), %s) <> 0
+   OR min_price > max_price OR average_price < min_price OR average_price > max_price
+LIMIT 20;
+
+-- name: future_rows
+SELECT symbol, start_time, updated_at FROM moving_averages
+WHERE start_time > UTC_TIMESTAMP() + INTERVAL 1 MINUTE OR updated_at > UTC_TIMESTAMP() + INTERVAL 1 MINUTE
+LIMIT 20;
+
+-- name: rejected_by_reason
+-- %s: hours back
+SELECT reason, COUNT(*) FROM rejected_messages
+WHERE rejected_at > UTC_TIMESTAMP() - INTERVAL %s HOUR GROUP BY reason;
+
+-- name: progress
+SELECT batch_id, watermark_ms, offsets, TIMESTAMPDIFF(SECOND, updated_at, UTC_TIMESTAMP())
+FROM stream_progress WHERE query_name = %s;
