@@ -38,27 +38,33 @@ def admin_password(config: Config) -> Secret:
     return Secret(path.read_text().strip()) if path.exists() else Secret("")
 
 
+def admin_socket(config: Config) -> Path:
+    """The private instance's socket: root@localhost logs in through it (not over TCP)."""
+    return config.var_dir / "run" / "mysqld.sock"
+
+
 def connect(config: Config, admin: bool = False, database: bool = True,
             timeout: float = 10.0) -> MySQLConnection:
-    """A connection in UTC, autocommit off; as the application user unless `admin`."""
+    """A connection in UTC, autocommit off; as the application user, or as the private
+    instance's root (through its socket) when `admin`."""
     mysql_cfg = config.mysql
-    password = admin_password(config) if admin else mysql_cfg.password
-    connection = mysql.connector.connect(
-        host=mysql_cfg.host, port=mysql_cfg.port,
-        user=ADMIN_USER if admin else mysql_cfg.user, password=password.reveal(),
+    where = {"unix_socket": str(admin_socket(config))} if admin else {"host": mysql_cfg.host, "port": mysql_cfg.port}
+    return mysql.connector.connect(
+        **where, user=ADMIN_USER if admin else mysql_cfg.user,
+        password=(admin_password(config) if admin else mysql_cfg.password).reveal(),
         database=mysql_cfg.database if database else None,
         connection_timeout=int(timeout), autocommit=False, use_pure=True,
         time_zone="+00:00", charset="utf8mb4")
-    return connection
 
 
 def client_options_file(config: Config, admin: bool = False) -> Path:
     """[client] options for the mysql/mariadb command-line tools, in a 0600 file under
     var/secrets, so that no password is ever on a command line."""
     user, password = (ADMIN_USER, admin_password(config)) if admin else (config.mysql.user, config.mysql.password)
+    where = f"socket={admin_socket(config)}\nprotocol=SOCKET" if admin else \
+        f"host={config.mysql.host}\nport={config.mysql.port}\nprotocol=TCP"
     path = config.secrets_dir / f"{'admin' if admin else 'app'}-client.cnf"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(f"[client]\nhost={config.mysql.host}\nport={config.mysql.port}\nprotocol=TCP\n"
-                     f"user={user}\npassword={password.reveal()}\n")
+        handle.write(f"[client]\n{where}\nuser={user}\npassword={password.reveal()}\n")
     return path

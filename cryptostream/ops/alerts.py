@@ -20,8 +20,9 @@ def mysql_write_failures(check: DailyCheck) -> Result:
     events = [e for e in probes.log_events(check.config, "processor", 1) if e.get("event") in WRITE_FAILURE_EVENTS]
     if events:
         last = events[-1]
+        error = str(last.get("error", last["event"])).splitlines()[0][:160]
         return fail("mysql", "write failures", f"{len(events)} MySQL write failures/retries in 1 h, last "
-                                               f"{last['timestamp']}: {last.get('error', last['event'])}", len(events))
+                                               f"{last['timestamp']}: {error}", len(events))
     return ok("mysql", "write failures", "no MySQL write failure in 1 h", 0)
 
 

@@ -34,6 +34,7 @@ def backup_dir(config: Config) -> Path:
 
 
 def row_counts(config: Config, database: str) -> dict[str, int]:
+    """Rows per table of `database`, as the administrator (it may be a restored copy)."""
     connection = db.connect(config, admin=config.mysql.private_instance, database=False)
     try:
         with connection.cursor() as cursor:
@@ -59,13 +60,17 @@ def backup(config: Config, keep: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     target = folder / f"{config.mysql.database}-{stamp}.sql.gz"
-    counts = row_counts(config, config.mysql.database)
+    # one INSERT per row, so the manifest counts exactly what this snapshot holds
     dump = [find("mariadb-dump", "mysqldump"), f"--defaults-extra-file={db.client_options_file(config, admin=config.mysql.private_instance)}",
             "--single-transaction", "--skip-lock-tables", "--no-tablespaces", "--hex-blob",
-            "--tz-utc", config.mysql.database]
+            "--skip-extended-insert", "--tz-utc", config.mysql.database]
+    counts = dict.fromkeys(TABLES, 0)
     with subprocess.Popen(dump, stdout=subprocess.PIPE) as process, gzip.open(target, "wb") as out:
-        for block in iter(lambda: process.stdout.read(1 << 20), b""):
-            out.write(block)
+        for line in process.stdout:
+            out.write(line)
+            if line.startswith(b"INSERT INTO `"):
+                table = line[13:line.index(b"`", 13)].decode()
+                counts[table] = counts.get(table, 0) + 1
     if process.returncode != 0:
         target.unlink(missing_ok=True)
         raise RuntimeError(f"dump failed with exit {process.returncode}")
@@ -100,9 +105,14 @@ def restore(config: Config, path: Path, database: str) -> dict[str, int]:
             cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
     finally:
         connection.close()
-    client = [find("mariadb", "mysql"), f"--defaults-extra-file={db.client_options_file(config, admin=config.mysql.private_instance)}", database]
-    with gzip.open(path, "rb") as dump:
-        subprocess.run(client, stdin=dump, check=True)
+    client = [find("mariadb", "mysql"), f"--defaults-extra-file={db.client_options_file(config, admin=config.mysql.private_instance)}",
+              "--binary-mode", database]
+    with gzip.open(path, "rb") as dump, subprocess.Popen(client, stdin=subprocess.PIPE) as loader:
+        for block in iter(lambda: dump.read(1 << 20), b""):
+            loader.stdin.write(block)
+        loader.stdin.close()
+    if loader.returncode != 0:
+        raise RuntimeError(f"loading the dump failed with exit {loader.returncode}")
     counts = row_counts(config, database)
     if counts != manifest["row_counts"]:
         raise RuntimeError(f"row counts differ after restore: {counts} != {manifest['row_counts']}")

@@ -17,6 +17,22 @@ from cryptostream.ops import probes
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
 
 
+WARM_UP_BATCHES = 3  # the first batches of a run include JVM and connector start-up
+
+
+def warm_batch_durations(events) -> list[float]:
+    """Micro-batch durations in seconds, leaving out each run's warm-up batches."""
+    durations, since_start = [], 0
+    for event in events:
+        if event.get("event") == "query_started":
+            since_start = 0
+        elif event.get("event") == "batch" and event.get("duration_ms") is not None:
+            since_start += 1
+            if since_start > WARM_UP_BATCHES:
+                durations.append(event["duration_ms"] / 1000)
+    return durations
+
+
 class DailyCheck:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -46,11 +62,11 @@ class DailyCheck:
         return ok("kafka", "topic", detail, len(ends))
 
     def restarts(self, component: str, program: str) -> Result:
-        starts = probes.spawn_counts(self.config).get(program, 0)
-        detail = f"{program} started {starts} time(s) by supervisord in 24 h"
-        if starts > self.limits.restarts_warn:
-            return warn(component, "restarts", f"{detail} (abnormal: > {self.limits.restarts_warn})", starts)
-        return ok(component, "restarts", detail, starts)
+        exits = probes.unexpected_exits(self.config).get(program, 0)
+        detail = f"{program} died unexpectedly {exits} time(s) in 24 h (supervisord restarted it)"
+        if exits > self.limits.restarts_warn:
+            return warn(component, "restarts", f"{detail}: abnormal, > {self.limits.restarts_warn}", exits)
+        return ok(component, "restarts", detail, exits)
 
     def running(self, component: str, program: str) -> Result:
         info = self.states().get(program)
@@ -73,8 +89,7 @@ class DailyCheck:
         return ok("spark", "last batch", detail, age)
 
     def batch_duration(self) -> Result:
-        durations = [e["duration_ms"] / 1000 for e in probes.log_events(self.config, "processor", 0.25)
-                     if e.get("event") == "batch" and e.get("duration_ms") is not None]
+        durations = warm_batch_durations(probes.log_events(self.config, "processor", 0.25))
         p95 = probes.percentile(durations, 0.95)
         if p95 is None:
             return warn("spark", "batch duration", "no micro-batch in the last 15 min")

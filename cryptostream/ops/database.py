@@ -5,13 +5,12 @@ import mysql.connector
 
 from cryptostream import db
 from cryptostream.config import Config
-from cryptostream.services.mysql_server import socket_path
 
 
 def _admin_connection(config: Config):
     """Root over the private instance's socket; on a brand-new instance root has no password yet."""
     password = db.admin_password(config).reveal()
-    socket = str(socket_path(config))
+    socket = str(db.admin_socket(config))
     try:
         return mysql.connector.connect(unix_socket=socket, user=db.ADMIN_USER, password=password,
                                        autocommit=True, use_pure=True)

@@ -72,16 +72,17 @@ def program_states(config: Config) -> dict[str, dict[str, Any]]:
     return {info["name"]: info for info in supervisor.process_info(config)}
 
 
-_SPAWNED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ INFO spawned: '([\w-]+)'")
+_UNEXPECTED_EXIT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ \w+ exited: ([\w-]+) .*not expected")
 
 
-def spawn_counts(config: Config, hours: float = 24) -> dict[str, int]:
-    """How often supervisord started each program in the last `hours` (its log is local time)."""
+def unexpected_exits(config: Config, hours: float = 24) -> dict[str, int]:
+    """How often each program died unexpectedly (supervisord then restarts it) in the last
+    `hours`; stops asked for by an operator do not count. supervisord logs local time."""
     since = datetime.now() - timedelta(hours=hours)
     counts: dict[str, int] = {}
     for path in _log_files(config, "supervisord"):
         for line in path.read_text(errors="replace").splitlines():
-            match = _SPAWNED.match(line)
+            match = _UNEXPECTED_EXIT.match(line)
             if match and datetime.fromisoformat(match.group(1)) >= since:
                 counts[match.group(2)] = counts.get(match.group(2), 0) + 1
     return counts

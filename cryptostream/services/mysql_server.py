@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from cryptostream import config as config_module
+from cryptostream import db
 from cryptostream.config import Config
 
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/usr/libexec"])
@@ -25,10 +26,6 @@ def find(*names: str) -> str:
         if found:
             return found
     raise FileNotFoundError(f"none of {names} found: install mariadb-server (bin/up does on Debian/Ubuntu as root)")
-
-
-def socket_path(config: Config) -> Path:
-    return config.var_dir / "run" / "mysqld.sock"
 
 
 def user_args() -> list[str]:
@@ -51,9 +48,9 @@ def main() -> int:
         if datadir.exists():
             shutil.rmtree(datadir)  # a half-made data dir from an interrupted first start
         initialise(config, datadir)
-    socket_path(config).parent.mkdir(parents=True, exist_ok=True)
+    db.admin_socket(config).parent.mkdir(parents=True, exist_ok=True)
     command = [find("mariadbd", "mysqld"), "--no-defaults", f"--datadir={datadir}",
-               f"--socket={socket_path(config)}", f"--port={config.mysql.port}",
+               f"--socket={db.admin_socket(config)}", f"--port={config.mysql.port}",
                "--bind-address=127.0.0.1", "--skip-name-resolve",
                f"--pid-file={config.var_dir / 'run' / 'mysqld.pid'}",
                "--character-set-server=utf8mb4", "--default-time-zone=+00:00",

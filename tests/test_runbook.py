@@ -1,0 +1,160 @@
+"""The runbook commands against the real native stack: each check in the healthy state and in
+the broken state it exists to catch; backup -> restore round trip."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+
+from cryptostream import db
+from tests.harness import wait_until_processed
+from tests.stacks import NativeStack
+
+pytestmark = pytest.mark.e2e
+SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms",
+            "checks_freshness": "15s", "checks_lag_warn": "150"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    stack = NativeStack(tmp_path_factory.mktemp("runbook"), **SETTINGS)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def check(stack: NativeStack, command: str = "daily-check") -> tuple[int, dict[tuple[str, str], str]]:
+    """Run a check command with --json; (exit code, {(component, check): status})."""
+    result = stack.run(command, "--json", timeout=120)
+    report = json.loads(result.stdout)
+    if command != "status":  # status exits on program states alone
+        assert report["status"] == ("OK", "WARN", "FAIL")[result.returncode]
+    return result.returncode, {(r["component"], r["check"]): r["status"] for r in report["results"]}
+
+
+def admin_sql(stack: NativeStack, *statements: str) -> None:
+    connection = db.connect(stack.config, admin=True)
+    try:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def test_healthy_stack_passes_every_check(stack) -> None:
+    """On a healthy stack daily-check, check-alerts and status all exit 0 with every check OK."""
+    time.sleep(5)  # a few batches for the duration percentile
+    for command in ("daily-check", "check-alerts", "status"):
+        code, statuses = check(stack, command)
+        assert code == 0 and set(statuses.values()) == {"OK"}, \
+            (command, {k: v for k, v in statuses.items() if v != "OK"})
+    table = stack.run("daily-check").stdout
+    assert "overall: OK (exit 0)" in table and "lag" in table
+
+
+def test_duplicate_rows_fail_the_mysql_check(stack) -> None:
+    """A window stored twice (possible where the unique key is missing) is a MySQL failure."""
+    admin_sql(stack, "ALTER TABLE moving_averages DROP INDEX uq_moving_averages_window",
+              "INSERT INTO moving_averages (symbol, start_time, end_time, average_price, min_price, max_price, "
+              "open_price, close_price, sample_count, price_sum, first_event_time, last_event_time, "
+              "newest_ingest_time, created_at, updated_at) SELECT symbol, start_time, end_time, average_price, "
+              "min_price, max_price, open_price, close_price, sample_count, price_sum, first_event_time, "
+              "last_event_time, newest_ingest_time, created_at, updated_at FROM moving_averages "
+              "ORDER BY id LIMIT 1")
+    try:
+        code, statuses = check(stack)
+        assert code == 2 and statuses[("mysql", "duplicates")] == "FAIL"
+    finally:
+        admin_sql(stack, "DELETE FROM moving_averages WHERE id = (SELECT id FROM (SELECT MAX(id) AS id "
+                         "FROM moving_averages) AS newest)",
+                  "ALTER TABLE moving_averages ADD UNIQUE KEY uq_moving_averages_window (symbol, start_time, end_time)")
+    assert check(stack)[1][("mysql", "duplicates")] == "OK"
+
+
+def test_corrupted_rows_fail_the_mysql_check(stack) -> None:
+    """A window not aligned to the window length, with a non-positive price, is reported."""
+    admin_sql(stack, "INSERT INTO moving_averages (symbol, start_time, end_time, average_price, min_price, "
+                     "max_price, open_price, close_price, sample_count, price_sum, first_event_time, "
+                     "last_event_time, newest_ingest_time, created_at, updated_at) VALUES ('BTCUSDT', "
+                     "'2020-01-01 00:00:03', '2020-01-01 00:00:08', -1, -1, 1, 1, 1, 1, 1, '2020-01-01 00:00:03', "
+                     "'2020-01-01 00:00:03', '2020-01-01 00:00:03', UTC_TIMESTAMP(), UTC_TIMESTAMP())")
+    try:
+        code, statuses = check(stack)
+        assert code == 2 and statuses[("mysql", "corrupted")] == "FAIL"
+    finally:
+        admin_sql(stack, "DELETE FROM moving_averages WHERE start_time = '2020-01-01 00:00:03'")
+
+
+def test_rate_limits_warn_about_the_producer(stack) -> None:
+    """429 answers from the exchange show as a producer API warning in daily-check and check-alerts."""
+    faults = f"http://127.0.0.1:{stack.config.simulator.port}/sim/faults"
+    requests.post(faults, json={"mode": "rate_limit", "retry_after": 1, "count": 2}, timeout=5).raise_for_status()
+    time.sleep(4)
+    assert check(stack)[1][("producer", "api")] == "WARN"
+    assert check(stack, "check-alerts")[1][("producer", "api")] == "WARN"
+
+
+def test_stopped_processor_shows_as_lag_and_restart_heals_it(stack) -> None:
+    """With the processor stopped the lag grows past its threshold; bin/restart brings it back."""
+    assert "stopped" in stack.ctl("stop", "processor")
+    time.sleep(10)  # about 250 messages at 5 symbols every 200 ms
+    code, statuses = check(stack)
+    assert code == 2 and statuses[("spark", "running")] == "FAIL" and statuses[("spark", "lag")] == "WARN"
+    assert check(stack, "check-alerts")[1][("spark", "lag")] == "WARN"
+    restarted = stack.run("restart", "processor", timeout=300)
+    assert restarted.returncode == 0 and "processor: healthy again" in restarted.stdout, restarted.stdout
+    wait_until_processed(stack.config)
+    assert check(stack)[1][("spark", "lag")] == "OK"
+
+
+def test_stopped_kafka_fails_naming_kafka(stack) -> None:
+    """Kafka down: daily-check exits 2 and names Kafka; bin/restart kafka waits until it serves again."""
+    assert "stopped" in stack.ctl("stop", "kafka")
+    code, statuses = check(stack)
+    assert code == 2 and statuses[("kafka", "topic")] == "FAIL" and statuses[("kafka", "running")] == "FAIL"
+    restarted = stack.run("restart", "kafka", timeout=300)
+    assert restarted.returncode == 0 and "kafka: healthy again" in restarted.stdout, restarted.stdout
+    assert check(stack)[1][("kafka", "topic")] == "OK"
+
+
+def test_stopped_mysql_fails_naming_mysql(stack) -> None:
+    """MySQL down: the MySQL checks fail; after bin/restart mysql rows are written again."""
+    assert "stopped" in stack.ctl("stop", "mysql")
+    code, statuses = check(stack)
+    assert code == 2 and statuses[("mysql", "new rows")] == "FAIL"
+    restarted = stack.run("restart", "mysql", timeout=300)
+    assert restarted.returncode == 0 and "mysql: healthy again" in restarted.stdout, restarted.stdout
+    deadline = time.monotonic() + 180
+    while check(stack)[1][("mysql", "new rows")] != "OK":
+        assert time.monotonic() < deadline, "no new rows after MySQL came back"
+        time.sleep(5)
+
+
+def test_backup_restore_round_trip_equals_the_source(stack) -> None:
+    """bin/backup then bin/restore into another database gives the same rows, table by table."""
+    assert "stopped" in stack.ctl("stop", "producer")
+    wait_until_processed(stack.config)
+    made = stack.run("backup", "--keep", "2")
+    assert made.returncode == 0, made.stderr
+    path = made.stdout.splitlines()[0]
+    restored = stack.run("restore", path, "--database", "round_trip")
+    assert restored.returncode == 0, restored.stderr
+    connection = db.connect(stack.config, admin=True, database=False)
+    try:
+        with connection.cursor() as cursor:
+            for table in ("moving_averages", "rejected_messages", "stream_progress"):
+                copies = []
+                for database in ("crypto_streaming", "round_trip"):
+                    cursor.execute(f"SELECT * FROM `{database}`.`{table}` ORDER BY 1")
+                    copies.append(cursor.fetchall())
+                assert copies[0] == copies[1], table
+                assert table != "moving_averages" or copies[0]
+    finally:
+        connection.close()
+    assert "started" in stack.ctl("start", "producer")
