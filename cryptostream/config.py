@@ -129,6 +129,12 @@ class MySQLConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    producer_port: int = 9101
+    processor_port: int = 9102
+
+
+@dataclass(frozen=True)
 class ChecksConfig:
     freshness: Duration = Duration(120.0)
     lag_warn: int = 1_000
@@ -149,6 +155,7 @@ class Config:
     processor: ProcessorConfig
     mysql: MySQLConfig
     checks: ChecksConfig
+    metrics: MetricsConfig
     var_dir: Path
     jars_dir: Path  # CRYPTOSTREAM_JARS_DIR; images bake the jars outside the data volume
 
@@ -246,7 +253,7 @@ def _section_values(section: str, cls: type, parser: configparser.ConfigParser,
 
 _SECTIONS = {"exchange": ExchangeConfig, "simulator": SimulatorConfig, "kafka": KafkaConfig,
              "producer": ProducerConfig, "processor": ProcessorConfig, "mysql": MySQLConfig,
-             "checks": ChecksConfig}
+             "checks": ChecksConfig, "metrics": MetricsConfig}
 
 
 def _read_password(var_dir: Path, env: Mapping[str, str]) -> Secret:

@@ -12,6 +12,7 @@ from typing import Callable
 import structlog
 
 from cryptostream import config as config_module
+from cryptostream import metrics
 from cryptostream.backoff import Backoff
 from cryptostream.config import Config, ConfigError, ExchangeConfig
 from cryptostream.exchange.client import (BinanceClient, ExchangeError, RateLimited, TickerResult)
@@ -64,6 +65,8 @@ class PriceProducer:
         started = time.monotonic()
         next_at, fields = self._fetch(started)
         acked = self.publisher.drain()
+        metrics.PUBLISHED.inc(acked)
+        metrics.PENDING.set(len(self.publisher.pending))
         log.info("poll", **fields, published=acked, pending=len(self.publisher.pending),
                  dropped_total=self.publisher.dropped, published_total=self.publisher.published)
         if self.publisher.pending and acked == 0:
@@ -75,15 +78,19 @@ class PriceProducer:
             result = self.client.fetch()
         except RateLimited as exc:
             self.counters.rate_limited += 1
+            metrics.EXCHANGE_REQUESTS.labels("rate_limited").inc()
             # counted from the answer, so no request arrives before Retry-After has passed
             return time.monotonic() + exc.retry_after, {"error": "rate_limited", "status": exc.status,
                                      "retry_after_s": exc.retry_after, "rate_limited_total": self.counters.rate_limited}
         except ExchangeError as exc:
             self.counters.api_failures += 1
+            metrics.EXCHANGE_REQUESTS.labels("error").inc()
             delay = self.backoff.next_delay()
             return time.monotonic() + delay, {"error": type(exc).__name__, "detail": str(exc)[:300], "status": exc.status,
                            "backoff_s": round(delay, 3), "api_failures_total": self.counters.api_failures}
         self.backoff.reset()
+        metrics.EXCHANGE_REQUESTS.labels("ok").inc()
+        metrics.EXCHANGE_LATENCY.observe(result.latency_ms / 1000)
         self._count_problems(result)
         self.publisher.add(to_messages(result, int(self.clock() * 1000)))
         pause = weight_pause(result.used_weight, self.config.exchange, self.clock())
@@ -97,6 +104,7 @@ class PriceProducer:
         for symbol, price, reason in result.rejected:
             self.counters.invalid_prices += 1
             self.counters.by_reason[reason] = self.counters.by_reason.get(reason, 0) + 1
+            metrics.INVALID_PRICES.labels(reason).inc()
             log.warning("invalid_price", symbol=symbol, price=price, reason=reason,
                         invalid_total=self.counters.invalid_prices)
 
@@ -134,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("config_error", error=str(exc))
         return 2
     producer = PriceProducer(config)
+    metrics.serve(config.metrics.producer_port)
     signal.signal(signal.SIGTERM, producer.stop)
     signal.signal(signal.SIGINT, producer.stop)
     log.info("started", symbols=list(config.exchange.symbols), base_url=producer.client.base_url,

@@ -13,6 +13,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from cryptostream import metrics
 from cryptostream.config import Config
 from cryptostream.schema import PriceMessage
 
@@ -54,6 +55,7 @@ class Publisher:
             if len(self.pending) >= self.config.producer.buffer_max_messages:
                 lost = self.pending.popleft()
                 self.dropped += 1
+                metrics.DROPPED.inc()
                 log.error("buffer_overflow", dropped_symbol=lost.symbol,
                           dropped_event_time=lost.event_time, dropped_total=self.dropped)
             self.pending.append(message)

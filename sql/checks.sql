@@ -35,3 +35,18 @@ WHERE rejected_at > UTC_TIMESTAMP() - INTERVAL %s HOUR GROUP BY reason;
 -- name: progress
 SELECT batch_id, watermark_ms, offsets, TIMESTAMPDIFF(SECOND, updated_at, UTC_TIMESTAMP())
 FROM stream_progress WHERE query_name = %s;
+
+-- name: rows_per_day
+-- %s: days back
+SELECT DATE(start_time) AS day, COUNT(*) FROM moving_averages
+WHERE start_time > UTC_TIMESTAMP() - INTERVAL %s DAY GROUP BY DATE(start_time) ORDER BY day;
+
+-- name: end_to_end_latency
+-- Seconds from the newest price a row includes entering Kafka to the row's last update.
+-- %s: days back
+SELECT TIMESTAMPDIFF(MICROSECOND, newest_ingest_time, updated_at) / 1000000 FROM moving_averages
+WHERE updated_at > UTC_TIMESTAMP() - INTERVAL %s DAY;
+
+-- name: table_sizes
+SELECT TABLE_NAME, TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES
+WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME;

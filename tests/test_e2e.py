@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+import requests
 
 from kafka import KafkaProducer
 
@@ -93,6 +94,23 @@ def test_programs_run_and_log_json(stack) -> None:
         lines = stack.run("logs", "--no-follow", "producer").stdout.splitlines()
     assert lines and all(json.loads(line)["component"] == "producer" for line in lines)
     assert any(json.loads(line)["event"] == "poll" for line in lines)
+
+
+def test_metrics_endpoints_count_the_work(stack) -> None:
+    """Producer and processor serve Prometheus metrics on 127.0.0.1 that count real work."""
+    config = stack.config
+    producer = requests.get(f"http://127.0.0.1:{config.metrics.producer_port}/metrics", timeout=5).text
+    processor = requests.get(f"http://127.0.0.1:{config.metrics.processor_port}/metrics", timeout=5).text
+
+    def value(text: str, name: str) -> float:
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")
+                   or line.startswith(name + "{"))
+    assert value(producer, "cryptostream_messages_published_total") > 0
+    assert value(producer, 'cryptostream_exchange_requests_total{outcome="ok"}') > 0
+    assert value(producer, "cryptostream_exchange_latency_seconds_count") > 0
+    assert value(processor, "cryptostream_batches_total") > 0
+    assert value(processor, "cryptostream_input_rows_total") > 0
+    assert value(processor, "cryptostream_mysql_write_seconds_count") > 0
 
 
 def test_up_again_is_idempotent(stack) -> None:

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import requests
+from kafka import KafkaProducer
 
 from cryptostream import db
 from tests.harness import wait_until_processed
@@ -50,12 +51,36 @@ def admin_sql(stack: NativeStack, *statements: str) -> None:
 def test_healthy_stack_passes_every_check(stack) -> None:
     """On a healthy stack daily-check, check-alerts and status all exit 0 with every check OK."""
     time.sleep(5)  # a few batches for the duration percentile
-    for command in ("daily-check", "check-alerts", "status"):
+    for command in ("daily-check", "check-alerts", "status", "weekly-check"):
         code, statuses = check(stack, command)
         assert code == 0 and set(statuses.values()) == {"OK"}, \
             (command, {k: v for k, v in statuses.items() if v != "OK"})
     table = stack.run("daily-check").stdout
     assert "overall: OK (exit 0)" in table and "lag" in table
+
+
+def test_corrupted_message_fails_the_weekly_schema_check(stack) -> None:
+    """A message on the topic that breaks the schema is reported by weekly-check, with its offset."""
+    producer = KafkaProducer(bootstrap_servers=stack.config.kafka.bootstrap_servers)
+    producer.send(stack.config.kafka.topic, key=b"BTCUSDT", value=b'{"schema_version": 1, "symbol": "BTCUSDT"}')
+    producer.flush()
+    producer.close()
+    code, statuses = check(stack, "weekly-check")
+    assert code == 2 and statuses[("schema", "kafka messages")] == "FAIL"
+    assert statuses[("schema", "mysql tables")] == "OK" and statuses[("schema", "spark schema")] == "OK"
+    wait_until_processed(stack.config)
+    assert check(stack, "weekly-check")[1][("logs", "serialization errors")] == "WARN"  # it was rejected
+
+
+def test_table_drift_fails_the_weekly_schema_check(stack) -> None:
+    """A live column whose type no longer matches sql/schema.sql is reported."""
+    admin_sql(stack, "ALTER TABLE stream_progress MODIFY offsets VARCHAR(2000) NOT NULL")
+    try:
+        statuses = check(stack, "weekly-check")[1]
+        assert statuses[("schema", "mysql tables")] == "FAIL"
+    finally:
+        admin_sql(stack, "ALTER TABLE stream_progress MODIFY offsets TEXT NOT NULL")
+    assert check(stack, "weekly-check")[1][("schema", "mysql tables")] == "OK"
 
 
 def test_duplicate_rows_fail_the_mysql_check(stack) -> None:
@@ -158,3 +183,50 @@ def test_backup_restore_round_trip_equals_the_source(stack) -> None:
     finally:
         connection.close()
     assert "started" in stack.ctl("start", "producer")
+
+
+def test_monthly_report_has_figures_and_plots(stack, tmp_path) -> None:
+    """The monthly report states performance and capacity figures and draws its PNG plots."""
+    made = stack.run("monthly-report", "--output", str(tmp_path), timeout=300)
+    assert made.returncode == 0, made.stderr
+    text = (tmp_path / "report.md").read_text()
+    assert "## 5.2 Performance" in text and "## 5.3 Capacity" in text and "unavailable" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| 20")]  # | <day> | <new windows> |
+    total = sum(int(line.split("|")[2]) for line in rows)
+    connection = db.connect(stack.config)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM moving_averages")
+            assert total == cursor.fetchone()[0]
+    finally:
+        connection.close()
+    for image in ("throughput.png", "batch-duration.png", "latency.png", "table-growth.png"):
+        assert f"]({image})" in text
+        assert (tmp_path / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for program in ("kafka", "mysql", "producer", "processor"):
+        assert f"| {program} | RUNNING |" in text or f"| {program} | STARTING |" in text
+
+
+def test_rebuild_recomputes_every_window_from_kafka(stack) -> None:
+    """bin/rebuild --yes empties the tables and the processor recomputes them exactly from Kafka."""
+    assert "stopped" in stack.ctl("stop", "producer")
+    wait_until_processed(stack.config)
+    refused = stack.run("rebuild")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    before = rows_of(stack)
+    done = stack.run("rebuild", "--yes", timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    wait_until_processed(stack.config, timeout=180)
+    assert rows_of(stack) == before
+    assert "started" in stack.ctl("start", "producer")
+
+
+def rows_of(stack: NativeStack) -> list[tuple]:
+    connection = db.connect(stack.config)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT symbol, start_time, end_time, average_price, min_price, max_price, open_price, "
+                           "close_price, sample_count, price_sum FROM moving_averages ORDER BY symbol, start_time")
+            return cursor.fetchall()
+    finally:
+        connection.close()

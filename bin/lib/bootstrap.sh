@@ -58,7 +58,7 @@ ensure_venv() {
   fi
   step "installing Python packages into $VENV (pyspark is ~300 MB the first time)"
   "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q --upgrade pip
-  "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q -e "$PROJECT_DIR[test]"
+  "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q -e "$PROJECT_DIR[test,report]"
   echo "$want" >"$stamp"
 }
 

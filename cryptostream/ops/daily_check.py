@@ -17,22 +17,6 @@ from cryptostream.ops import probes
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
 
 
-WARM_UP_BATCHES = 3  # the first batches of a run include JVM and connector start-up
-
-
-def warm_batch_durations(events) -> list[float]:
-    """Micro-batch durations in seconds, leaving out each run's warm-up batches."""
-    durations, since_start = [], 0
-    for event in events:
-        if event.get("event") == "query_started":
-            since_start = 0
-        elif event.get("event") == "batch" and event.get("duration_ms") is not None:
-            since_start += 1
-            if since_start > WARM_UP_BATCHES:
-                durations.append(event["duration_ms"] / 1000)
-    return durations
-
-
 class DailyCheck:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -89,7 +73,7 @@ class DailyCheck:
         return ok("spark", "last batch", detail, age)
 
     def batch_duration(self) -> Result:
-        durations = warm_batch_durations(probes.log_events(self.config, "processor", 0.25))
+        durations = [e["duration_ms"] / 1000 for e in probes.warm_batches(probes.log_events(self.config, "processor", 0.25))]
         p95 = probes.percentile(durations, 0.95)
         if p95 is None:
             return warn("spark", "batch duration", "no micro-batch in the last 15 min")

@@ -70,6 +70,8 @@ def environment(config: Config, chosen: dict[str, str] | None = None, simulated:
         "CRYPTOSTREAM_KAFKA_CONTROLLER_PORT": str(config.kafka.controller_port),
         "CRYPTOSTREAM_MYSQL_PORT": str(config.mysql.port),
         "CRYPTOSTREAM_SIMULATOR_PORT": str(config.simulator.port),
+        "CRYPTOSTREAM_METRICS_PRODUCER_PORT": str(config.metrics.producer_port),
+        "CRYPTOSTREAM_METRICS_PROCESSOR_PORT": str(config.metrics.processor_port),
         "CRYPTOSTREAM_SECRETS_DIR": str(config.secrets_dir / "container"),
         "CRYPTOSTREAM_EXCHANGE_SYMBOLS": ",".join(config.exchange.symbols),
         "CRYPTOSTREAM_EXCHANGE_POLL_INTERVAL": f"{config.exchange.poll_interval}s",

@@ -104,6 +104,21 @@ def log_events(config: Config, program: str, hours: float) -> Iterator[dict[str,
                 yield event
 
 
+WARM_UP_BATCHES = 3  # the first batches of a run include JVM and connector start-up
+
+
+def warm_batches(events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The processor's per-batch events, leaving out each run's warm-up batches."""
+    since_start = 0
+    for event in events:
+        if event.get("event") == "query_started":
+            since_start = 0
+        elif event.get("event") == "batch" and event.get("duration_ms") is not None:
+            since_start += 1
+            if since_start > WARM_UP_BATCHES:
+                yield event
+
+
 def _log_files(config: Config, program: str) -> list[Path]:
     folder = config.var_dir / "log"
     rotated = sorted((p for p in folder.glob(f"{program}.log.*") if p.suffix[1:].isdigit()),
@@ -128,3 +143,38 @@ def percentile(values: list[float], fraction: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def sample_messages(config: Config, per_partition: int) -> list[tuple[int, int, bytes, int]]:
+    """The newest `per_partition` messages of each partition: (partition, offset, value, timestamp ms)."""
+    ends = topic_end_offsets(config)
+    consumer = KafkaConsumer(bootstrap_servers=config.kafka.bootstrap_servers, enable_auto_commit=False,
+                             consumer_timeout_ms=5_000)
+    try:
+        sample = []
+        for partition, end in ends.items():
+            tp = TopicPartition(config.kafka.topic, partition)
+            consumer.assign([tp])
+            consumer.seek(tp, max(0, end - per_partition))
+            deadline = time.monotonic() + 15
+            while consumer.position(tp) < end and time.monotonic() < deadline:
+                for records in consumer.poll(timeout_ms=1_000).values():
+                    sample += [(r.partition, r.offset, r.value, r.timestamp) for r in records if r.offset < end]
+        return sample
+    finally:
+        consumer.close()
+
+
+def table_columns(config: Config) -> dict[str, dict[str, str]]:
+    """The live tables' columns and types, from information_schema."""
+    connection = db.connect(config, timeout=5)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+                           "WHERE TABLE_SCHEMA = %s", (config.mysql.database,))
+            tables: dict[str, dict[str, str]] = {}
+            for table, column, kind in cursor.fetchall():
+                tables.setdefault(table, {})[column] = kind.decode() if isinstance(kind, bytes) else kind
+            return tables
+    finally:
+        connection.close()

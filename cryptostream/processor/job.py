@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from cryptostream import config as config_module
+from cryptostream import metrics
 from cryptostream.config import PROJECT_DIR, Config, ConfigError
 from cryptostream.logs import configure
 from cryptostream.processor import classify
@@ -103,6 +104,11 @@ class BatchHandler:
         next_watermark = watermark_ms if newest is None else max(watermark_ms, newest - self.watermark_delay_ms)
         windows = [window_from_row(a) for a in aggregates]
         result = self.sink.write_batch(batch_id, windows, rejects, offsets, next_watermark)
+        metrics.WINDOWS_WRITTEN.inc(result.windows)
+        metrics.MYSQL_WRITE.observe(result.write_ms / 1000)
+        metrics.MYSQL_WRITE_FAILURES.inc(result.attempts - 1)
+        for reason, count in _count_reasons(rejects).items():
+            metrics.REJECTED.labels(reason).inc(count)
         self.stats[batch_id] = {"windows_written": result.windows, "windows_new": result.inserted,
                                 "rejected": result.rejected, "write_ms": round(result.write_ms, 1),
                                 "write_attempts": result.attempts, "skipped": result.skipped or None,
@@ -141,13 +147,15 @@ def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event) -
 
         def onQueryProgress(self, event: Any) -> None:  # noqa: N802
             progress = event.progress
-            metrics = progress.sources[0].metrics if progress.sources else {}
+            source = progress.sources[0].metrics if progress.sources else {}
+            behind = _int(source.get("maxOffsetsBehindLatest"))
+            _record_progress(progress, behind)
             log.info("batch", batch_id=progress.batchId, input_rows=progress.numInputRows,
                      input_rows_per_s=round(progress.inputRowsPerSecond, 1),
                      processed_rows_per_s=round(progress.processedRowsPerSecond, 1),
                      duration_ms=progress.durationMs.get("triggerExecution"),
                      add_batch_ms=progress.durationMs.get("addBatch"),
-                     offsets_behind_latest=_int(metrics.get("maxOffsetsBehindLatest")),
+                     offsets_behind_latest=behind,
                      **stats.pop(progress.batchId, {}))
 
         def onQueryIdle(self, event: Any) -> None:  # noqa: N802
@@ -162,6 +170,14 @@ def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event) -
                 log.info("query_stopped", query_id=str(event.id))
 
     return ProgressLogger()
+
+
+def _record_progress(progress: Any, behind: int | None) -> None:
+    metrics.BATCHES.inc()
+    metrics.INPUT_ROWS.inc(progress.numInputRows)
+    metrics.BATCH_DURATION.observe((progress.durationMs.get("triggerExecution") or 0) / 1000)
+    if behind is not None:
+        metrics.OFFSETS_BEHIND.set(behind)
 
 
 def _int(value: Any) -> int | None:
@@ -188,6 +204,7 @@ def start_query(spark: Any, config: Config, handler: BatchHandler) -> Any:
 
 
 def run(config: Config) -> int:
+    metrics.serve(config.metrics.processor_port)
     spark = build_session(config)
     sink = MySQLSink(config)
     handler = BatchHandler(config, sink)
