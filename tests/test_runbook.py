@@ -37,13 +37,16 @@ def check(stack: NativeStack, command: str = "daily-check") -> tuple[int, dict[t
     return result.returncode, {(r["component"], r["check"]): r["status"] for r in report["results"]}
 
 
-def admin_sql(stack: NativeStack, *statements: str) -> None:
+def admin_sql(stack: NativeStack, *statements: str) -> int:
+    """Run statements as the administrator; returns the last inserted id."""
     connection = db.connect(stack.config, admin=True)
     try:
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
+            inserted = cursor.lastrowid
         connection.commit()
+        return inserted
     finally:
         connection.close()
 
@@ -85,7 +88,7 @@ def test_table_drift_fails_the_weekly_schema_check(stack) -> None:
 
 def test_duplicate_rows_fail_the_mysql_check(stack) -> None:
     """A window stored twice (possible where the unique key is missing) is a MySQL failure."""
-    admin_sql(stack, "ALTER TABLE moving_averages DROP INDEX uq_moving_averages_window",
+    copy = admin_sql(stack, "ALTER TABLE moving_averages DROP INDEX uq_moving_averages_window",
               "INSERT INTO moving_averages (symbol, start_time, end_time, average_price, min_price, max_price, "
               "open_price, close_price, sample_count, price_sum, first_event_time, last_event_time, "
               "newest_ingest_time, created_at, updated_at) SELECT symbol, start_time, end_time, average_price, "
@@ -96,8 +99,7 @@ def test_duplicate_rows_fail_the_mysql_check(stack) -> None:
         code, statuses = check(stack)
         assert code == 2 and statuses[("mysql", "duplicates")] == "FAIL"
     finally:
-        admin_sql(stack, "DELETE FROM moving_averages WHERE id = (SELECT id FROM (SELECT MAX(id) AS id "
-                         "FROM moving_averages) AS newest)",
+        admin_sql(stack, f"DELETE FROM moving_averages WHERE id = {int(copy)}",
                   "ALTER TABLE moving_averages ADD UNIQUE KEY uq_moving_averages_window (symbol, start_time, end_time)")
     assert check(stack)[1][("mysql", "duplicates")] == "OK"
 
