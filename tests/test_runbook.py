@@ -14,6 +14,9 @@ from tests.harness import wait_until_processed
 from tests.stacks import NativeStack
 
 pytestmark = pytest.mark.e2e
+ROW_COLUMNS = ("symbol, start_time, end_time, average_price, min_price, max_price, open_price, close_price, "
+               "sample_count, price_sum, first_event_time, last_event_time, newest_ingest_time, created_at, "
+               "updated_at")
 SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms",
             "checks_freshness": "15s", "checks_lag_warn": "150"}
 
@@ -89,12 +92,8 @@ def test_table_drift_fails_the_weekly_schema_check(stack) -> None:
 def test_duplicate_rows_fail_the_mysql_check(stack) -> None:
     """A window stored twice (possible where the unique key is missing) is a MySQL failure."""
     copy = admin_sql(stack, "ALTER TABLE moving_averages DROP INDEX uq_moving_averages_window",
-              "INSERT INTO moving_averages (symbol, start_time, end_time, average_price, min_price, max_price, "
-              "open_price, close_price, sample_count, price_sum, first_event_time, last_event_time, "
-              "newest_ingest_time, created_at, updated_at) SELECT symbol, start_time, end_time, average_price, "
-              "min_price, max_price, open_price, close_price, sample_count, price_sum, first_event_time, "
-              "last_event_time, newest_ingest_time, created_at, updated_at FROM moving_averages "
-              "ORDER BY id LIMIT 1")
+                     f"INSERT INTO moving_averages ({ROW_COLUMNS}) SELECT {ROW_COLUMNS} FROM moving_averages "
+                     "ORDER BY id LIMIT 1")
     try:
         code, statuses = check(stack)
         assert code == 2 and statuses[("mysql", "duplicates")] == "FAIL"
@@ -106,11 +105,9 @@ def test_duplicate_rows_fail_the_mysql_check(stack) -> None:
 
 def test_corrupted_rows_fail_the_mysql_check(stack) -> None:
     """A window not aligned to the window length, with a non-positive price, is reported."""
-    admin_sql(stack, "INSERT INTO moving_averages (symbol, start_time, end_time, average_price, min_price, "
-                     "max_price, open_price, close_price, sample_count, price_sum, first_event_time, "
-                     "last_event_time, newest_ingest_time, created_at, updated_at) VALUES ('BTCUSDT', "
-                     "'2020-01-01 00:00:03', '2020-01-01 00:00:08', -1, -1, 1, 1, 1, 1, 1, '2020-01-01 00:00:03', "
-                     "'2020-01-01 00:00:03', '2020-01-01 00:00:03', UTC_TIMESTAMP(), UTC_TIMESTAMP())")
+    admin_sql(stack, f"INSERT INTO moving_averages ({ROW_COLUMNS}) VALUES ('BTCUSDT', '2020-01-01 00:00:03', "
+                     "'2020-01-01 00:00:08', -1, -1, 1, 1, 1, 1, 1, '2020-01-01 00:00:03', '2020-01-01 00:00:03', "
+                     "'2020-01-01 00:00:03', UTC_TIMESTAMP(), UTC_TIMESTAMP())")
     try:
         code, statuses = check(stack)
         assert code == 2 and statuses[("mysql", "corrupted")] == "FAIL"

@@ -33,6 +33,12 @@ def backup_dir(config: Config) -> Path:
     return config.var_dir / "backups"
 
 
+def client_options(config: Config) -> Path:
+    """Dump and restore run as the private instance's administrator, else as the app user
+    (enough to dump; restoring into another database then needs CREATE on it)."""
+    return db.client_options_file(config, admin=config.mysql.private_instance)
+
+
 def row_counts(config: Config, database: str) -> dict[str, int]:
     """Rows per table of `database`, as the administrator (it may be a restored copy)."""
     connection = db.connect(config, admin=config.mysql.private_instance, database=False)
@@ -61,7 +67,7 @@ def backup(config: Config, keep: int) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     target = folder / f"{config.mysql.database}-{stamp}.sql.gz"
     # one INSERT per row, so the manifest counts exactly what this snapshot holds
-    dump = [find("mariadb-dump", "mysqldump"), f"--defaults-extra-file={db.client_options_file(config, admin=config.mysql.private_instance)}",
+    dump = [find("mariadb-dump", "mysqldump"), f"--defaults-extra-file={client_options(config)}",
             "--single-transaction", "--skip-lock-tables", "--no-tablespaces", "--hex-blob",
             "--skip-extended-insert", "--tz-utc", config.mysql.database]
     counts = dict.fromkeys(TABLES, 0)
@@ -105,8 +111,7 @@ def restore(config: Config, path: Path, database: str) -> dict[str, int]:
             cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
     finally:
         connection.close()
-    client = [find("mariadb", "mysql"), f"--defaults-extra-file={db.client_options_file(config, admin=config.mysql.private_instance)}",
-              "--binary-mode", database]
+    client = [find("mariadb", "mysql"), f"--defaults-extra-file={client_options(config)}", "--binary-mode", database]
     with gzip.open(path, "rb") as dump, subprocess.Popen(client, stdin=subprocess.PIPE) as loader:
         for block in iter(lambda: dump.read(1 << 20), b""):
             loader.stdin.write(block)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import datetime
 from typing import Callable
 
 from cryptostream import config as config_module
@@ -29,7 +30,6 @@ def healthy_check(config: Config, program: str, since: float) -> Callable[[], bo
 
 
 def _epoch(stamp: str) -> float:
-    from datetime import datetime
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
