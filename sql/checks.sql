@@ -33,7 +33,8 @@ SELECT reason, COUNT(*) FROM rejected_messages
 WHERE rejected_at > UTC_TIMESTAMP() - INTERVAL %s HOUR GROUP BY reason;
 
 -- name: progress
-SELECT batch_id, watermark_ms, offsets, TIMESTAMPDIFF(SECOND, updated_at, UTC_TIMESTAMP())
+-- the last column: seconds since the last micro-batch was applied
+SELECT batch_id, watermark_ms, offsets, TIMESTAMPDIFF(MICROSECOND, updated_at, UTC_TIMESTAMP(6)) / 1000000
 FROM stream_progress WHERE query_name = %s;
 
 -- name: rows_per_day

@@ -30,7 +30,8 @@ def test_compose_file_is_valid(tmp_path) -> None:
 
 
 def test_up_docker_gives_rows_and_down_cleans_up(tmp_path, monkeypatch) -> None:
-    """bin/up --docker --simulated: rows for all symbols; supervisorctl and logs work; bin/down removes it."""
+    """bin/up --docker --simulated: rows for all symbols; supervisorctl, logs and restart work through
+    the containers; bin/down removes it."""
     if reason := docker_unavailable():
         pytest.skip(f"container stack skipped: {reason}")
     stack = NativeStack(tmp_path, processor_window="5s", processor_watermark="2s")
@@ -45,6 +46,10 @@ def test_up_docker_gives_rows_and_down_cleans_up(tmp_path, monkeypatch) -> None:
         lines = stack.run("logs", "--docker", "--no-follow", "app").stdout.splitlines()
         events = [json.loads(line) for line in lines if line.startswith("{")]
         assert {"producer", "processor"} <= {e.get("component") for e in events}
+        for program in ("processor", "kafka"):
+            restarted = stack.run("restart", "--docker", program, timeout=400)
+            assert restarted.returncode == 0 and f"{program}: healthy again" in restarted.stdout, \
+                restarted.stdout + restarted.stderr
     finally:
         stopped = stack.run("down", "--docker", "--volumes")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr

@@ -67,7 +67,8 @@ class DailyCheck:
         if not rows:
             return warn("spark", "last batch", "no micro-batch applied yet")
         batch_id, _watermark, _offsets, age = rows[0]
-        detail = f"batch {batch_id} applied {age}s ago"
+        age = float(age)
+        detail = f"batch {batch_id} applied {age:.0f}s ago"
         if age > self.limits.freshness:
             return warn("spark", "last batch", f"{detail} (older than {self.limits.freshness:g}s)", age)
         return ok("spark", "last batch", detail, age)

@@ -1,43 +1,56 @@
-"""bin/restart <producer|kafka|processor|mysql|all>: runbook section 6 through supervisord,
-waiting until each program is healthy again and saying so."""
+"""bin/restart <producer|kafka|processor|mysql|all> [--docker]: runbook section 6.
+
+Restarts through supervisord (natively, or inside the app container for producer and
+processor; kafka and mysql are their own containers there), then waits until the program is
+healthy again, judged by what it does rather than by its process: MySQL answers queries,
+Kafka serves the topic, the processor commits a new micro-batch, the producer publishes."""
 from __future__ import annotations
 
 import argparse
+import subprocess
 import time
-from datetime import datetime
 from typing import Callable
 
 from cryptostream import config as config_module
 from cryptostream.config import Config
-from cryptostream.ops import probes, supervisor
-from cryptostream.ops.stack import port_open, wait_for
+from cryptostream.ops import docker_stack, probes, supervisor
+from cryptostream.ops.stack import wait_for
 
 ORDER = ("mysql", "kafka", "processor", "producer")  # dependencies first
 
 
 def healthy_check(config: Config, program: str, since: float) -> Callable[[], bool]:
-    """What 'healthy again' means for each program."""
-    def running() -> bool:
-        return probes.program_states(config)[program]["statename"] == "RUNNING"
+    """True once `program` works again after its restart completed at `since` (epoch seconds):
+    for the pipeline, work done by the new process, not the last work of the old one."""
+    def batch_committed() -> bool:
+        rows = probes.mysql_query(config, "progress", (config.processor.query_name,))
+        return bool(rows) and float(rows[0][3]) < time.time() - since
 
-    def logged(event: str) -> Callable[[], bool]:
-        return lambda: running() and any(
-            e.get("event") == event and _epoch(e["timestamp"]) > since for e in probes.log_events(config, program, 1))
-    return {"mysql": lambda: running() and port_open(config.mysql.port) and bool(probes.mysql_query(config, "row_count")),
-            "kafka": lambda: running() and bool(probes.topic_end_offsets(config)),
-            "processor": logged("batch"),
-            "producer": logged("poll")}[program]
-
-
-def _epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    def published() -> bool:
+        age = probes.newest_record_age(config, probes.topic_end_offsets(config))
+        return age is not None and age <= time.time() - since
+    return {"mysql": lambda: bool(probes.mysql_query(config, "row_count")),
+            "kafka": lambda: bool(probes.topic_end_offsets(config)),
+            "processor": batch_committed,
+            "producer": published}[program]
 
 
-def restart(config: Config, program: str, timeout: float) -> float:
+def restart_command(config: Config, program: str, docker: bool) -> list[str]:
+    if not docker:
+        return supervisor.ctl_command(config, ["restart", program])
+    if program in ("producer", "processor"):
+        return ["docker", "exec", docker_stack.app_container(config), "supervisorctl", "restart", program]
+    return docker_stack.compose_command("restart", program)
+
+
+def restart(config: Config, program: str, timeout: float, docker: bool) -> float:
     started = time.time()
-    result = supervisor.ctl(config, "restart", program, check=False)
-    print(result.stdout.strip() or result.stderr.strip(), flush=True)
-    wait_for(f"{program} to be healthy", healthy_check(config, program, started), timeout, interval=1)
+    env = docker_stack.environment(config) if docker else supervisor.environment(config)
+    result = subprocess.run(restart_command(config, program, docker), env=env, capture_output=True, text=True)
+    print((result.stdout + result.stderr).strip(), flush=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"restart of {program} failed")
+    wait_for(f"{program} to be healthy", healthy_check(config, program, time.time()), timeout, interval=1)
     return time.time() - started
 
 
@@ -45,16 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="restart", description="Runbook section 6: restart and wait until healthy.")
     parser.add_argument("program", choices=[*ORDER, "all"])
     parser.add_argument("--timeout", type=float, default=180, help="seconds to wait for health (default 180)")
+    parser.add_argument("--docker", action="store_true", help="the container stack (docker/compose.yml)")
     args = parser.parse_args(argv)
     config = config_module.load()
     programs = ORDER if args.program == "all" else (args.program,)
-    if not config.mysql.private_instance:
+    if not config.mysql.private_instance and not args.docker:
         programs = tuple(p for p in programs if p != "mysql")
-    try:
-        for program in programs:
-            took = restart(config, program, args.timeout)
-            print(f"{program}: healthy again after {took:.0f}s", flush=True)
-    except (TimeoutError, RuntimeError) as exc:
-        print(f"error: {exc}; see bin/logs {program}")
-        return 2
+    for program in programs:
+        try:
+            took = restart(config, program, args.timeout, args.docker)
+        except (TimeoutError, RuntimeError) as exc:
+            print(f"error: {exc}; see bin/logs {'--docker ' if args.docker else ''}{program}")
+            return 2
+        print(f"{program}: healthy again after {took:.0f}s", flush=True)
     return 0
