@@ -1,0 +1,209 @@
+"""bin/reconcile: account for every message in Kafka against MySQL.
+
+Every message the processor has read (offsets below its committed position) must be either
+in exactly one window row, with the row's figures equal to a recomputation from the
+messages, or in rejected_messages with its reason: the reason the shared rules give for an
+invalid message, or "late" for a valid one that arrived after its window was closed.
+Exit 0 only on an exact account (averages within 1e-8), 2 otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterable
+
+from kafka import KafkaConsumer, TopicPartition
+
+from cryptostream import config as config_module
+from cryptostream import db
+from cryptostream.config import Config
+from cryptostream.schema import Reason, problem
+
+TOLERANCE = Decimal("1e-8")
+FIGURES = ("sample_count", "price_sum", "min_price", "max_price", "open_price", "close_price")
+
+
+@dataclass(frozen=True)
+class Message:
+    partition: int
+    offset: int
+    value: bytes
+    timestamp_ms: int
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return json.loads(self.value)
+
+
+@dataclass
+class Account:
+    messages: int = 0
+    windows: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        return not self.problems
+
+
+def read_messages(config: Config, below: dict[int, int] | None = None) -> list[Message]:
+    """Every message in the topic, or only those below the given offset per partition."""
+    consumer = KafkaConsumer(bootstrap_servers=config.kafka.bootstrap_servers, enable_auto_commit=False,
+                             consumer_timeout_ms=5_000)
+    try:
+        partitions = [TopicPartition(config.kafka.topic, p)
+                      for p in sorted(consumer.partitions_for_topic(config.kafka.topic) or [])]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        stop = {tp: min(ends[tp], (below or {}).get(tp.partition, ends[tp])) for tp in partitions}
+        messages: list[Message] = []
+        while any(consumer.position(tp) < stop[tp] for tp in partitions):
+            batch = consumer.poll(timeout_ms=2_000)
+            if not batch:
+                break
+            for tp, records in batch.items():
+                messages += [Message(r.partition, r.offset, r.value, r.timestamp) for r in records if r.offset < stop[tp]]
+        return messages
+    finally:
+        consumer.close()
+
+
+def window_start(event_ms: int, window_ms: int) -> int:
+    return event_ms - event_ms % window_ms
+
+
+def reference(messages: Iterable[Message], window_ms: int) -> dict[tuple[str, int], dict[str, Any]]:
+    """Per (symbol, window start ms) the figures MySQL must hold; open/close by (event time,
+    partition, offset), the processor's order."""
+    windows: dict[tuple[str, int], list[tuple[int, int, int, Decimal]]] = {}
+    for m in messages:
+        body = m.body
+        key = (body["symbol"], window_start(body["event_time"], window_ms))
+        windows.setdefault(key, []).append((body["event_time"], m.partition, m.offset, Decimal(body["price"])))
+    figures = {}
+    for key, rows in windows.items():
+        rows.sort()
+        prices = [r[3] for r in rows]
+        figures[key] = {"sample_count": len(prices), "price_sum": sum(prices), "min_price": min(prices),
+                        "max_price": max(prices), "open_price": prices[0], "close_price": prices[-1],
+                        "average_price": sum(prices) / len(prices)}
+    return figures
+
+
+def stored_windows(config: Config) -> list[dict[str, Any]]:
+    connection = db.connect(config)
+    try:
+        with connection.cursor(dictionary=True) as cursor:
+            cursor.execute(db.named_statements("reconcile")["windows"])
+            return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def stored_rejects(config: Config) -> dict[tuple[int, int], str]:
+    connection = db.connect(config)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(db.named_statements("reconcile")["rejects"], (config.kafka.topic,))
+            return {(p, o): reason for p, o, reason in cursor.fetchall()}
+    finally:
+        connection.close()
+
+
+def processed_offsets(config: Config) -> dict[int, int]:
+    connection = db.connect(config)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(db.named_statements("sink")["read_progress"], (config.processor.query_name,))
+            row = cursor.fetchone()
+    finally:
+        connection.close()
+    offsets = json.loads(row[2]).get(config.kafka.topic, {}) if row else {}
+    return {int(p): int(o) for p, o in offsets.items()}
+
+
+def _epoch_ms(naive_utc: datetime) -> int:
+    return int(naive_utc.replace(tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def compare(config: Config, messages: list[Message], rows: list[dict[str, Any]],
+            rejects: dict[tuple[int, int], str], since_ms: int | None = None, until_ms: int | None = None) -> Account:
+    """The account of `messages` against the stored `rows` and `rejects`."""
+    window_ms = int(config.processor.window * 1000)
+    skew_ms = int(config.processor.max_future_skew * 1000)
+    account = Account(messages=len(messages))
+    counted = []
+    for m in messages:
+        reason = problem(m.value, config.exchange.symbols, skew_ms, m.timestamp_ms)
+        stored = rejects.get((m.partition, m.offset))
+        if reason is not None and stored != reason:
+            account.problems.append(f"message {m.partition}/{m.offset}: {reason}, but stored as {stored or 'nothing'}")
+        elif reason is None and stored not in (None, Reason.LATE):
+            account.problems.append(f"message {m.partition}/{m.offset}: valid, but rejected as {stored}")
+        elif reason is None and stored is None:
+            counted.append(m)
+    expected = reference(counted, window_ms)
+    in_range = {k: v for k, v in expected.items() if _within(k[1], since_ms, until_ms)}
+    seen: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["symbol"], _epoch_ms(row["start_time"]))
+        if not _within(key[1], since_ms, until_ms):
+            continue
+        if key in seen:
+            account.problems.append(f"duplicate row {key[0]} {row['start_time']}")
+        seen[key] = row
+        if _epoch_ms(row["end_time"]) - key[1] != window_ms:
+            account.problems.append(f"{key[0]} {row['start_time']}: window is not {window_ms} ms long")
+    account.windows = len(seen)
+    for key in sorted(set(in_range) - set(seen)):
+        account.problems.append(f"missing window {key[0]} {key[1]}")
+    for key in sorted(set(seen) - set(in_range)):
+        account.problems.append(f"extra window {key[0]} {seen[key]['start_time']}")
+    for key in sorted(set(seen) & set(in_range)):
+        account.problems += _figure_problems(key, seen[key], in_range[key])
+    return account
+
+
+def _within(start_ms: int, since_ms: int | None, until_ms: int | None) -> bool:
+    return (since_ms is None or start_ms >= since_ms) and (until_ms is None or start_ms < until_ms)
+
+
+def _figure_problems(key: tuple[str, int], row: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    problems = [f"{key[0]} {key[1]}: {name} {row[name]} != {want[name]}" for name in FIGURES if row[name] != want[name]]
+    if abs(row["average_price"] - want["average_price"]) > TOLERANCE:
+        problems.append(f"{key[0]} {key[1]}: average_price {row['average_price']} != {want['average_price']}")
+    return problems
+
+
+def reconcile(config: Config, since_ms: int | None = None, until_ms: int | None = None) -> Account:
+    """Read the processed part of the topic and MySQL, and account for every message."""
+    processed = processed_offsets(config)
+    messages = read_messages(config, below=processed) if processed else []
+    return compare(config, messages, stored_windows(config), stored_rejects(config), since_ms, until_ms)
+
+
+def _time_ms(text: str) -> int:
+    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return int((stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).timestamp() * 1000)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reconcile", description="Account for every Kafka message in MySQL.")
+    parser.add_argument("--since", type=_time_ms, help="only windows starting at or after this UTC time")
+    parser.add_argument("--until", type=_time_ms, help="only windows starting before this UTC time")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+    account = reconcile(config_module.load(), args.since, args.until)
+    if args.json:
+        print(json.dumps({"exact": account.exact, "messages": account.messages, "windows": account.windows,
+                          "problems": account.problems}, indent=2))
+    else:
+        print(f"{account.messages} messages, {account.windows} windows: "
+              f"{'exact' if account.exact else f'{len(account.problems)} problems'}")
+        for line in account.problems[:50]:
+            print(f"  {line}")
+    return 0 if account.exact else 2

@@ -1,0 +1,77 @@
+"""bin/reconcile's accounting, against figures worked out by hand."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+
+from cryptostream.config import load
+from cryptostream.ops.reconcile import Message, compare, reference
+
+CONFIG = load(env={"CRYPTOSTREAM_PROCESSOR_WINDOW": "5s"})
+T0 = 1_764_200_000_000  # a multiple of 5000 ms: 2025-11-26 23:33:20 UTC
+START = datetime(2025, 11, 26, 23, 33, 20)
+
+
+def msg(offset: int, price: str, event_ms: int, symbol: str = "BTCUSDT", partition: int = 0) -> Message:
+    body = {"schema_version": 1, "symbol": symbol, "price": price, "event_time": event_ms,
+            "ingest_time": event_ms, "source": "test"}
+    return Message(partition, offset, json.dumps(body).encode(), event_ms)
+
+
+MESSAGES = [msg(0, "10.5", T0 + 300), msg(1, "9.5", T0 + 100), msg(2, "12", T0 + 4_999), msg(3, "7", T0 + 5_000)]
+
+
+def row(**changes) -> dict:
+    base = {"symbol": "BTCUSDT", "start_time": START, "end_time": START.replace(second=25),
+            "average_price": Decimal("10.666666666667"), "min_price": Decimal("9.5"), "max_price": Decimal("12"),
+            "open_price": Decimal("9.5"), "close_price": Decimal("12"), "sample_count": 3, "price_sum": Decimal("32")}
+    return {**base, **changes}
+
+
+SECOND = row(start_time=START.replace(second=25), end_time=START.replace(second=30), average_price=Decimal(7),
+             min_price=Decimal(7), max_price=Decimal(7), open_price=Decimal(7), close_price=Decimal(7),
+             sample_count=1, price_sum=Decimal(7))
+
+
+def test_reference_figures_by_hand() -> None:
+    """Two windows: 9.5, 10.5, 12 (open 9.5 by event time, close 12) and 7 alone."""
+    figures = reference(MESSAGES, 5_000)
+    assert figures[("BTCUSDT", T0)] == {"sample_count": 3, "price_sum": Decimal("32"), "min_price": Decimal("9.5"),
+                                        "max_price": Decimal("12"), "open_price": Decimal("9.5"),
+                                        "close_price": Decimal("12"), "average_price": Decimal(32) / 3}
+    assert figures[("BTCUSDT", T0 + 5_000)]["sample_count"] == 1
+
+
+def test_exact_account() -> None:
+    """The right rows and no rejects account for every message."""
+    account = compare(CONFIG, MESSAGES, [row(), SECOND], {})
+    assert account.exact and account.windows == 2 and account.messages == 4
+
+
+def test_every_kind_of_discrepancy_is_named() -> None:
+    """Missing, extra, duplicate and wrong rows each produce a problem line."""
+    wrong = row(sample_count=4, average_price=Decimal("10.6667"))
+    extra = row(symbol="ETHUSDT")
+    problems = compare(CONFIG, MESSAGES, [wrong, row(), extra], {}).problems
+    assert any("duplicate row BTCUSDT" in p for p in problems)
+    assert any(p.startswith("missing window BTCUSDT") for p in problems)
+    assert any(p.startswith("extra window ETHUSDT") for p in problems)
+    figures = compare(CONFIG, MESSAGES, [wrong, SECOND], {}).problems
+    assert any("sample_count 4 != 3" in p for p in figures) and any("average_price" in p for p in figures)
+
+
+def test_rejects_must_match_the_rules() -> None:
+    """An invalid message must be stored with its reason; a late valid one may be left out of the windows."""
+    junk = Message(1, 0, b"not json", T0)
+    assert not compare(CONFIG, [*MESSAGES, junk], [row(), SECOND], {}).exact
+    assert compare(CONFIG, [*MESSAGES, junk], [row(), SECOND], {(1, 0): "not_json"}).exact
+    late = msg(4, "100", T0 + 1_000)
+    assert compare(CONFIG, [*MESSAGES, late], [row(), SECOND], {(0, 4): "late"}).exact
+    assert not compare(CONFIG, MESSAGES, [row(), SECOND], {(0, 0): "bad_price"}).exact
+
+
+def test_since_and_until_limit_the_windows_compared() -> None:
+    """Only windows starting in [since, until) are compared; all messages are still accounted."""
+    account = compare(CONFIG, MESSAGES, [SECOND], {}, since_ms=T0 + 5_000)
+    assert account.exact and account.windows == 1
