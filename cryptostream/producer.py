@@ -66,10 +66,10 @@ class PriceProducer:
         next_at, fields = self._fetch(started)
         acked = self.publisher.drain()
         metrics.PUBLISHED.inc(acked)
-        metrics.PENDING.set(len(self.publisher.pending))
-        log.info("poll", **fields, published=acked, pending=len(self.publisher.pending),
+        metrics.PENDING.set(self.publisher.backlog)
+        log.info("poll", **fields, published=acked, pending=self.publisher.backlog,
                  dropped_total=self.publisher.dropped, published_total=self.publisher.published)
-        if self.publisher.pending and acked == 0:
+        if self.publisher.backlog and acked == 0:
             next_at = max(next_at, time.monotonic() + self.config.producer.retry_interval)
         return next_at
 
@@ -126,7 +126,7 @@ class PriceProducer:
         self.publisher.close()
         self.client.close()
         log.info("stopped", polls=self.counters.polls, published_total=self.publisher.published,
-                 pending=len(self.publisher.pending), api_failures_total=self.counters.api_failures,
+                 pending=self.publisher.backlog, api_failures_total=self.counters.api_failures,
                  rate_limited_total=self.counters.rate_limited)
 
 

@@ -6,7 +6,7 @@ only then are they dropped from it. A full buffer drops its oldest message, coun
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable
+from typing import Any, Iterable
 
 import structlog
 from kafka import KafkaAdminClient, KafkaProducer
@@ -40,19 +40,30 @@ def ensure_topic(config: Config) -> bool:
 
 
 class Publisher:
-    """A KafkaProducer behind a bounded buffer; `drain()` sends what it can."""
+    """A KafkaProducer behind a bounded buffer; `drain()` hands over what it can.
+
+    A message is in `pending` until handed to the Kafka client, then `in_flight` until the
+    broker acknowledges it (the client retries on its own, idempotently, for up to
+    delivery_timeout_ms). Only a message whose delivery definitively failed is handed over
+    again, so an outage does not turn into duplicates."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.pending: deque[PriceMessage] = deque()
+        self.in_flight: list[tuple[PriceMessage, Any]] = []
         self.dropped = 0
         self.published = 0
         self._producer: KafkaProducer | None = None
         self._topic_ready = False
 
+    @property
+    def backlog(self) -> int:
+        """Messages not yet acknowledged by Kafka."""
+        return len(self.pending) + len(self.in_flight)
+
     def add(self, messages: Iterable[PriceMessage]) -> None:
         for message in messages:
-            if len(self.pending) >= self.config.producer.buffer_max_messages:
+            if self.backlog >= self.config.producer.buffer_max_messages and self.pending:
                 lost = self.pending.popleft()
                 self.dropped += 1
                 metrics.DROPPED.inc()
@@ -60,24 +71,40 @@ class Publisher:
                           dropped_event_time=lost.event_time, dropped_total=self.dropped)
             self.pending.append(message)
 
-    def drain(self, timeout: float = 10.0) -> int:
-        """Send every pending message and wait for acks; returns how many were acknowledged."""
-        if not self.pending or not self._connect():
-            return 0
-        batch, futures = list(self.pending), []
-        for message in batch:
-            future = self._send(message)
+    def drain(self, wait: float = 1.0) -> int:
+        """Hand pending messages to Kafka, wait up to `wait` s for acks; returns how many were
+        acknowledged since the last call."""
+        if self.pending and self._connect():
+            self._hand_over()
+        if self.in_flight and self._producer is not None:
+            try:
+                self._producer.flush(timeout=wait)
+            except KafkaError:
+                pass  # not acknowledged yet: they stay in flight
+        return self._collect()
+
+    def _hand_over(self) -> None:
+        while self.pending:
+            future = self._send(self.pending[0])
             if future is None:  # broker away: the rest stay pending for the next drain
-                break
-            futures.append(future)
-        try:
-            self._producer.flush(timeout=timeout)
-        except KafkaError as exc:
-            log.warning("kafka_flush_failed", error=str(exc), pending=len(self.pending))
-        acked = {id(m) for m, f in zip(batch, futures) if f.succeeded()}
-        self.pending = deque(m for m in self.pending if id(m) not in acked)
-        self.published += len(acked)
-        return len(acked)
+                return
+            self.in_flight.append((self.pending.popleft(), future))
+
+    def _collect(self) -> int:
+        acked, failed, waiting = 0, [], []
+        for message, future in self.in_flight:
+            if not future.is_done:
+                waiting.append((message, future))
+            elif future.succeeded():
+                acked += 1
+            else:
+                failed.append(message)
+        if failed:
+            log.warning("kafka_delivery_failed", count=len(failed), error=str(self.in_flight[0][1].exception)[:200])
+            self.pending = deque([*failed, *self.pending])  # sent again, in their order
+        self.in_flight = waiting
+        self.published += acked
+        return acked
 
     def _send(self, message: PriceMessage):
         try:
@@ -112,19 +139,17 @@ class Publisher:
             client_id="cryptostream-producer",
             bootstrap_timeout_ms=2_000,
             acks="all",
-            retries=5,
+            enable_idempotence=True,  # the client's own retries cannot duplicate
             linger_ms=settings.linger_ms,
             compression_type=settings.compression if settings.compression != "none" else None,
             # while the broker is away a send gives up fast, so polling keeps its pace
             max_block_ms=1_000,
             request_timeout_ms=10_000,
-            # one in flight keeps per-partition order across retries
-            max_in_flight_requests_per_connection=1,
         )
 
     def close(self, timeout: float = 10.0) -> None:
         self.drain(timeout)
         if self._producer is not None:
             self._producer.close(timeout=timeout)
-        if self.pending:
-            log.error("unsent_at_exit", pending=len(self.pending))
+        if self.backlog:
+            log.error("unsent_at_exit", pending=self.backlog)

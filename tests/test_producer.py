@@ -17,10 +17,14 @@ class MemoryPublisher:
     def __init__(self) -> None:
         self.pending, self.sent, self.dropped, self.published = [], [], 0, 0
 
+    @property
+    def backlog(self) -> int:
+        return len(self.pending)
+
     def add(self, messages) -> None:
         self.pending.extend(messages)
 
-    def drain(self, timeout: float = 0) -> int:
+    def drain(self, wait: float = 0) -> int:
         count = len(self.pending)
         self.sent.extend(self.pending)
         self.published += count

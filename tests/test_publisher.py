@@ -17,7 +17,7 @@ def test_nothing_is_lost_while_kafka_is_away() -> None:
     config = load(env={"CRYPTOSTREAM_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}"})
     publisher = Publisher(config)
     publisher.add(messages(3))
-    assert publisher.drain(timeout=1) == 0
+    assert publisher.drain(wait=1) == 0
     assert [m.price for m in publisher.pending] == ["1.0", "2.0", "3.0"]
     assert publisher.published == 0 and publisher.dropped == 0
 
