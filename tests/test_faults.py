@@ -93,3 +93,30 @@ def test_mysql_down_for_60_seconds(stack) -> None:
     stack.ctl("start", "processor")  # in case supervisord gave up on it (FATAL) during the outage
     wait_running(stack, "processor")
     settle_and_reconcile(stack)
+
+
+def test_unwritable_checkpoint_stops_the_processor_with_a_clear_error(stack) -> None:
+    """A checkpoint that cannot be written: the processor says so and exits non-zero, supervisord
+    backs off, no row is corrupted; once the folder is back, the account is exact again."""
+    checkpoint = stack.config.checkpoint_dir
+    assert "stopped" in stack.ctl("stop", "processor")
+    aside = checkpoint.with_name("moved-aside")
+    checkpoint.rename(aside)
+    checkpoint.write_text("a file where the checkpoint folder should be")
+    try:
+        stack.ctl("start", "processor")
+        deadline = time.monotonic() + 60
+        while "checkpoint" not in "".join(line for line in stack.log("processor").splitlines()
+                                          if '"cannot_start"' in line):
+            assert time.monotonic() < deadline, stack.log("processor")[-2000:]
+            time.sleep(2)
+        assert "not writable" in stack.log("processor")
+        assert any(state in stack.ctl("status", "processor") for state in ("BACKOFF", "FATAL", "STARTING"))
+        assert "exited: processor (exit status 2; not expected)" in (stack.home / "log" / "supervisord.log").read_text()
+    finally:
+        stack.ctl("stop", "processor")
+        checkpoint.unlink()
+        aside.rename(checkpoint)
+    assert "started" in stack.ctl("start", "processor")
+    wait_running(stack, "processor")
+    settle_and_reconcile(stack)

@@ -36,6 +36,10 @@ class MissingJars(RuntimeError):
     """The Kafka connector jars were not resolved at set-up."""
 
 
+class CheckpointUnwritable(RuntimeError):
+    """The checkpoint folder cannot be written."""
+
+
 def spark_jars(config: Config) -> list[str]:
     jars = sorted(str(p) for p in (config.jars_dir / "spark").glob("*.jar"))
     if not jars:
@@ -203,7 +207,21 @@ def start_query(spark: Any, config: Config, handler: BatchHandler) -> Any:
             .start())
 
 
+def check_checkpoint(config: Config) -> None:
+    """Fail at start, with the path and the reason, if the checkpoint cannot be written
+    (rather than deep inside Spark): a full disk, a read-only mount, a file in the way."""
+    probe = config.checkpoint_dir / ".writable"
+    try:
+        config.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise CheckpointUnwritable(f"checkpoint {config.checkpoint_dir} is not writable: "
+                                   f"{exc.strerror or exc}") from None
+
+
 def run(config: Config) -> int:
+    check_checkpoint(config)
     metrics.serve(config.metrics.processor_port)
     spark = build_session(config)
     sink = MySQLSink(config)
@@ -254,7 +272,7 @@ def main() -> int:
     try:
         config = config_module.load()
         return run(config)
-    except (ConfigError, MissingJars) as exc:
+    except (ConfigError, MissingJars, CheckpointUnwritable) as exc:
         log.error("cannot_start", error=str(exc))
         return 2
 
