@@ -7,6 +7,7 @@ import json
 import os
 import random
 import time
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,14 @@ def test_unwritable_checkpoint_stops_the_processor_with_a_clear_error(stack) -> 
     assert "started" in stack.ctl("start", "processor")
     wait_running(stack, "processor")
     settle_and_reconcile(stack)
+
+
+def test_short_soak_reports_memory_lag_and_an_exact_account(stack) -> None:
+    """bin/soak for half a minute at 200 msgs/s: samples memory and lag, stops by itself, exact."""
+    started = time.monotonic()
+    result = stack.run("soak", "--minutes", "0.5", "--rate", "200", timeout=400)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert time.monotonic() - started < 300
+    report = json.loads(Path(result.stdout.strip().splitlines()[-1]).read_text())
+    assert report["reconcile"]["exact"] and 5_000 <= report["sent"] <= 6_500
+    assert len(report["samples"]) >= 2 and report["peak_rss_mib"]["processor"] > 100

@@ -9,7 +9,6 @@ Written to var/reports/monthly-<date>/report.md beside its plots.
 from __future__ import annotations
 
 import argparse
-import os
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +19,6 @@ from cryptostream.config import Config
 from cryptostream.ops import probes
 
 DAYS = 30
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def time_of(event: dict[str, Any]) -> datetime:
@@ -40,22 +38,6 @@ def percentiles(values: list[float]) -> str:
 def disk_usage(path: Path) -> int:
     """Bytes on disk (allocated blocks: Kafka pre-allocates sparse index files)."""
     return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file()) if path.exists() else 0
-
-
-def process_tree_usage(pid: int) -> tuple[int, float]:
-    """(RSS bytes, CPU seconds) of a process and its descendants, from /proc."""
-    rss, cpu, pending = 0, 0.0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            rss += int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
-            cpu += (int(stat[11]) + int(stat[12])) / CLOCK_TICKS
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except (OSError, IndexError):
-            continue
-        pending += [int(child) for child in children]
-    return rss, cpu
 
 
 def plot(path: Path, title: str, ylabel: str, series: dict[str, tuple[list, list]], kind: str = "line") -> str:
@@ -132,7 +114,7 @@ class Report:
                        {"rows": ([d for d, _ in per_day], [c for _, c in per_day])}, "bar")
         self.lines += ["| program | state | memory (RSS, with children) | CPU time |", "| --- | --- | --- | --- |"]
         for name, info in sorted(probes.program_states(self.config).items()):
-            rss, cpu = process_tree_usage(info["pid"]) if info["pid"] else (0, 0.0)
+            rss, cpu = probes.process_tree_usage(info["pid"]) if info["pid"] else (0, 0.0)
             self.lines.append(f"| {name} | {info['statename']} | {rss / 2**20:.0f} MiB | {cpu:.1f} s |")
         self.lines.append("")
 

@@ -3,6 +3,7 @@ MySQL. Each function reads one source and returns plain data."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -136,6 +137,22 @@ def mysql_query(config: Config, name: str, params: tuple = ()) -> list[tuple]:
             return cursor.fetchall()
     finally:
         connection.close()
+
+
+def process_tree_usage(pid: int) -> tuple[int, float]:
+    """(RSS bytes, CPU seconds) of a process and its descendants, from /proc."""
+    rss, cpu, pending = 0, 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            rss += int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
+            cpu += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (OSError, IndexError):
+            continue
+        pending += [int(child) for child in children]
+    return rss, cpu
 
 
 def percentile(values: list[float], fraction: float) -> float | None:

@@ -94,36 +94,37 @@ def reference(messages: Iterable[Message], window_ms: int) -> dict[tuple[str, in
     return figures
 
 
-def stored_windows(config: Config) -> list[dict[str, Any]]:
+@dataclass
+class Snapshot:
+    """What MySQL held at one instant: the sink commits all three together."""
+    offsets: dict[int, int]
+    windows: list[dict[str, Any]]
+    rejects: dict[tuple[int, int], str]
+
+
+def snapshot(config: Config) -> Snapshot:
+    """Progress, windows and rejects from one consistent read, so a live stack can be reconciled."""
+    statements = db.named_statements("reconcile")
     connection = db.connect(config)
     try:
+        connection.start_transaction(consistent_snapshot=True, isolation_level="REPEATABLE READ")
         with connection.cursor(dictionary=True) as cursor:
-            cursor.execute(db.named_statements("reconcile")["windows"])
-            return cursor.fetchall()
+            cursor.execute(db.named_statements("sink")["read_progress"], (config.processor.query_name,))
+            progress = cursor.fetchone()
+            cursor.execute(statements["windows"])
+            windows = cursor.fetchall()
+            cursor.execute(statements["rejects"], (config.kafka.topic,))
+            rejects = {(r["kafka_partition"], r["kafka_offset"]): r["reason"] for r in cursor.fetchall()}
+        connection.rollback()
     finally:
         connection.close()
-
-
-def stored_rejects(config: Config) -> dict[tuple[int, int], str]:
-    connection = db.connect(config)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(db.named_statements("reconcile")["rejects"], (config.kafka.topic,))
-            return {(p, o): reason for p, o, reason in cursor.fetchall()}
-    finally:
-        connection.close()
+    offsets = json.loads(progress["offsets"]).get(config.kafka.topic, {}) if progress else {}
+    return Snapshot({int(p): int(o) for p, o in offsets.items()}, windows, rejects)
 
 
 def processed_offsets(config: Config) -> dict[int, int]:
-    connection = db.connect(config)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(db.named_statements("sink")["read_progress"], (config.processor.query_name,))
-            row = cursor.fetchone()
-    finally:
-        connection.close()
-    offsets = json.loads(row[2]).get(config.kafka.topic, {}) if row else {}
-    return {int(p): int(o) for p, o in offsets.items()}
+    """Per partition, the next offset the processor will read (what it has applied is below)."""
+    return snapshot(config).offsets
 
 
 def _epoch_ms(naive_utc: datetime) -> int:
@@ -180,10 +181,10 @@ def _figure_problems(key: tuple[str, int], row: dict[str, Any], want: dict[str, 
 
 
 def reconcile(config: Config, since_ms: int | None = None, until_ms: int | None = None) -> Account:
-    """Read the processed part of the topic and MySQL, and account for every message."""
-    processed = processed_offsets(config)
-    messages = read_messages(config, below=processed) if processed else []
-    return compare(config, messages, stored_windows(config), stored_rejects(config), since_ms, until_ms)
+    """Read one snapshot of MySQL and the part of the topic it covers; account for every message."""
+    state = snapshot(config)
+    messages = read_messages(config, below=state.offsets) if state.offsets else []
+    return compare(config, messages, state.windows, state.rejects, since_ms, until_ms)
 
 
 def _time_ms(text: str) -> int:

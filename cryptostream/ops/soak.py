@@ -1,0 +1,116 @@
+"""bin/soak --minutes N --rate R: drive the running native stack for N minutes with R extra
+price messages a second (valid ones, straight into Kafka, 127.0.0.1 only), sample each
+program's memory and the lag as it goes, then let the processor drain and reconcile.
+
+Bounded: it stops by itself after N minutes (at most 24 h) and R is capped at 20,000 msgs/s.
+Writes var/soak/soak-<time>.json and prints a summary; exit 0 only if the account is exact.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import threading
+import time
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from kafka import KafkaProducer
+
+from cryptostream import config as config_module
+from cryptostream.config import Config
+from cryptostream.ops import probes
+from cryptostream.ops.reconcile import processed_offsets, reconcile
+from cryptostream.schema import PriceMessage
+
+MAX_MINUTES = 24 * 60
+MAX_RATE = 20_000
+SAMPLE_EVERY = 10.0
+
+
+def generate(config: Config, rate: int, until: float, sent: list[int], stop: threading.Event) -> None:
+    """Publish `rate` valid messages a second until `until` (monotonic) or stop."""
+    producer = KafkaProducer(bootstrap_servers=config.kafka.bootstrap_servers, acks="all", linger_ms=20,
+                             enable_idempotence=True)
+    rng = random.Random(7)
+    prices = {symbol: Decimal(100 + 10 * i) for i, symbol in enumerate(config.exchange.symbols)}
+    try:
+        tick = time.monotonic()
+        while not stop.is_set() and time.monotonic() < until:
+            now_ms = int(time.time() * 1000)
+            for _ in range(max(1, rate // 10)):  # ten bursts a second
+                symbol = rng.choice(config.exchange.symbols)
+                prices[symbol] = max(Decimal("0.01"), prices[symbol] + Decimal(rng.randint(-100, 100)) / 100)
+                message = PriceMessage(symbol, f"{prices[symbol]:.8f}", now_ms, now_ms, "soak")
+                producer.send(config.kafka.topic, key=symbol.encode(), value=message.to_json())
+                sent[0] += 1
+            tick += 0.1
+            time.sleep(max(0.0, tick - time.monotonic()))
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def sample(config: Config, started: float) -> dict:
+    """Memory (RSS with children) of every program and the lag, now."""
+    ends = probes.topic_end_offsets(config)
+    done = processed_offsets(config)
+    memory = {name: probes.process_tree_usage(info["pid"])[0] // 2**20
+              for name, info in probes.program_states(config).items() if info["pid"]}
+    return {"seconds": round(time.monotonic() - started), "rss_mib": memory,
+            "lag": sum(max(0, end - done.get(p, 0)) for p, end in ends.items())}
+
+
+def soak(config: Config, minutes: float, rate: int, say=print) -> dict:
+    started = time.monotonic()
+    sent, stop = [0], threading.Event()
+    load = threading.Thread(target=generate, args=(config, rate, started + minutes * 60, sent, stop), daemon=True)
+    load.start()
+    samples = []
+    try:
+        while load.is_alive():
+            load.join(SAMPLE_EVERY)
+            samples.append(sample(config, started))
+            say(f"{samples[-1]['seconds']:>6}s  sent {sent[0]:>9}  lag {samples[-1]['lag']:>7}  "
+                f"rss MiB {samples[-1]['rss_mib']}")
+    finally:
+        stop.set()
+    drained_in = drain(config, timeout=600)
+    account = reconcile(config)
+    return {"minutes": minutes, "rate": rate, "sent": sent[0], "samples": samples,
+            "peak_rss_mib": {name: max(s["rss_mib"].get(name, 0) for s in samples) for name in samples[-1]["rss_mib"]},
+            "max_lag": max(s["lag"] for s in samples), "drained_in_s": drained_in,
+            "reconcile": {"exact": account.exact, "messages": account.messages, "windows": account.windows,
+                          "problems": account.problems[:20]}}
+
+
+def drain(config: Config, timeout: float) -> float:
+    """Seconds until the processor has applied everything the topic held when the load stopped
+    (the producer keeps publishing, so the end itself moves on)."""
+    started, ends = time.monotonic(), probes.topic_end_offsets(config)
+    while time.monotonic() - started < timeout:
+        done = processed_offsets(config)
+        if all(done.get(p, 0) >= end for p, end in ends.items()):
+            return round(time.monotonic() - started, 1)
+        time.sleep(1)
+    raise TimeoutError(f"the processor did not drain the topic within {timeout:.0f}s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="soak", description="Bounded load on the running stack, then reconcile.")
+    parser.add_argument("--minutes", type=float, default=5, help=f"how long (default 5, at most {MAX_MINUTES})")
+    parser.add_argument("--rate", type=int, default=1000, help=f"extra messages a second (default 1000, at most {MAX_RATE})")
+    args = parser.parse_args(argv)
+    if not 0 < args.minutes <= MAX_MINUTES or not 0 < args.rate <= MAX_RATE:
+        parser.error(f"--minutes must be in (0, {MAX_MINUTES}] and --rate in (0, {MAX_RATE}]")
+    config = config_module.load()
+    result = soak(config, args.minutes, args.rate)
+    folder = config.var_dir / "soak"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"soak-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"sent {result['sent']} in {args.minutes:g} min at {args.rate}/s; max lag {result['max_lag']}; "
+          f"drained in {result['drained_in_s']}s; peak RSS MiB {result['peak_rss_mib']}; "
+          f"reconcile {'exact' if result['reconcile']['exact'] else 'NOT EXACT'} "
+          f"({result['reconcile']['messages']} messages, {result['reconcile']['windows']} windows)\n{path}")
+    return 0 if result["reconcile"]["exact"] else 2
