@@ -35,6 +35,15 @@ def stack_environment(home: Path, **settings: str) -> dict[str, str]:
                 **{f"CRYPTOSTREAM_{key.upper()}": value for key, value in settings.items()})
 
 
+def running(stack: "NativeStack"):
+    """For fixtures: start the stack, hand it out, always stop it (failures and Ctrl-C too)."""
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
 class NativeStack:
     kind = "native"
     programs = ("infra:kafka", "infra:mysql", "pipeline:producer", "pipeline:processor")

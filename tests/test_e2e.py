@@ -20,7 +20,7 @@ from kafka import KafkaProducer
 
 from cryptostream.ops.reconcile import reconcile
 from tests.harness import query, wait_until_processed
-from tests.stacks import ContainerStack, NativeStack
+from tests.stacks import ContainerStack, NativeStack, running
 
 pytestmark = pytest.mark.e2e
 
@@ -41,12 +41,7 @@ def stack(request, tmp_path_factory):
     if request.param == "docker" and (reason := docker_unavailable()):
         pytest.skip(f"container stack skipped: {reason}")
     kind = NativeStack if request.param == "native" else ContainerStack
-    stack = kind(tmp_path_factory.mktemp(f"stack-{request.param}"), **SETTINGS)
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
+    yield from running(kind(tmp_path_factory.mktemp(f"stack-{request.param}"), **SETTINGS))
 
 
 def assert_mysql_matches_kafka(stack) -> int:

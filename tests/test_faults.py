@@ -13,7 +13,7 @@ import pytest
 
 from cryptostream.ops.reconcile import read_messages, reconcile
 from tests.harness import wait_until_processed
-from tests.stacks import NativeStack
+from tests.stacks import NativeStack, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fault]
 SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms",
@@ -22,12 +22,7 @@ SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_pol
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    stack = NativeStack(tmp_path_factory.mktemp("faults"), **SETTINGS)
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
+    yield from running(NativeStack(tmp_path_factory.mktemp("faults"), **SETTINGS))
 
 
 def settle_and_reconcile(stack: NativeStack) -> None:

@@ -14,7 +14,7 @@ from kafka import KafkaProducer
 from cryptostream import db
 from cryptostream.config import PROJECT_DIR
 from tests.harness import wait_until_processed
-from tests.stacks import NativeStack
+from tests.stacks import NativeStack, running
 
 pytestmark = pytest.mark.e2e
 ROW_COLUMNS = ("symbol, start_time, end_time, average_price, min_price, max_price, open_price, close_price, "
@@ -26,12 +26,7 @@ SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_pol
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    stack = NativeStack(tmp_path_factory.mktemp("runbook"), **SETTINGS)
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
+    yield from running(NativeStack(tmp_path_factory.mktemp("runbook"), **SETTINGS))
 
 
 def check(stack: NativeStack, command: str = "daily-check") -> tuple[int, dict[tuple[str, str], str]]:
