@@ -51,3 +51,9 @@ WHERE updated_at > UTC_TIMESTAMP() - INTERVAL %s DAY;
 -- name: table_sizes
 SELECT TABLE_NAME, TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME;
+
+-- name: symbols_with_rows
+SELECT DISTINCT symbol FROM moving_averages;
+
+-- name: table_columns
+SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s;

@@ -184,14 +184,7 @@ def sample_messages(config: Config, per_partition: int) -> list[tuple[int, int, 
 
 def table_columns(config: Config) -> dict[str, dict[str, str]]:
     """The live tables' columns and types, from information_schema."""
-    connection = db.connect(config, timeout=5)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
-                           "WHERE TABLE_SCHEMA = %s", (config.mysql.database,))
-            tables: dict[str, dict[str, str]] = {}
-            for table, column, kind in cursor.fetchall():
-                tables.setdefault(table, {})[column] = kind.decode() if isinstance(kind, bytes) else kind
-            return tables
-    finally:
-        connection.close()
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, kind in mysql_query(config, "table_columns", (config.mysql.database,)):
+        tables.setdefault(table, {})[column] = kind.decode() if isinstance(kind, bytes) else kind
+    return tables

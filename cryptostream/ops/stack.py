@@ -9,13 +9,8 @@ import time
 from typing import Callable
 
 from cryptostream import config as config_module
-from cryptostream import db
 from cryptostream.config import Config, ConfigError
-from cryptostream.ops import database, docker_stack, jars, secrets, supervisor
-
-LATEST_ROWS = ("SELECT symbol, start_time, end_time, average_price, sample_count, updated_at "
-               "FROM moving_averages ORDER BY start_time DESC, symbol LIMIT 10")
-
+from cryptostream.ops import database, docker_stack, jars, probes, secrets, supervisor
 
 def say(message: str) -> None:
     print(f"==> {message}", flush=True)
@@ -122,25 +117,13 @@ def wait_for_rows(config: Config, timeout: float) -> None:
 
 
 def symbols_with_rows(config: Config) -> set[str]:
-    connection = db.connect(config)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT DISTINCT symbol FROM moving_averages")
-            return {row[0] for row in cursor.fetchall()}
-    finally:
-        connection.close()
+    return {row[0] for row in probes.mysql_query(config, "symbols_with_rows")}
 
 
 def print_latest_rows(config: Config) -> None:
-    connection = db.connect(config)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(LATEST_ROWS)
-            print(f"{'symbol':10} {'start_time (UTC)':23} {'average_price':>24} {'samples':>8}")
-            for symbol, start, _end, average, count, _updated in cursor.fetchall():
-                print(f"{symbol:10} {start.isoformat(' '):23} {average:>24} {count:>8}")
-    finally:
-        connection.close()
+    print(f"{'symbol':10} {'start_time (UTC)':23} {'average_price':>24} {'samples':>8}")
+    for symbol, start, _end, average, count, _updated in probes.mysql_query(config, "latest_rows"):
+        print(f"{symbol:10} {start.isoformat(' '):23} {average:>24} {count:>8}")
 
 
 def down(config: Config) -> int:
