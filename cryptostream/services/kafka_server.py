@@ -42,10 +42,14 @@ def server_properties(config: Config) -> str:
 
 
 def cluster_id(config: Config) -> str:
-    """The cluster id, made once (Kafka's form: 16 random bytes, URL-safe base64)."""
+    """The cluster id, made once (Kafka's form: 16 random bytes, URL-safe base64, and like
+    Kafka's own never starting with '-', which a command line would take for an option)."""
     path = config.var_dir / "kafka" / "cluster-id"
     if not path.exists():
-        path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=") + "\n")
+        cluster = "-"
+        while cluster.startswith("-"):
+            cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        path.write_text(cluster + "\n")
     return path.read_text().strip()
 
 
@@ -56,7 +60,7 @@ def prepare(config: Config) -> str:
     properties = home / "server.properties"
     properties.write_text(server_properties(config))
     if not (home / "data" / "meta.properties").exists():
-        format_args = ["format", "-t", cluster_id(config), "-c", str(properties), "--standalone"]
+        format_args = ["format", f"--cluster-id={cluster_id(config)}", "-c", str(properties), "--standalone"]
         subprocess.run(kafka_command(config, "kafka.tools.StorageTool", format_args, "kafka-format"),
                        check=True)
     return str(properties)

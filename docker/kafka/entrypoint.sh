@@ -18,6 +18,6 @@ if [ ! -f "$data_dir/meta.properties" ]; then
   # a static quorum (controller.quorum.voters) is formatted as is; a dynamic one as standalone
   grep -q '^controller\.quorum\.voters=' "$properties" && quorum=() || quorum=(--standalone)
   LOG_COMPONENT=kafka-format /opt/kafka/bin/run-class.sh kafka.tools.StorageTool format \
-    -t "$CLUSTER_ID" -c "$properties" "${quorum[@]}" --ignore-formatted
+    --cluster-id="$CLUSTER_ID" -c "$properties" "${quorum[@]}" --ignore-formatted
 fi
 exec /opt/kafka/bin/run-class.sh kafka.Kafka "$properties"
