@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
@@ -50,9 +50,6 @@ class PriceMessage:
     def to_json(self) -> bytes:
         return json.dumps({name: getattr(self, name) for name in FIELDS},
                           separators=(",", ":")).encode()
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def price_problem(price: Any) -> str | None:
