@@ -8,20 +8,10 @@ from __future__ import annotations
 
 import time
 
-from kafka import KafkaConsumer, TopicPartition
-
 from cryptostream import db
 from cryptostream.config import Config
+from cryptostream.ops import probes
 from cryptostream.ops.reconcile import processed_offsets
-
-
-def end_offsets(config: Config) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=config.kafka.bootstrap_servers)
-    try:
-        partitions = [TopicPartition(config.kafka.topic, p) for p in consumer.partitions_for_topic(config.kafka.topic)]
-        return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
-    finally:
-        consumer.close()
 
 
 def query(config: Config, sql: str, params: tuple = ()) -> list[tuple]:
@@ -36,7 +26,7 @@ def query(config: Config, sql: str, params: tuple = ()) -> list[tuple]:
 
 def wait_until_processed(config: Config, timeout: float = 120) -> dict[int, int]:
     """Wait until the processor has applied everything now in the topic; returns the offsets."""
-    target = {p: o for p, o in end_offsets(config).items() if o > 0}
+    target = {p: o for p, o in probes.topic_end_offsets(config).items() if o > 0}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done = processed_offsets(config)

@@ -13,7 +13,7 @@ from kafka import KafkaProducer
 
 from cryptostream import db
 from cryptostream.config import PROJECT_DIR
-from tests.harness import wait_until_processed
+from tests.harness import query, wait_until_processed
 from tests.stacks import NativeStack, running
 
 pytestmark = pytest.mark.e2e
@@ -220,24 +220,13 @@ def test_rebuild_recomputes_every_window_from_kafka(stack) -> None:
 
 
 def window_count(stack: NativeStack) -> int:
-    connection = db.connect(stack.config)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM moving_averages")
-            return cursor.fetchone()[0]
-    finally:
-        connection.close()
+    return query(stack.config, "SELECT COUNT(*) FROM moving_averages")[0][0]
 
 
 def rows_of(stack: NativeStack) -> list[tuple]:
-    connection = db.connect(stack.config)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT symbol, start_time, end_time, average_price, min_price, max_price, open_price, "
-                           "close_price, sample_count, price_sum FROM moving_averages ORDER BY symbol, start_time")
-            return cursor.fetchall()
-    finally:
-        connection.close()
+    return query(stack.config, "SELECT symbol, start_time, end_time, average_price, min_price, max_price, "
+                               "open_price, close_price, sample_count, price_sum FROM moving_averages "
+                               "ORDER BY symbol, start_time")
 
 
 SAFE_DOC_COMMANDS = re.compile(r"^bin/(status|daily-check|weekly-check|check-alerts|supervisorctl status|"
