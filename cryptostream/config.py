@@ -80,7 +80,13 @@ class ExchangeConfig:
 @dataclass(frozen=True)
 class SimulatorConfig:
     port: Port = Port(8090)
+    mirror_port: Port = Port(8091)  # the same exchange under a second base URL (the fallback)
     seed: int = 42
+
+    @property
+    def base_urls(self) -> str:
+        """CRYPTOSTREAM_EXCHANGE_BASE_URLS for a producer using the simulated exchange."""
+        return f"http://127.0.0.1:{self.port},http://127.0.0.1:{self.mirror_port}"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,11 @@ A message is UTF-8 JSON, key = symbol:
     {"schema_version": 1, "symbol": "BTCUSDT", "price": "97123.45000000",
      "event_time": 1764200000123, "ingest_time": 1764200000150, "source": "binance-rest"}
 price is a decimal string (exact, never a float); times are UTC epoch milliseconds.
+
+Dedup key: a price sample is identified by (symbol, event_time): the exchange's price of one
+symbol at one millisecond is one observation, however many times it is delivered (a producer
+retry, a re-published message, a copy written by hand). The processor counts the first delivery
+it applies and stores later ones in rejected_messages with reason "duplicate".
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ class Reason:
     NON_POSITIVE_PRICE = "non_positive_price"
     FUTURE_EVENT_TIME = "future_event_time"
     LATE = "late"
+    DUPLICATE = "duplicate"
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,15 @@ class PriceMessage:
     def to_json(self) -> bytes:
         return json.dumps({name: getattr(self, name) for name in FIELDS},
                           separators=(",", ":")).encode()
+
+
+# The kind of dedup key a message carries (counted_keys.kind): "e" = event time in ms.
+EVENT_TIME_KEY = "e"
+
+
+def dedup_key(body: dict[str, Any]) -> tuple[str, str, int]:
+    """(symbol, key kind, key) identifying the observation a valid message carries."""
+    return body["symbol"], EVENT_TIME_KEY, body["event_time"]
 
 
 def price_problem(price: Any) -> str | None:

@@ -3,3 +3,4 @@
 -- (The names are docker/compose.yml's defaults for MYSQL_DATABASE and MYSQL_USER.)
 REVOKE ALL PRIVILEGES ON `crypto_streaming`.* FROM 'cryptostream'@'%';
 GRANT SELECT, INSERT, UPDATE ON `crypto_streaming`.* TO 'cryptostream'@'%';
+GRANT DELETE ON `crypto_streaming`.`counted_keys` TO 'cryptostream'@'%';

@@ -50,3 +50,20 @@ CREATE TABLE IF NOT EXISTS stream_progress (
     offsets       TEXT        NOT NULL,
     updated_at    DATETIME(3) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Dedup keys (schema.dedup_key) of the prices counted in windows the watermark has not closed
+-- yet, one row per (symbol, window, micro-batch), so a repeated delivery is recognised
+-- instead of being counted twice. Rows of closed windows are deleted: a later copy of their
+-- prices is rejected as late anyway.
+CREATE TABLE IF NOT EXISTS counted_keys (
+    symbol        VARCHAR(20) NOT NULL,
+    kind          CHAR(1)     NOT NULL,
+    window_start  DATETIME(3) NOT NULL,
+    batch_id      BIGINT      NOT NULL,
+    first_key     BIGINT      NOT NULL,
+    last_key      BIGINT      NOT NULL,
+    -- zlib-compressed, comma-separated, ascending keys
+    key_list      LONGBLOB    NOT NULL,
+    PRIMARY KEY (symbol, kind, window_start, batch_id),
+    KEY ix_counted_keys_window_start (window_start)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -33,3 +33,19 @@ WHERE symbol = %s AND start_time = %s;
 INSERT IGNORE INTO rejected_messages (topic, kafka_partition, kafka_offset, kafka_timestamp,
     message_key, raw_value, reason, rejected_at)
 VALUES (%s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3));
+
+-- name: counted_ranges
+-- {keys} expands to one (%s, %s, %s) triple (symbol, kind, window start) per window of the batch.
+SELECT symbol, kind, window_start, batch_id, first_key, last_key
+FROM counted_keys WHERE (symbol, kind, window_start) IN ({keys});
+
+-- name: counted_list
+SELECT key_list FROM counted_keys WHERE symbol = %s AND kind = %s AND window_start = %s AND batch_id = %s;
+
+-- name: insert_counted
+INSERT INTO counted_keys (symbol, kind, window_start, batch_id, first_key, last_key, key_list)
+VALUES (%s, %s, %s, %s, %s, %s, %s);
+
+-- name: purge_counted
+-- windows ending at or before the watermark: window_start <= watermark - window length
+DELETE FROM counted_keys WHERE window_start <= %s;

@@ -30,6 +30,7 @@ def stack_environment(home: Path, **settings: str) -> dict[str, str]:
                 CRYPTOSTREAM_KAFKA_CONTROLLER_PORT=str(free_port()),
                 CRYPTOSTREAM_MYSQL_PORT=str(free_port()),
                 CRYPTOSTREAM_SIMULATOR_PORT=str(free_port()),
+                CRYPTOSTREAM_SIMULATOR_MIRROR_PORT=str(free_port()),
                 CRYPTOSTREAM_METRICS_PRODUCER_PORT=str(free_port()),
                 CRYPTOSTREAM_METRICS_PROCESSOR_PORT=str(free_port()),
                 **{f"CRYPTOSTREAM_{key.upper()}": value for key, value in settings.items()})

@@ -75,3 +75,22 @@ def test_end_offsets_are_next_to_read(spark) -> None:
     frame = classify.classify(kafka_frame(spark, [message(), b"junk", message()]), rules())
     assert [(r["partition"], r["next_offset"]) for r in classify.end_offsets(frame).collect()] == [(0, 3)]
     assert json.loads(json.dumps([r["reason"] for r in classify.rejected(frame).collect()])) == [Reason.NOT_JSON]
+
+
+def test_copies_of_a_price_are_marked_duplicate(spark) -> None:
+    """Within a batch all but the first copy (by offset) of a (symbol, event time) are
+    duplicates; a key an earlier batch counted makes every copy a duplicate."""
+    values = [message(price="1", event_time=NOW), message(price="2", event_time=NOW),
+              message(price="3", event_time=NOW + 1), message(price="1", event_time=NOW + 2),
+              message(price="1", event_time=NOW + 2), b"junk"]
+    classified = classify.classify(kafka_frame(spark, values), rules())
+    aggregate = classify.aggregate(classified, rules()).collect()[0]
+    assert (aggregate["sample_count"], aggregate["distinct_keys"]) == (5, 3)
+    assert aggregate["keys"] == f"{NOW},{NOW},{NOW + 1},{NOW + 2},{NOW + 2}"
+    earlier = spark.createDataFrame([("BTCUSDT", NOW + 1)], "symbol string, key long")
+    marked = classify.mark_duplicates(classified, earlier)
+    reasons = [r["reason"] for r in marked.orderBy("offset").collect()]
+    assert reasons == [None, Reason.DUPLICATE, Reason.DUPLICATE, None, Reason.DUPLICATE, Reason.NOT_JSON]
+    deduplicated = classify.aggregate(marked, rules()).collect()[0]
+    assert (deduplicated["sample_count"], deduplicated["price_sum"]) == (2, Decimal(2))
+    assert deduplicated["keys"] == f"{NOW},{NOW + 2}" and deduplicated["distinct_keys"] == 2

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from cryptostream.ops.reconcile import read_messages, reconcile
 from tests.harness import wait_until_processed
@@ -17,7 +18,7 @@ from tests.stacks import NativeStack, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fault]
 SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms",
-            "processor_mysql_retries": "3"}
+            "processor_mysql_retries": "3", "exchange_read_timeout": "1s"}
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +121,53 @@ def test_unwritable_checkpoint_stops_the_processor_with_a_clear_error(stack) -> 
         aside.rename(checkpoint)
     assert "started" in stack.ctl("start", "processor")
     wait_running(stack, "processor")
+    settle_and_reconcile(stack)
+
+
+def exchange_requests(stack: NativeStack) -> list[dict]:
+    """The simulated exchange's log of ticker requests: arrival (monotonic), port, status."""
+    return requests.get(f"http://127.0.0.1:{stack.config.simulator.port}/sim/requests", timeout=5).json()
+
+
+def inject(stack: NativeStack, **fault) -> list[dict]:
+    """Queue a fault; return the requests from the first faulty one on, once 3 more followed."""
+    start = len(exchange_requests(stack))
+    queued = requests.post(f"http://127.0.0.1:{stack.config.simulator.port}/sim/faults", json=fault, timeout=5)
+    assert queued.status_code == 200, queued.text
+    deadline = time.monotonic() + 60
+    while True:
+        log = exchange_requests(stack)[start:]
+        faulty = [i for i, r in enumerate(log) if r["fault"] == fault["mode"]]
+        if len(faulty) == fault.get("count", 1) and len(log) >= faulty[-1] + 4:
+            return log[faulty[0]:]
+        assert time.monotonic() < deadline, log
+        time.sleep(0.5)
+
+
+def test_exchange_faults_are_ridden_out(stack) -> None:
+    """429 and 418 with Retry-After: no request before it has passed, the next right after;
+    5xx bursts, answers slower than the read timeout, malformed JSON and missing symbols are
+    logged and polling goes on; a 451 moves the producer to the fallback base URL (the
+    simulator's mirror port). Nothing is lost or counted twice."""
+    simulator = stack.config.simulator
+    for mode, status in (("rate_limit", 429), ("ban", 418)):
+        log = inject(stack, mode=mode, retry_after=3)
+        waited = log[1]["at"] - log[0]["at"]
+        assert log[0]["status"] == status and 3.0 <= waited <= 4.0, (mode, waited)
+    log = inject(stack, mode="server_error", status=503, count=5)
+    assert [r["status"] for r in log[:6]] == [503] * 5 + [200]
+    log = inject(stack, mode="geo_block", port=simulator.port)
+    assert log[0]["status"] == 451 and {r["port"] for r in log[1:]} == {simulator.mirror_port}
+    log = inject(stack, mode="slow", delay=2.5)  # read timeout 1 s: given up, the other URL is asked
+    assert log[1]["port"] != log[0]["port"] and log[1]["at"] - log[0]["at"] < 2.0
+    inject(stack, mode="malformed")
+    inject(stack, mode="missing_symbols", drop=2)
+    polls = producer_polls(stack)
+    errors = {(p.get("error"), p.get("status")) for p in polls}
+    assert {("rate_limited", 429), ("rate_limited", 418), ("ExchangeError", 503), ("ExchangeError", None)} <= errors
+    assert any(p.get("missing") == ["BNBUSDT", "ADAUSDT"] for p in polls)
+    assert any("malformed JSON" in (p.get("detail") or "") for p in polls)
+    assert "RUNNING" in stack.ctl("status", "producer")
     settle_and_reconcile(stack)
 
 

@@ -75,3 +75,28 @@ def test_since_and_until_limit_the_windows_compared() -> None:
     """Only windows starting in [since, until) are compared; all messages are still accounted."""
     account = compare(CONFIG, MESSAGES, [SECOND], {}, since_ms=T0 + 5_000)
     assert account.exact and account.windows == 1
+
+
+def test_a_price_delivered_twice_is_counted_once() -> None:
+    """A copy of a counted price (same symbol and event time) must be rejected as duplicate;
+    counting it, or rejecting it when no copy was counted, is a problem."""
+    copy = msg(4, "12", T0 + 4_999)
+    assert compare(CONFIG, [*MESSAGES, copy], [row(), SECOND], {(0, 4): "duplicate"}).exact
+    twice = row(sample_count=4, price_sum=Decimal("44"), average_price=Decimal(11))
+    counted_twice = compare(CONFIG, [*MESSAGES, copy], [twice, SECOND], {}).problems
+    assert any("counted twice" in p for p in counted_twice)
+    orphan = compare(CONFIG, MESSAGES, [row(), SECOND.copy()], {(0, 3): "duplicate"}).problems
+    assert any("no copy of it was counted" in p for p in orphan)
+
+
+def test_windows_older_than_the_retained_messages_are_not_compared() -> None:
+    """After retention deleted partition 0's oldest messages, comparison starts at the first
+    window beginning after its oldest retained message plus the watermark delay (2 s here)."""
+    from cryptostream.ops.reconcile import retained_since
+    config = load(env={"CRYPTOSTREAM_PROCESSOR_WINDOW": "5s", "CRYPTOSTREAM_PROCESSOR_WATERMARK": "2s"})
+    assert retained_since(config, MESSAGES, set()) is None
+    assert retained_since(config, MESSAGES, {0}) == T0 + 5_000  # oldest retained T0+100, +2 s
+    late_first = [msg(9, "1", T0 + 3_500, partition=1), *MESSAGES]
+    assert retained_since(config, late_first, {0, 1}) == T0 + 10_000  # T0+3500 +2 s is in the 2nd window
+    account = compare(config, MESSAGES, [row(), SECOND], {}, since_ms=T0 + 5_000)
+    assert account.exact and account.windows == 1

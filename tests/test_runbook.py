@@ -13,6 +13,7 @@ from kafka import KafkaProducer
 
 from cryptostream import db
 from cryptostream.config import PROJECT_DIR
+from cryptostream.ops import backup
 from tests.harness import query, wait_until_processed
 from tests.stacks import NativeStack, running
 
@@ -94,7 +95,7 @@ def test_duplicate_rows_fail_the_mysql_check(stack) -> None:
                      "ORDER BY id LIMIT 1")
     try:
         code, statuses = check(stack)
-        assert code == 2 and statuses[("mysql", "duplicates")] == "FAIL"
+        assert code == 2 and statuses[("mysql", "duplicates")] == statuses[("mysql", "account")] == "FAIL"
     finally:
         admin_sql(stack, f"DELETE FROM moving_averages WHERE id = {int(copy)}",
                   "ALTER TABLE moving_averages ADD UNIQUE KEY uq_moving_averages_window (symbol, start_time, end_time)")
@@ -108,9 +109,26 @@ def test_corrupted_rows_fail_the_mysql_check(stack) -> None:
                      "'2020-01-01 00:00:03', UTC_TIMESTAMP(), UTC_TIMESTAMP())")
     try:
         code, statuses = check(stack)
-        assert code == 2 and statuses[("mysql", "corrupted")] == "FAIL"
+        assert code == 2 and statuses[("mysql", "corrupted")] == statuses[("mysql", "account")] == "FAIL"
     finally:
         admin_sql(stack, "DELETE FROM moving_averages WHERE start_time = '2020-01-01 00:00:03'")
+
+
+def test_wrong_figures_fail_the_account_check(stack) -> None:
+    """A closed window whose count and sum no longer match Kafka looks sane row by row; only
+    the account against Kafka (bin/reconcile) catches it."""
+    oldest = "ORDER BY start_time LIMIT 1"
+    admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count + 1, price_sum = price_sum + "
+                     f"average_price {oldest}")
+    try:
+        code, statuses = check(stack)
+        assert code == 2 and statuses[("mysql", "account")] == "FAIL"
+        assert statuses[("mysql", "corrupted")] == statuses[("mysql", "duplicates")] == "OK"
+        assert "sample_count" in stack.run("reconcile").stdout
+    finally:
+        admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count - 1, price_sum = price_sum - "
+                         f"average_price {oldest}")
+    assert check(stack)[1][("mysql", "account")] == "OK"
 
 
 def test_rate_limits_warn_about_the_producer(stack) -> None:
@@ -177,10 +195,10 @@ def test_backup_restore_round_trip_equals_the_source(stack) -> None:
     connection = db.connect(stack.config, admin=True, database=False)
     try:
         with connection.cursor() as cursor:
-            for table in ("moving_averages", "rejected_messages", "stream_progress"):
+            for table in backup.TABLES:
                 copies = []
                 for database in ("crypto_streaming", "round_trip"):
-                    cursor.execute(f"SELECT * FROM `{database}`.`{table}` ORDER BY 1")
+                    cursor.execute(f"SELECT * FROM `{database}`.`{table}` ORDER BY 1, 2, 3, 4")
                     copies.append(cursor.fetchall())
                 assert copies[0] == copies[1], table
                 assert table != "moving_averages" or copies[0]

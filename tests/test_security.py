@@ -1,6 +1,7 @@
 """Security properties that hold for the whole tree."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +16,22 @@ def test_bandit_finds_nothing_of_medium_or_high_severity() -> None:
     result = subprocess.run([str(bandit), "-q", "-r", str(PROJECT_DIR / "cryptostream"), "-ll", "-f", "txt"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_pip_audit_finds_no_known_vulnerability() -> None:
+    """pip-audit (PyPI's advisory data) finds no known vulnerability in the installed packages,
+    except those listed with a reason in .ci/pip-audit-ignore."""
+    accepted = [line.split()[0] for line in (PROJECT_DIR / ".ci" / "pip-audit-ignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    audit = Path(sys.executable).parent / "pip-audit"
+    result = subprocess.run([str(audit), "--local", "--progress-spinner", "off", "--format", "json",
+                             *[arg for vuln in accepted for arg in ("--ignore-vuln", vuln)]],
+                            capture_output=True, text=True, timeout=600)
+    report = json.loads(result.stdout or "{}")
+    found = [f"{d['name']} {d['version']}: {v['id']} (fix: {v.get('fix_versions')})"
+             for d in report.get("dependencies", []) for v in d.get("vulns", [])]
+    assert result.returncode == 0 and not found, found or result.stderr[-2000:]
+    assert len(report["dependencies"]) > 20  # it did look at the environment
 
 
 def test_every_listener_binds_loopback_by_default() -> None:

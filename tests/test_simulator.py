@@ -5,7 +5,7 @@ import json
 
 import requests
 
-from cryptostream.exchange.simulator import PricePath
+from cryptostream.exchange.simulator import PricePath, mirror, start_in_thread
 from tests.conftest import url_of
 
 
@@ -41,3 +41,24 @@ def test_unknown_fault_mode_is_refused(exchange) -> None:
     """A typo in a fault request is a 400, not silently ignored."""
     response = requests.post(url_of(exchange) + "/sim/faults", data=json.dumps({"mode": "explode"}), timeout=5)
     assert response.status_code == 400 and "explode" in response.json()["error"]
+
+
+def test_mirror_shares_the_exchange_and_faults_can_target_one_port(exchange) -> None:
+    """The mirror port serves the same exchange; a fault with "port" hits only that port, and
+    the request log says which port answered what."""
+    other = mirror(exchange)
+    start_in_thread(other)
+    try:
+        base, fallback = url_of(exchange), f"http://127.0.0.1:{other.server_address[1]}"
+        fault = {"mode": "geo_block", "port": exchange.server_address[1], "count": 1}
+        assert requests.post(fallback + "/sim/faults", data=json.dumps(fault), timeout=5).status_code == 200
+        assert requests.get(fallback + "/api/v3/ticker/price", timeout=5).status_code == 200
+        assert requests.get(base + "/api/v3/ticker/price", timeout=5).status_code == 451
+        assert requests.get(base + "/api/v3/ticker/price", timeout=5).status_code == 200
+        log = requests.get(base + "/sim/requests", timeout=5).json()[-3:]
+        assert [(r["port"], r["status"]) for r in log] == [(other.server_address[1], 200),
+                                                            (exchange.server_address[1], 451),
+                                                            (exchange.server_address[1], 200)]
+    finally:
+        other.shutdown()
+        other.server_close()

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import pytest
 from cryptostream.config import Config, load
 from cryptostream.ops import database, secrets
 from cryptostream.ops.stack import port_open
-from cryptostream.processor.sink import MySQLSink, Window
+from cryptostream.processor.sink import CountedKeys, MySQLSink, Window
 from tests.conftest import free_port
 from tests.harness import query
 
@@ -93,4 +93,23 @@ def test_progress_keeps_batch_watermark_and_offsets(mysql_config: Config) -> Non
     sink = MySQLSink(mysql_config)
     sink.write_batch(400, [], [], {"crypto_prices": {"0": 17}}, 123_456)
     assert sink.progress() == (400, 123_456, {"crypto_prices": {"0": 17}})
+    sink.close()
+
+
+def test_counted_keys_recognise_a_later_copy_until_the_window_closes(mysql_config: Config) -> None:
+    """Keys a batch counted are found again by a later batch whose keys overlap them; once the
+    watermark closes the window they are forgotten (a copy is late by then)."""
+    sink = MySQLSink(mysql_config)
+    start = START.replace(hour=5)
+    first = CountedKeys("SOLUSDT", "e", start, 1000, 1003, "1000,1001,1003")
+    sink.write_batch(500, [], [], {}, 0, [first])
+    later = CountedKeys("SOLUSDT", "e", start, 1003, 1005, "1003,1004,1005")
+    assert sink.counted_before([later]) == {("SOLUSDT", 1003)}
+    assert sink.counted_before([CountedKeys("SOLUSDT", "e", start, 1002, 1002, "1002")]) == set()
+    assert sink.counted_before([CountedKeys("BNBUSDT", "e", start, 1000, 1000, "1000")]) == set()
+    window_end_ms = int(start.replace(tzinfo=timezone.utc).timestamp() * 1000) + 60_000
+    sink.write_batch(501, [], [], {}, window_end_ms - 1)
+    assert sink.counted_before([later]) == {("SOLUSDT", 1003)}
+    sink.write_batch(502, [], [], {}, window_end_ms)
+    assert sink.counted_before([later]) == set()
     sink.close()

@@ -5,10 +5,14 @@ all-symbols forms) with Binance's request weights, the X-MBX-USED-WEIGHT-1M head
 Retry-After past 6000 weight a minute, and Binance's error body for unknown symbols.
 Prices follow a seeded random walk (or a scripted sequence) so runs are reproducible.
 
+It can listen on a second port, the mirror: the same exchange under another base URL, as
+api1.binance.com is for api.binance.com, so the fallback after a 451 can be tested.
+
 Faults on demand: POST /sim/faults {"mode": M, "count": N, ...} makes the next N ticker
 requests fail with M, one of: rate_limit (429, "retry_after"), ban (418, "retry_after"),
-server_error ("status", default 503), slow ("delay" seconds), malformed, missing_symbols,
-geo_block (451). GET /sim/requests lists the ticker requests received (monotonic times).
+server_error ("status", default 503), slow ("delay" seconds), malformed, missing_symbols
+("drop" symbols), geo_block (451); "port" limits a fault to requests arriving on that port.
+GET /sim/requests lists the ticker requests received (monotonic time, port, fault, status).
 """
 from __future__ import annotations
 
@@ -83,9 +87,14 @@ class ExchangeState:
         with self.lock:
             self.faults.extend([fault] * int(fault.get("count", 1)))
 
-    def take_fault(self) -> dict[str, Any] | None:
+    def take_fault(self, port: int) -> dict[str, Any] | None:
+        """The first pending fault for a request on `port`, removed from the queue."""
         with self.lock:
-            return self.faults.popleft() if self.faults else None
+            for fault in self.faults:
+                if fault.get("port") in (None, port):
+                    self.faults.remove(fault)
+                    return fault
+            return None
 
 
 def ticker_weight(query: dict[str, list[str]]) -> int:
@@ -99,7 +108,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *_: Any) -> None:  # the request log is kept in state, not on stderr
         return
 
+    request_record: dict[str, Any] | None = None  # the ticker request being answered
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.request_record = None
         url = urlparse(self.path)
         query = parse_qs(url.query)
         routes = {"/api/v3/ping": lambda: self._json(200, {}, weight=1),
@@ -119,8 +131,11 @@ class Handler(BaseHTTPRequestHandler):
         self._json(200, {"queued": len(self.state.faults)})
 
     def _ticker(self, query: dict[str, list[str]]) -> None:
-        self.state.requests.append({"at": time.monotonic(), "wall": time.time(), "query": self.path})
-        fault = self.state.take_fault()
+        port = self.server.server_address[1]
+        self.request_record = {"at": time.monotonic(), "wall": time.time(), "query": self.path, "port": port}
+        self.state.requests.append(self.request_record)
+        fault = self.state.take_fault(port)
+        self.request_record["fault"] = fault["mode"] if fault else None
         if fault and self._serve_fault(fault):
             return
         symbols = self._requested_symbols(query)
@@ -176,6 +191,8 @@ class Handler(BaseHTTPRequestHandler):
         self._raw(status, json.dumps(body).encode(), extra)
 
     def _raw(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        if self.request_record is not None:
+            self.request_record["status"] = status
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json;charset=UTF-8")
@@ -197,6 +214,13 @@ def make_server(port: int = 0, seed: int = 42, script: dict[str, list[str]] | No
     return server
 
 
+def mirror(server: ThreadingHTTPServer, port: int = 0) -> ThreadingHTTPServer:
+    """A second server for the same exchange (shared prices, weight, faults, request log)."""
+    other = ThreadingHTTPServer((server.server_address[0], port), server.RequestHandlerClass)
+    other.daemon_threads = True
+    return other
+
+
 def start_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
     thread = threading.Thread(target=server.serve_forever, name="exchange-sim", daemon=True)
     thread.start()
@@ -208,13 +232,18 @@ def main(argv: list[str] | None = None) -> int:
     config = config_module.load()
     parser = argparse.ArgumentParser(description="Run the simulated Binance exchange on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=config.simulator.port)
+    parser.add_argument("--mirror-port", type=int, default=config.simulator.mirror_port,
+                        help="a second port serving the same exchange (0: none)")
     parser.add_argument("--seed", type=int, default=config.simulator.seed)
     parser.add_argument("--script", help="JSON file {symbol: [prices...]} served in a loop")
     args = parser.parse_args(argv)
     log = configure("exchange-sim")
     script = json.loads(open(args.script).read()) if args.script else None
     server = make_server(args.port, args.seed, script)
-    log.info("listening", url=f"http://127.0.0.1:{server.server_address[1]}", seed=args.seed)
+    if args.mirror_port:
+        start_in_thread(mirror(server, args.mirror_port))
+    log.info("listening", url=f"http://127.0.0.1:{server.server_address[1]}", seed=args.seed,
+             mirror_url=f"http://127.0.0.1:{args.mirror_port}" if args.mirror_port else None)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

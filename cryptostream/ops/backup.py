@@ -25,7 +25,7 @@ from cryptostream import db
 from cryptostream.config import Config
 from cryptostream.services.mysql_server import find
 
-TABLES = ("moving_averages", "rejected_messages", "stream_progress")
+TABLES = ("moving_averages", "rejected_messages", "stream_progress", "counted_keys")
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 

@@ -4,7 +4,8 @@
 3.2 Spark     processor running, last micro-batch recent, batch duration p95, lag from the
               checkpoint, MySQL writes occurring
 3.3 Producer  running, API failures and rate limits in 24 h, messages published recently
-3.4 MySQL     new rows recently, no duplicate windows, no corrupted rows, timestamps sane
+3.4 MySQL     new rows recently, no duplicate windows, no corrupted rows, timestamps sane, and
+              bin/reconcile's exact account of every message still in Kafka
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from cryptostream import config as config_module
 from cryptostream.config import Config
 from cryptostream.ops import probes
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
+from cryptostream.ops.reconcile import reconcile
 
 
 class DailyCheck:
@@ -159,6 +161,16 @@ class DailyCheck:
                                                f"{rows[0][1]}", len(rows))
         return ok("mysql", "timestamps", "all times UTC and not in the future", 0)
 
+    def account(self) -> Result:
+        """Duplicated or corrupted data the row checks cannot see: wrong figures, a price
+        counted twice, a message neither in a window nor rejected."""
+        result = reconcile(self.config)
+        detail = f"{result.messages} messages in Kafka accounted for in {result.windows} windows"
+        if not result.exact:
+            return fail("mysql", "account", f"{len(result.problems)} problems against Kafka, e.g. "
+                                            f"{result.problems[0]} (bin/reconcile lists them)", len(result.problems))
+        return ok("mysql", "account", f"{detail}: exact", 0)
+
     def checks(self) -> list[tuple[str, str, Callable[[], Result]]]:
         kafka = [("kafka", "topic", self.kafka_topic)]
         if self.config.mysql.private_instance:  # supervisord runs kafka natively
@@ -176,6 +188,7 @@ class DailyCheck:
             ("mysql", "duplicates", self.duplicates),
             ("mysql", "corrupted", self.corrupted),
             ("mysql", "timestamps", self.timestamps),
+            ("mysql", "account", self.account),
         ]
 
 

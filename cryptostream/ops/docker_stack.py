@@ -70,6 +70,7 @@ def environment(config: Config, chosen: dict[str, str] | None = None, simulated:
         "CRYPTOSTREAM_KAFKA_CONTROLLER_PORT": str(config.kafka.controller_port),
         "CRYPTOSTREAM_MYSQL_PORT": str(config.mysql.port),
         "CRYPTOSTREAM_SIMULATOR_PORT": str(config.simulator.port),
+        "CRYPTOSTREAM_SIMULATOR_MIRROR_PORT": str(config.simulator.mirror_port),
         "CRYPTOSTREAM_METRICS_PRODUCER_PORT": str(config.metrics.producer_port),
         "CRYPTOSTREAM_METRICS_PROCESSOR_PORT": str(config.metrics.processor_port),
         "CRYPTOSTREAM_SECRETS_DIR": str(config.secrets_dir / "container"),
@@ -80,7 +81,7 @@ def environment(config: Config, chosen: dict[str, str] | None = None, simulated:
         "CRYPTOSTREAM_PROCESSOR_TRIGGER_INTERVAL": f"{config.processor.trigger_interval}s",
     })
     if simulated:
-        env["CRYPTOSTREAM_EXCHANGE_BASE_URLS"] = f"http://127.0.0.1:{config.simulator.port}"
+        env["CRYPTOSTREAM_EXCHANGE_BASE_URLS"] = config.simulator.base_urls
     for service, image in (chosen or {}).items():
         env[f"CRYPTOSTREAM_{service.upper()}_IMAGE"] = image
     return env

@@ -19,6 +19,15 @@ from cryptostream.ops import supervisor
 
 def topic_end_offsets(config: Config) -> dict[int, int]:
     """Next offset per partition of the topic; raises if the broker or topic is missing."""
+    return _topic_offsets(config, "end_offsets")
+
+
+def topic_start_offsets(config: Config) -> dict[int, int]:
+    """Oldest offset still held per partition (above 0 once retention has deleted messages)."""
+    return _topic_offsets(config, "beginning_offsets")
+
+
+def _topic_offsets(config: Config, which: str) -> dict[int, int]:
     consumer = KafkaConsumer(bootstrap_servers=config.kafka.bootstrap_servers, request_timeout_ms=10_000,
                              bootstrap_timeout_ms=3_000)
     try:
@@ -26,7 +35,7 @@ def topic_end_offsets(config: Config) -> dict[int, int]:
         if not partitions:
             raise LookupError(f"topic {config.kafka.topic} does not exist")
         tps = [TopicPartition(config.kafka.topic, p) for p in sorted(partitions)]
-        return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+        return {tp.partition: offset for tp, offset in getattr(consumer, which)(tps).items()}
     finally:
         consumer.close()
 

@@ -1,7 +1,7 @@
 """bin/rebuild: recompute every window from the prices still in Kafka (after damage to MySQL).
 
 Stops the processor, takes a backup of what there is, sets the checkpoint aside, empties the
-three tables (as the private instance's administrator) and starts the processor, which then
+tables (as the private instance's administrator) and starts the processor, which then
 reads the topic from its earliest offset."""
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = config_module.load()
     if not args.yes:
-        print("this empties moving_averages, rejected_messages and stream_progress (after a backup) "
+        print(f"this empties {', '.join(backup.TABLES)} (after a backup) "
               "and recomputes them from Kafka; run again with --yes", file=sys.stderr)
         return 2
     if not config.mysql.private_instance:

@@ -3,13 +3,19 @@
 Every message the processor has read (offsets below its committed position) must be either
 in exactly one window row, with the row's figures equal to a recomputation from the
 messages, or in rejected_messages with its reason: the reason the shared rules give for an
-invalid message, or "late" for a valid one that arrived after its window was closed.
+invalid message, "late" for a valid one that arrived after its window was closed, or
+"duplicate" for a copy of a price (schema.dedup_key) counted once from another delivery.
 Exit 0 only on an exact account (averages within 1e-8), 2 otherwise.
+
+Once retention has deleted a topic's oldest messages, windows that may have held them cannot
+be recomputed: only windows starting after the oldest retained message (plus the watermark
+delay) are compared, and the output says from when.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -20,7 +26,8 @@ from kafka import KafkaConsumer, TopicPartition
 from cryptostream import config as config_module
 from cryptostream import db
 from cryptostream.config import Config
-from cryptostream.schema import Reason, problem
+from cryptostream.ops import probes
+from cryptostream.schema import Reason, dedup_key, problem
 
 TOLERANCE = Decimal("1e-8")
 FIGURES = ("sample_count", "price_sum", "min_price", "max_price", "open_price", "close_price")
@@ -43,6 +50,7 @@ class Account:
     messages: int = 0
     windows: int = 0
     problems: list[str] = field(default_factory=list)
+    since_ms: int | None = None  # windows starting earlier were not compared
 
     @property
     def exact(self) -> bool:
@@ -137,16 +145,19 @@ def compare(config: Config, messages: list[Message], rows: list[dict[str, Any]],
     window_ms = int(config.processor.window * 1000)
     skew_ms = int(config.processor.max_future_skew * 1000)
     account = Account(messages=len(messages))
-    counted = []
+    counted, copies = [], []
     for m in messages:
         reason = problem(m.value, config.exchange.symbols, skew_ms, m.timestamp_ms)
         stored = rejects.get((m.partition, m.offset))
         if reason is not None and stored != reason:
             account.problems.append(f"message {m.partition}/{m.offset}: {reason}, but stored as {stored or 'nothing'}")
-        elif reason is None and stored not in (None, Reason.LATE):
+        elif reason is None and stored not in (None, Reason.LATE, Reason.DUPLICATE):
             account.problems.append(f"message {m.partition}/{m.offset}: valid, but rejected as {stored}")
         elif reason is None and stored is None:
             counted.append(m)
+        elif stored == Reason.DUPLICATE:
+            copies.append(m)
+    account.problems += _dedup_problems(counted, copies)
     expected = reference(counted, window_ms)
     in_range = {k: v for k, v in expected.items() if _within(k[1], since_ms, until_ms)}
     seen: dict[tuple[str, int], dict[str, Any]] = {}
@@ -169,6 +180,21 @@ def compare(config: Config, messages: list[Message], rows: list[dict[str, Any]],
     return account
 
 
+def _dedup_problems(counted: list[Message], copies: list[Message]) -> list[str]:
+    """Each price (dedup key) counted at most once; each "duplicate" a copy of a counted one."""
+    first: dict[tuple, Message] = {}
+    problems = []
+    for m in counted:
+        key = dedup_key(m.body)
+        if key in first:
+            problems.append(f"message {m.partition}/{m.offset}: counted twice (also {first[key].partition}/"
+                            f"{first[key].offset}, key {key})")
+        first.setdefault(key, m)
+    problems += [f"message {m.partition}/{m.offset}: rejected as duplicate, but no copy of it was counted"
+                 for m in copies if dedup_key(m.body) not in first]
+    return problems
+
+
 def _within(start_ms: int, since_ms: int | None, until_ms: int | None) -> bool:
     return (since_ms is None or start_ms >= since_ms) and (until_ms is None or start_ms < until_ms)
 
@@ -180,16 +206,40 @@ def _figure_problems(key: tuple[str, int], row: dict[str, Any], want: dict[str, 
     return problems
 
 
+def retained_since(config: Config, messages: list[Message], expired: set[int]) -> int | None:
+    """The first window start whose messages are all still in Kafka, when retention has
+    deleted the oldest messages of the `expired` partitions; None when nothing expired.
+    (A partition with nothing retained processed yet: only windows after every message.)"""
+    if not expired:
+        return None
+    firsts = {p: min((m.timestamp_ms for m in messages if m.partition == p), default=None) for p in expired}
+    known = [t for t in firsts.values() if t is not None]
+    if len(known) < len(expired):
+        known.append(max((m.timestamp_ms for m in messages), default=int(time.time() * 1000)))
+    window_ms = int(config.processor.window * 1000)
+    return window_start(max(known) + int(config.processor.watermark * 1000), window_ms) + window_ms
+
+
 def reconcile(config: Config, since_ms: int | None = None, until_ms: int | None = None) -> Account:
     """Read one snapshot of MySQL and the part of the topic it covers; account for every message."""
     state = snapshot(config)
     messages = read_messages(config, below=state.offsets) if state.offsets else []
-    return compare(config, messages, state.windows, state.rejects, since_ms, until_ms)
+    expired = {p for p, start in probes.topic_start_offsets(config).items() if start > 0}
+    retained = retained_since(config, messages, expired)
+    if retained is not None and (since_ms is None or since_ms < retained):
+        since_ms = retained
+    account = compare(config, messages, state.windows, state.rejects, since_ms, until_ms)
+    account.since_ms = since_ms
+    return account
 
 
 def _time_ms(text: str) -> int:
     stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return int((stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).timestamp() * 1000)
+
+
+def _iso(ms: int | None) -> str | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="seconds")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,9 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     account = reconcile(config_module.load(), args.since, args.until)
     if args.json:
         print(json.dumps({"exact": account.exact, "messages": account.messages, "windows": account.windows,
-                          "problems": account.problems}, indent=2))
+                          "since": _iso(account.since_ms), "problems": account.problems}, indent=2))
     else:
-        print(f"{account.messages} messages, {account.windows} windows: "
+        since = f" (windows from {_iso(account.since_ms)})" if account.since_ms is not None else ""
+        print(f"{account.messages} messages, {account.windows} windows{since}: "
               f"{'exact' if account.exact else f'{len(account.problems)} problems'}")
         for line in account.problems[:50]:
             print(f"  {line}")

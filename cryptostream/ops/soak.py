@@ -2,7 +2,9 @@
 price messages a second (valid ones, straight into Kafka, 127.0.0.1 only), sample each
 program's memory and the lag as it goes, then let the processor drain and reconcile.
 
-Bounded: it stops by itself after N minutes (at most 24 h) and R is capped at 20,000 msgs/s.
+Bounded: it stops by itself after N minutes (at most 24 h) and R is capped at 20,000 msgs/s
+and at 1,000 a second per symbol: a price is identified by (symbol, event time in ms), the
+dedup key, so each symbol gets at most one message per millisecond.
 Writes var/soak/soak-<time>.json and prints a summary; exit 0 only if the account is exact.
 """
 from __future__ import annotations
@@ -34,6 +36,7 @@ def generate(config: Config, rate: int, until: float, sent: list[int], stop: thr
                              enable_idempotence=True)
     rng = random.Random(7)
     prices = {symbol: Decimal(100 + 10 * i) for i, symbol in enumerate(config.exchange.symbols)}
+    last_ms = dict.fromkeys(config.exchange.symbols, 0)
     try:
         tick = time.monotonic()
         while not stop.is_set() and time.monotonic() < until:
@@ -41,7 +44,8 @@ def generate(config: Config, rate: int, until: float, sent: list[int], stop: thr
             for _ in range(max(1, rate // 10)):  # ten bursts a second
                 symbol = rng.choice(config.exchange.symbols)
                 prices[symbol] = max(Decimal("0.01"), prices[symbol] + Decimal(rng.randint(-100, 100)) / 100)
-                message = PriceMessage(symbol, f"{prices[symbol]:.8f}", now_ms, now_ms, "soak")
+                last_ms[symbol] = event_ms = max(now_ms, last_ms[symbol] + 1)  # one price per symbol and ms
+                message = PriceMessage(symbol, f"{prices[symbol]:.8f}", event_ms, now_ms, "soak")
                 producer.send(config.kafka.topic, key=symbol.encode(), value=message.to_json())
                 sent[0] += 1
             tick += 0.1
@@ -101,9 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=5, help=f"how long (default 5, at most {MAX_MINUTES})")
     parser.add_argument("--rate", type=int, default=1000, help=f"extra messages a second (default 1000, at most {MAX_RATE})")
     args = parser.parse_args(argv)
-    if not 0 < args.minutes <= MAX_MINUTES or not 0 < args.rate <= MAX_RATE:
-        parser.error(f"--minutes must be in (0, {MAX_MINUTES}] and --rate in (0, {MAX_RATE}]")
     config = config_module.load()
+    max_rate = min(MAX_RATE, 1000 * len(config.exchange.symbols) // 2)  # random symbols: room for bursts
+    if not 0 < args.minutes <= MAX_MINUTES or not 0 < args.rate <= max_rate:
+        parser.error(f"--minutes must be in (0, {MAX_MINUTES}] and --rate in (0, {max_rate}] "
+                     f"({len(config.exchange.symbols)} symbols, one price per symbol and millisecond)")
     result = soak(config, args.minutes, args.rate)
     folder = config.var_dir / "soak"
     folder.mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,7 @@ def up(config: Config, simulated: bool, wait_rows: float) -> int:
     say("checking Kafka and Spark connector jars")
     jars.resolve(config, say)
     config = with_secrets(config)
-    extra = {"CRYPTOSTREAM_EXCHANGE_BASE_URLS": f"http://127.0.0.1:{config.simulator.port}"} if simulated else {}
+    extra = {"CRYPTOSTREAM_EXCHANGE_BASE_URLS": config.simulator.base_urls} if simulated else {}
     if supervisor.is_running(config):
         running_mode = mode_file(config).read_text().strip() if mode_file(config).exists() else "live"
         if running_mode != mode:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from cryptostream.schema import (FIELDS, PRICE_PATTERN, PRICE_PRECISION, PRICE_SCALE, SCHEMA_VERSION,
-                                 SYMBOL_PATTERN, Reason, spark_schema)
+from cryptostream.schema import (EVENT_TIME_KEY, FIELDS, PRICE_PATTERN, PRICE_PRECISION, PRICE_SCALE,
+                                 SCHEMA_VERSION, SYMBOL_PATTERN, Reason, spark_schema)
 
 CORRUPT = "_corrupt_record"
 
@@ -68,8 +68,29 @@ def classify(kafka_rows: DataFrame, rules: Rules) -> DataFrame:
     return parse(kafka_rows).withColumn("reason", reason(rules))
 
 
+def dedup_key() -> Column:
+    """schema.dedup_key as a Spark column (its kind is EVENT_TIME_KEY)."""
+    return F.col("m.event_time")
+
+
+def mark_duplicates(classified: DataFrame, counted_before: DataFrame) -> DataFrame:
+    """Valid rows repeating a dedup key become reason "duplicate": every row whose key an
+    earlier batch counted (`counted_before`: symbol, key), and within the batch all but the
+    first by (partition, offset)."""
+    valid = F.col("reason").isNull()
+    first_in_batch = Window.partitionBy(valid, F.col("m.symbol"), dedup_key()).orderBy("partition", "offset")
+    seen = counted_before.select(F.col("symbol").alias("_seen_symbol"), F.col("key").alias("_seen_key"),
+                                 F.lit(True).alias("_seen"))
+    joined = classified.join(F.broadcast(seen), (F.col("m.symbol") == F.col("_seen_symbol"))
+                             & (dedup_key() == F.col("_seen_key")), "left")
+    repeated = valid & (F.col("_seen").isNotNull() | (F.row_number().over(first_in_batch) > 1))
+    return (joined.withColumn("reason", F.when(repeated, F.lit(Reason.DUPLICATE)).otherwise(F.col("reason")))
+            .drop("_seen_symbol", "_seen_key", "_seen"))
+
+
 def aggregate(classified: DataFrame, rules: Rules) -> DataFrame:
-    """Per (symbol, window) partial aggregates of the valid rows of this batch.
+    """Per (symbol, window) partial aggregates of the valid rows of this batch, with the
+    dedup keys counted (ascending, comma-separated) and how many distinct keys there are.
 
     open/close are the prices first/last by (event_time, partition, offset), so ties are
     broken the same way on every replay."""
@@ -80,7 +101,9 @@ def aggregate(classified: DataFrame, rules: Rules) -> DataFrame:
         F.col("m.event_time").alias("event_ms"),
         F.col("m.ingest_time").alias("ingest_ms"),
         F.struct(F.col("m.event_time"), F.col("partition"), F.col("offset")).alias("order"),
+        dedup_key().alias("key"),
     )
+    keys = F.array_sort(F.collect_list("key"))
     return valid.groupBy("symbol", "window_start_ms").agg(
         F.sum("price").alias("price_sum"),
         F.count(F.lit(1)).alias("sample_count"),
@@ -91,6 +114,11 @@ def aggregate(classified: DataFrame, rules: Rules) -> DataFrame:
         F.min("event_ms").alias("first_event_ms"),
         F.max("event_ms").alias("last_event_ms"),
         F.max("ingest_ms").alias("newest_ingest_ms"),
+        F.lit(EVENT_TIME_KEY).alias("key_kind"),
+        F.array_join(keys, ",").alias("keys"),
+        F.size(F.array_distinct(keys)).alias("distinct_keys"),
+        F.min("key").alias("first_key"),
+        F.max("key").alias("last_key"),
     )
 
 

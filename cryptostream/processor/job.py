@@ -22,7 +22,7 @@ from cryptostream import metrics
 from cryptostream.config import PROJECT_DIR, Config, ConfigError
 from cryptostream.logs import configure
 from cryptostream.processor import classify
-from cryptostream.processor.sink import MySQLSink, window_from_row
+from cryptostream.processor.sink import MySQLSink, keys_from_row, window_from_row
 
 log = structlog.get_logger("processor")
 CONF_DIR = PROJECT_DIR / "conf"
@@ -107,7 +107,8 @@ class BatchHandler:
         newest = max((a["last_event_ms"] for a in aggregates), default=None)
         next_watermark = watermark_ms if newest is None else max(watermark_ms, newest - self.watermark_delay_ms)
         windows = [window_from_row(a) for a in aggregates]
-        result = self.sink.write_batch(batch_id, windows, rejects, offsets, next_watermark)
+        result = self.sink.write_batch(batch_id, windows, rejects, offsets, next_watermark,
+                                       [keys_from_row(a) for a in aggregates])
         metrics.WINDOWS_WRITTEN.inc(result.windows)
         metrics.MYSQL_WRITE.observe(result.write_ms / 1000)
         metrics.MYSQL_WRITE_FAILURES.inc(result.attempts - 1)
@@ -119,13 +120,19 @@ class BatchHandler:
                                 "watermark_ms": next_watermark,
                                 "rejected_by_reason": _count_reasons(rejects) or None}
 
-
-    @staticmethod
-    def _compute(batch: Any, rules: classify.Rules, offsets: dict) -> tuple[list[dict], list[dict]]:
+    def _compute(self, batch: Any, rules: classify.Rules, offsets: dict) -> tuple[list[dict], list[dict]]:
         """Spark work of one batch: window aggregates, rejected rows; advances `offsets`."""
         classified = classify.classify(batch, rules).persist()
         try:
             aggregates = [row.asDict() for row in classify.aggregate(classified, rules).collect()]
+            repeated = self.sink.counted_before([keys_from_row(a) for a in aggregates])
+            if repeated or any(a["distinct_keys"] != a["sample_count"] for a in aggregates):
+                # rare: a price delivered twice; aggregate again without the copies
+                counted_before = batch.sparkSession.createDataFrame(sorted(repeated), "symbol string, key long")
+                marked = classify.mark_duplicates(classified, counted_before).persist()
+                classified.unpersist()
+                classified = marked
+                aggregates = [row.asDict() for row in classify.aggregate(classified, rules).collect()]
             rejects = [row.asDict() for row in classify.rejected(classified).collect()]
             for row in classify.end_offsets(classified).collect():
                 offsets.setdefault(row["topic"], {})[str(row["partition"])] = row["next_offset"]

@@ -3,12 +3,14 @@
 The batch id is stored in stream_progress in the same transaction as the rows, so a batch
 Spark replays after a crash is recognised and skipped: no row is counted twice, none is lost.
 Windows are merged with what earlier batches stored (sum and count are kept, so the average
-stays exact).
+stays exact). The dedup keys of the prices counted in windows still open are kept too
+(counted_keys), so a repeated delivery in a later batch is recognised as a duplicate.
 """
 from __future__ import annotations
 
 import json
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -56,6 +58,24 @@ class Window:
         return (self.price_sum / self.sample_count).quantize(AVERAGE_PLACES, ROUND_HALF_EVEN)
 
 
+@dataclass(frozen=True)
+class CountedKeys:
+    """The dedup keys (schema.dedup_key) of the prices one batch counted in one window."""
+    symbol: str
+    kind: str
+    window_start: datetime
+    first: int
+    last: int
+    text: str  # ascending, comma-separated
+
+    def values(self) -> set[int]:
+        return {int(key) for key in self.text.split(",")} if self.text else set()
+
+    @property
+    def window(self) -> tuple[str, str, datetime]:
+        return self.symbol, self.kind, self.window_start
+
+
 @dataclass
 class BatchResult:
     windows: int = 0
@@ -78,6 +98,12 @@ def window_from_row(row: dict[str, Any]) -> Window:
                   utc(row["first_event_ms"]), utc(row["last_event_ms"]), utc(row["newest_ingest_ms"]))
 
 
+def keys_from_row(row: dict[str, Any]) -> CountedKeys:
+    """The counted keys of a Spark aggregate row (classify.aggregate)."""
+    return CountedKeys(row["symbol"], row["key_kind"], utc(row["window_start_ms"]), row["first_key"],
+                       row["last_key"], row["keys"])
+
+
 class MySQLSink:
     """One long-lived connection; reconnects and retries transient errors with backoff."""
 
@@ -98,10 +124,37 @@ class MySQLSink:
             return (row[0], row[1], json.loads(row[2])) if row else (-1, NO_WATERMARK, {})
         return self._with_retries(read, commit=False)[0]
 
+    def counted_before(self, batch_keys: list[CountedKeys]) -> set[tuple[str, int]]:
+        """(symbol, key) of this batch's keys that earlier batches already counted.
+
+        Only key lists whose range overlaps the batch's are read: in normal operation keys
+        grow with time, so none is."""
+        windows = sorted({k.window for k in batch_keys})
+        if not windows:
+            return set()
+
+        def read(cursor: Any) -> set[tuple[str, int]]:
+            cursor.execute(self.sql["counted_ranges"].format(keys=", ".join(["(%s, %s, %s)"] * len(windows))),
+                           [value for window in windows for value in window])
+            stored = cursor.fetchall()
+            repeated = set()
+            for new in batch_keys:
+                overlapping = [r[3] for r in stored if r[:3] == new.window and r[4] <= new.last and r[5] >= new.first]
+                for batch_id in overlapping:
+                    cursor.execute(self.sql["counted_list"], (*new.window, batch_id))
+                    old = {int(key) for key in zlib.decompress(cursor.fetchone()[0]).decode().split(",")}
+                    repeated |= {(new.symbol, key) for key in old & new.values()}
+            return repeated
+        return self._with_retries(read, commit=False)[0]
+
     def write_batch(self, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
-                    offsets: dict[str, dict[str, int]], watermark_ms: int) -> BatchResult:
+                    offsets: dict[str, dict[str, int]], watermark_ms: int,
+                    keys: Iterable[CountedKeys] = ()) -> BatchResult:
         def apply(cursor: Any) -> BatchResult:
-            return self._apply(cursor, batch_id, windows, rejects, offsets, watermark_ms)
+            result = self._apply(cursor, batch_id, windows, rejects, offsets, watermark_ms)
+            if not result.skipped:
+                self._keep_keys(cursor, batch_id, keys, watermark_ms)
+            return result
         started = time.monotonic()
         result, attempts = self._with_retries(apply, commit=True)
         result.write_ms, result.attempts = (time.monotonic() - started) * 1000, attempts
@@ -127,6 +180,15 @@ class MySQLSink:
         cursor.execute(self.sql["save_progress"], (name, batch_id, watermark_ms, offsets_json,
                                                    batch_id, watermark_ms, offsets_json))
         return BatchResult(windows=len(windows), inserted=len(new), rejected=len(rejects))
+
+    def _keep_keys(self, cursor: Any, batch_id: int, keys: Iterable[CountedKeys], watermark_ms: int) -> None:
+        """Store this batch's counted keys; forget those of windows the watermark has closed
+        (a later copy of their prices is late)."""
+        rows = [(*k.window, batch_id, k.first, k.last, zlib.compress(k.text.encode(), 1)) for k in keys if k.text]
+        if rows:
+            cursor.executemany(self.sql["insert_counted"], rows)
+        if watermark_ms != NO_WATERMARK:
+            cursor.execute(self.sql["purge_counted"], (utc(watermark_ms - self.window_ms),))
 
     def _lock_windows(self, cursor: Any, windows: Iterable[Window]) -> dict[tuple, Window]:
         keys = sorted({(w.symbol, w.start) for w in windows})
