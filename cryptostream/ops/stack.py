@@ -12,6 +12,7 @@ from cryptostream import config as config_module
 from cryptostream.config import Config, ConfigError
 from cryptostream.ops import database, docker_stack, jars, probes, secrets, supervisor
 
+
 def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
