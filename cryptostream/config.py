@@ -75,6 +75,11 @@ class ExchangeConfig:
     weight_headroom: float = 0.8
     backoff_initial: Duration = Duration(0.5)
     backoff_max: Duration = Duration(30.0)
+    # The WebSocket trade stream (source = websocket), and its REST backfill after gaps.
+    source: str = "rest"  # rest: poll the ticker; websocket: every trade, with the exchange's trade time
+    ws_base_url: str = "wss://stream.binance.com:9443"
+    ws_max_connection_age: Duration = Duration(23 * 3600)  # renewed before Binance's 24 h cut
+    backfill_max_requests: int = 100  # historicalTrades calls (weight 25 each) per gap repair
 
 
 @dataclass(frozen=True)
@@ -82,11 +87,17 @@ class SimulatorConfig:
     port: Port = Port(8090)
     mirror_port: Port = Port(8091)  # the same exchange under a second base URL (the fallback)
     seed: int = 42
+    ws_port: Port = Port(8092)  # the WebSocket trade stream
 
     @property
     def base_urls(self) -> str:
         """CRYPTOSTREAM_EXCHANGE_BASE_URLS for a producer using the simulated exchange."""
         return f"http://127.0.0.1:{self.port},http://127.0.0.1:{self.mirror_port}"
+
+    @property
+    def ws_url(self) -> str:
+        """CRYPTOSTREAM_EXCHANGE_WS_BASE_URL for a producer using the simulated exchange."""
+        return f"ws://127.0.0.1:{self.ws_port}"
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,9 @@ class KafkaConfig:
     topic: str = "crypto_prices"
     partitions: int = 3
     replication_factor: int = 1
+    min_insync_replicas: int = 1  # set on the topic when created, if above 1 (the producer uses acks=all)
     retention: Duration = Duration(24 * 3600)
+    private_broker: bool = True  # false: bootstrap_servers is a Kafka (cluster) bin/up does not run
     port: Port = Port(9092)
     controller_port: Port = Port(9093)
     heap: str = "512m"
@@ -117,8 +130,10 @@ class ProcessorConfig:
     trigger_interval: Duration = Duration(1.0)
     max_future_skew: Duration = Duration(300.0)
     shuffle_partitions: int = 4
-    max_offsets_per_trigger: int = 0
+    max_offsets_per_trigger: int = 500_000
     driver_memory: str = "1g"
+    executor_memory: str = "1g"  # per executor on a cluster; local[*] runs its tasks in the driver
+    cores_max: int = 0  # cores taken from a standalone cluster; 0: all it offers
     mysql_retries: int = 5
     fail_on_data_loss: bool = False
     query_name: str = "moving_averages"
@@ -164,6 +179,13 @@ class Config:
     metrics: MetricsConfig
     var_dir: Path
     jars_dir: Path  # CRYPTOSTREAM_JARS_DIR; images bake the jars outside the data volume
+
+    @property
+    def external_services(self) -> frozenset[str]:
+        """Services of the native stack that run elsewhere: bin/up leaves their supervisord
+        programs stopped, and the checks do not look for them."""
+        return frozenset(name for name, private in (("mysql", self.mysql.private_instance),
+                                                    ("kafka", self.kafka.private_broker)) if not private)
 
     @property
     def secrets_dir(self) -> Path:
@@ -229,7 +251,8 @@ def _check_ranges(section: str, values: Mapping[str, Any]) -> None:
         if kind in (int, Duration, float) and not isinstance(value, bool) and value < 0:
             raise ConfigError(f"{section}.{key}: must not be negative, got {value}")
     positive = {"poll_interval", "window", "trigger_interval", "partitions", "read_timeout",
-                "connect_timeout", "buffer_max_messages", "shuffle_partitions"}
+                "connect_timeout", "buffer_max_messages", "shuffle_partitions", "replication_factor",
+                "min_insync_replicas"}
     for key in positive & values.keys():
         if values[key] <= 0:
             raise ConfigError(f"{section}.{key}: must be greater than 0, got {values[key]}")
@@ -296,3 +319,26 @@ def _check_cross_fields(config: Config) -> None:
         raise ConfigError(f"mysql.database: must match [A-Za-z0-9_]{{1,64}}, got {config.mysql.database!r}")
     if not re.match(r"^[A-Za-z0-9_.-]{1,249}$", config.kafka.topic):
         raise ConfigError(f"kafka.topic: not a valid Kafka topic name: {config.kafka.topic!r}")
+    _check_replication(config.kafka)
+    _check_stream_source(config.exchange)
+
+
+def _check_replication(kafka: KafkaConfig) -> None:
+    if kafka.min_insync_replicas > kafka.replication_factor:
+        raise ConfigError(f"kafka.min_insync_replicas: must be at most kafka.replication_factor "
+                          f"({kafka.replication_factor}), got {kafka.min_insync_replicas}")
+    if kafka.private_broker and kafka.replication_factor > 1:
+        raise ConfigError(f"kafka.replication_factor: the private broker is a single node, got "
+                          f"{kafka.replication_factor}; set kafka.private_broker = false to use a cluster")
+
+
+SOURCES = ("rest", "websocket")
+
+
+def _check_stream_source(exchange: ExchangeConfig) -> None:
+    if exchange.source not in SOURCES:
+        raise ConfigError(f"exchange.source: must be one of {', '.join(SOURCES)}, got {exchange.source!r}")
+    if not re.match(r"^wss?://[^\s/]+$", exchange.ws_base_url.rstrip("/")):
+        raise ConfigError(f"exchange.ws_base_url: expected ws(s)://host[:port], got {exchange.ws_base_url!r}")
+    if exchange.ws_max_connection_age <= 0:
+        raise ConfigError("exchange.ws_max_connection_age: must be greater than 0")

@@ -13,7 +13,7 @@ from cryptostream.config import PROJECT_DIR, Config, Secret
 
 SQL_DIR = Path(os.environ.get("CRYPTOSTREAM_SQL_DIR", PROJECT_DIR / "sql"))
 ADMIN_USER = "root"
-_NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+_NAME = re.compile(r"^-- name: ([\w.]+)\s*$", re.MULTILINE)
 
 
 @lru_cache(maxsize=None)

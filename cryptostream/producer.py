@@ -1,4 +1,5 @@
-"""The producer: poll Binance's ticker, validate, publish to Kafka; one log line per poll."""
+"""The producer: poll Binance's ticker, validate, publish to Kafka; one log line per poll.
+With exchange.source = websocket it streams every trade instead (trade_producer.py)."""
 from __future__ import annotations
 
 import argparse
@@ -131,8 +132,8 @@ class PriceProducer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Poll Binance prices into Kafka.")
-    parser.add_argument("--max-polls", type=int, help="stop after this many polls")
+    parser = argparse.ArgumentParser(description="Poll Binance prices (or stream its trades) into Kafka.")
+    parser.add_argument("--max-polls", type=int, help="stop after this many polls (REST source)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     args = parser.parse_args(argv)
     configure("producer")
@@ -141,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("config_error", error=str(exc))
         return 2
+    if config.exchange.source == "websocket":
+        return run_trade_stream(config, args.duration)
     producer = PriceProducer(config)
     metrics.serve(config.metrics.producer_port)
     signal.signal(signal.SIGTERM, producer.stop)
@@ -148,6 +151,20 @@ def main(argv: list[str] | None = None) -> int:
     log.info("started", symbols=list(config.exchange.symbols), base_url=producer.client.base_url,
              topic=config.kafka.topic, poll_interval_s=config.exchange.poll_interval)
     producer.run(args.max_polls, args.duration)
+    return 0
+
+
+def run_trade_stream(config: Config, duration: float | None) -> int:
+    """exchange.source = websocket: every trade from the trade stream (trade_producer.py)."""
+    from cryptostream.trade_producer import TradeProducer  # it imports weight_pause from here
+    producer = TradeProducer(config)
+    metrics.serve(config.metrics.producer_port)
+    signal.signal(signal.SIGTERM, producer.stop)
+    signal.signal(signal.SIGINT, producer.stop)
+    log.info("started", source="websocket", symbols=list(config.exchange.symbols),
+             ws_base_url=config.exchange.ws_base_url, backfill_base_url=producer.history.base_url,
+             topic=config.kafka.topic, max_connection_age_s=config.exchange.ws_max_connection_age)
+    producer.run(duration)
     return 0
 
 

@@ -14,10 +14,20 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from cryptostream import metrics
-from cryptostream.config import Config
+from cryptostream.config import Config, KafkaConfig
 from cryptostream.schema import PriceMessage
 
 log = structlog.get_logger("publisher")
+
+
+def new_topic(kafka: KafkaConfig) -> NewTopic:
+    """The topic as configured. min.insync.replicas is set only above 1 (Kafka's default), so
+    a cluster whose brokers already demand more keeps its stricter setting."""
+    settings = {"retention.ms": str(int(kafka.retention * 1000))}
+    if kafka.min_insync_replicas > 1:
+        settings["min.insync.replicas"] = str(kafka.min_insync_replicas)
+    return NewTopic(kafka.topic, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor,
+                    topic_configs=settings)
 
 
 def ensure_topic(config: Config) -> bool:
@@ -28,10 +38,7 @@ def ensure_topic(config: Config) -> bool:
     try:
         if kafka.topic in admin.list_topics():
             return False
-        topic = NewTopic(kafka.topic, num_partitions=kafka.partitions,
-                         replication_factor=kafka.replication_factor,
-                         topic_configs={"retention.ms": str(int(kafka.retention * 1000))})
-        admin.create_topics([topic])
+        admin.create_topics([new_topic(kafka)])
         return True
     except TopicAlreadyExistsError:
         return False

@@ -4,11 +4,15 @@ A message is UTF-8 JSON, key = symbol:
     {"schema_version": 1, "symbol": "BTCUSDT", "price": "97123.45000000",
      "event_time": 1764200000123, "ingest_time": 1764200000150, "source": "binance-rest"}
 price is a decimal string (exact, never a float); times are UTC epoch milliseconds.
+Version 2 adds two optional fields for trades, written only by sources that have them:
+    "trade_id": 4211573311 (the exchange's id, unique per symbol), "quantity": "0.00150000"
+A version 1 message is a version 2 message without them, so both are read.
 
-Dedup key: a price sample is identified by (symbol, event_time): the exchange's price of one
-symbol at one millisecond is one observation, however many times it is delivered (a producer
-retry, a re-published message, a copy written by hand). The processor counts the first delivery
-it applies and stores later ones in rejected_messages with reason "duplicate".
+Dedup key: a price is identified by (symbol, source, trade_id) when it has a trade id, else
+by (symbol, source, event_time): what one source observed for one symbol at one millisecond.
+However many times it is delivered (a producer retry, a re-published message, a copy written
+by hand, a trade both streamed and backfilled) it is counted once: the processor counts the
+first delivery it applies and stores later ones in rejected_messages with reason "duplicate".
 """
 from __future__ import annotations
 
@@ -18,13 +22,21 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
-SCHEMA_VERSION = 1
-FIELDS = ("schema_version", "symbol", "price", "event_time", "ingest_time", "source")
+SCHEMA_VERSION = 2  # the newest; every version up to it is read
+FIELDS = ("schema_version", "symbol", "price", "event_time", "ingest_time", "source")  # required
+TRADE_FIELDS = ("trade_id", "quantity")  # optional, since version 2
 # DECIMAL(PRICE_PRECISION, PRICE_SCALE) in Spark and MySQL; Binance quotes 8 decimals.
 PRICE_PRECISION = 28
 PRICE_SCALE = 8
 PRICE_PATTERN = r"^[0-9]{1,20}(\.[0-9]{1,8})?$"
 SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
+SOURCE_PATTERN = r"^[a-z0-9._-]{1,32}$"  # part of the dedup key, so kept short and plain
+QUANTITY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,8})?$"
+# A trade's price stays below MAX_TRADE_PRICE and price x quantity below MAX_NOTIONAL, so
+# products and their sums over a window stay exact in DECIMAL(38,16) (Spark fails a query
+# on decimal overflow, and would round a wider product).
+MAX_TRADE_PRICE = 10**9
+MAX_NOTIONAL = 10**15
 
 
 class Reason:
@@ -37,8 +49,11 @@ class Reason:
     UNKNOWN_SCHEMA_VERSION = "unknown_schema_version"
     BAD_SYMBOL = "bad_symbol"
     UNKNOWN_SYMBOL = "unknown_symbol"
+    BAD_SOURCE = "bad_source"
     BAD_PRICE = "bad_price"
     NON_POSITIVE_PRICE = "non_positive_price"
+    BAD_TRADE_ID = "bad_trade_id"
+    BAD_QUANTITY = "bad_quantity"
     FUTURE_EVENT_TIME = "future_event_time"
     LATE = "late"
     DUPLICATE = "duplicate"
@@ -51,20 +66,31 @@ class PriceMessage:
     event_time: int
     ingest_time: int
     source: str
-    schema_version: int = SCHEMA_VERSION
+    trade_id: int | None = None
+    quantity: str | None = None
+
+    @property
+    def schema_version(self) -> int:
+        """1 unless a trade field is set: readers of version 1 keep reading price samples."""
+        return 2 if self.trade_id is not None or self.quantity is not None else 1
 
     def to_json(self) -> bytes:
-        return json.dumps({name: getattr(self, name) for name in FIELDS},
-                          separators=(",", ":")).encode()
+        body = {name: getattr(self, name) for name in (*FIELDS, *TRADE_FIELDS)}
+        return json.dumps({k: v for k, v in body.items() if v is not None}, separators=(",", ":")).encode()
 
 
-# The kind of dedup key a message carries (counted_keys.kind): "e" = event time in ms.
-EVENT_TIME_KEY = "e"
+def dedup_key(body: dict[str, Any]) -> tuple[str, str, str]:
+    """(symbol, source, "t<trade id>" or "<event time>"): the observation a valid message carries."""
+    trade_id = body.get("trade_id")
+    return body["symbol"], body["source"], f"t{trade_id}" if trade_id is not None else str(body["event_time"])
 
 
-def dedup_key(body: dict[str, Any]) -> tuple[str, str, int]:
-    """(symbol, key kind, key) identifying the observation a valid message carries."""
-    return body["symbol"], EVENT_TIME_KEY, body["event_time"]
+def quantity_problem(quantity: str, price: str) -> str | None:
+    """Why `quantity` is not a valid trade quantity at `price`, or None."""
+    if not re.match(QUANTITY_PATTERN, quantity):
+        return Reason.BAD_QUANTITY
+    value, at = Decimal(quantity), Decimal(price)
+    return None if 0 < value and at < MAX_TRADE_PRICE and value * at < MAX_NOTIONAL else Reason.BAD_QUANTITY
 
 
 def price_problem(price: Any) -> str | None:
@@ -85,6 +111,10 @@ def symbol_problem(symbol: Any, allowed: Iterable[str]) -> str | None:
     return None if symbol in set(allowed) else Reason.UNKNOWN_SYMBOL
 
 
+def source_problem(source: str) -> str | None:
+    return None if re.match(SOURCE_PATTERN, source) else Reason.BAD_SOURCE
+
+
 def problem(value: bytes | None, allowed: Iterable[str], max_future_ms: int,
             record_time_ms: int) -> str | None:
     """Why a raw Kafka value may not be aggregated, or None. The processor applies the same
@@ -92,7 +122,7 @@ def problem(value: bytes | None, allowed: Iterable[str], max_future_ms: int,
     if not value:
         return Reason.EMPTY
     try:
-        data = json.loads(value.decode("utf-8", errors="replace"), parse_float=Decimal)
+        data = _first_json_value(value.decode("utf-8", errors="replace"))
     except ValueError:
         return Reason.NOT_JSON
     if not isinstance(data, dict):
@@ -101,11 +131,16 @@ def problem(value: bytes | None, allowed: Iterable[str], max_future_ms: int,
         return Reason.WRONG_TYPE
     if any(data.get(name) is None for name in FIELDS):
         return Reason.MISSING_FIELD
-    if data["schema_version"] != SCHEMA_VERSION:
+    if not 1 <= data["schema_version"] <= SCHEMA_VERSION:
         return Reason.UNKNOWN_SCHEMA_VERSION
-    reason = symbol_problem(_text(data["symbol"]), allowed) or price_problem(_text(data["price"]))
+    reason = symbol_problem(_text(data["symbol"]), allowed) or source_problem(_text(data["source"])) \
+        or price_problem(_text(data["price"]))
     if reason:
         return reason
+    if data.get("trade_id") is not None and data["trade_id"] < 0:
+        return Reason.BAD_TRADE_ID
+    if data.get("quantity") is not None and quantity_problem(_text(data["quantity"]), _text(data["price"])):
+        return Reason.BAD_QUANTITY
     if data["event_time"] > record_time_ms + max_future_ms:
         return Reason.FUTURE_EVENT_TIME
     return None
@@ -114,7 +149,18 @@ def problem(value: bytes | None, allowed: Iterable[str], max_future_ms: int,
 # Value kinds as Spark's from_json reads them: integers must fit their type; a "string"
 # field takes any JSON value as its text.
 _FIELD_KINDS = {"schema_version": 32, "symbol": str, "price": str, "event_time": 64,
-                "ingest_time": 64, "source": str}
+                "ingest_time": 64, "source": str, "trade_id": 64, "quantity": str}
+
+
+def _first_json_value(text: str) -> Any:
+    """The first JSON value of `text`; what follows it is ignored, as Spark's JSON parsers do.
+    NaN and Infinity are not JSON (Python's json module would accept them)."""
+    decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
+    return decoder.raw_decode(text.lstrip(" \t\n\r"))[0]
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _fits(value: Any, kind: Any) -> bool:
@@ -142,4 +188,6 @@ def spark_schema():  # -> pyspark.sql.types.StructType; pyspark imported lazily 
         T.StructField("event_time", T.LongType()),
         T.StructField("ingest_time", T.LongType()),
         T.StructField("source", T.StringType()),
+        T.StructField("trade_id", T.LongType()),
+        T.StructField("quantity", T.StringType()),
     ])

@@ -2,7 +2,7 @@
 
 -- name: windows
 SELECT symbol, start_time, end_time, average_price, min_price, max_price, open_price, close_price,
-       sample_count, price_sum
+       sample_count, price_sum, volume, notional, vwap
 FROM moving_averages;
 
 -- name: rejects

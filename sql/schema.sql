@@ -19,6 +19,11 @@ CREATE TABLE IF NOT EXISTS moving_averages (
     last_event_time    DATETIME(3)    NOT NULL,
     -- newest ingest_time among the prices counted: end-to-end latency = updated_at - this
     newest_ingest_time DATETIME(3)    NOT NULL,
+    -- trades only (source websocket): sum of quantities, sum of price x quantity, and
+    -- the volume-weighted average price; NULL for windows of price samples
+    volume             DECIMAL(38,8)  NULL,
+    notional           DECIMAL(38,16) NULL,
+    vwap               DECIMAL(32,12) NULL,
     created_at         DATETIME(3)    NOT NULL,
     updated_at         DATETIME(3)    NOT NULL,
     UNIQUE KEY uq_moving_averages_window (symbol, start_time, end_time),
@@ -56,14 +61,14 @@ CREATE TABLE IF NOT EXISTS stream_progress (
 -- instead of being counted twice. Rows of closed windows are deleted: a later copy of their
 -- prices is rejected as late anyway.
 CREATE TABLE IF NOT EXISTS counted_keys (
-    symbol        VARCHAR(20) NOT NULL,
-    kind          CHAR(1)     NOT NULL,
-    window_start  DATETIME(3) NOT NULL,
-    batch_id      BIGINT      NOT NULL,
-    first_key     BIGINT      NOT NULL,
-    last_key      BIGINT      NOT NULL,
-    -- zlib-compressed, comma-separated, ascending keys
-    key_list      LONGBLOB    NOT NULL,
-    PRIMARY KEY (symbol, kind, window_start, batch_id),
+    symbol          VARCHAR(20) NOT NULL,
+    window_start    DATETIME(3) NOT NULL,
+    batch_id        BIGINT      NOT NULL,
+    -- event-time range of the keys: a later batch reads only lists its own range overlaps
+    first_event_ms  BIGINT      NOT NULL,
+    last_event_ms   BIGINT      NOT NULL,
+    -- zlib-compressed, comma-separated "<source>:<event_time>" or "<source>:t<trade_id>" keys
+    key_list        LONGBLOB    NOT NULL,
+    PRIMARY KEY (symbol, window_start, batch_id),
     KEY ix_counted_keys_window_start (window_start)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

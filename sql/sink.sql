@@ -14,19 +14,19 @@ ON DUPLICATE KEY UPDATE batch_id = %s, watermark_ms = %s, offsets = %s, updated_
 -- name: lock_windows
 -- {keys} expands to one (%s, %s) pair per window of the batch.
 SELECT symbol, start_time, price_sum, sample_count, min_price, max_price, open_price, close_price,
-       first_event_time, last_event_time, newest_ingest_time
+       first_event_time, last_event_time, newest_ingest_time, volume, notional
 FROM moving_averages WHERE (symbol, start_time) IN ({keys}) FOR UPDATE;
 
 -- name: insert_window
 INSERT INTO moving_averages (symbol, start_time, end_time, average_price, min_price, max_price,
     open_price, close_price, sample_count, price_sum, first_event_time, last_event_time,
-    newest_ingest_time, created_at, updated_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3));
+    newest_ingest_time, volume, notional, vwap, created_at, updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3));
 
 -- name: update_window
 UPDATE moving_averages SET average_price = %s, min_price = %s, max_price = %s, open_price = %s,
     close_price = %s, sample_count = %s, price_sum = %s, first_event_time = %s, last_event_time = %s,
-    newest_ingest_time = %s, updated_at = UTC_TIMESTAMP(3)
+    newest_ingest_time = %s, volume = %s, notional = %s, vwap = %s, updated_at = UTC_TIMESTAMP(3)
 WHERE symbol = %s AND start_time = %s;
 
 -- name: insert_rejected
@@ -35,16 +35,16 @@ INSERT IGNORE INTO rejected_messages (topic, kafka_partition, kafka_offset, kafk
 VALUES (%s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3));
 
 -- name: counted_ranges
--- {keys} expands to one (%s, %s, %s) triple (symbol, kind, window start) per window of the batch.
-SELECT symbol, kind, window_start, batch_id, first_key, last_key
-FROM counted_keys WHERE (symbol, kind, window_start) IN ({keys});
+-- {keys} expands to one (%s, %s) pair (symbol, window start) per window of the batch.
+SELECT symbol, window_start, batch_id, first_event_ms, last_event_ms
+FROM counted_keys WHERE (symbol, window_start) IN ({keys});
 
 -- name: counted_list
-SELECT key_list FROM counted_keys WHERE symbol = %s AND kind = %s AND window_start = %s AND batch_id = %s;
+SELECT key_list FROM counted_keys WHERE symbol = %s AND window_start = %s AND batch_id = %s;
 
 -- name: insert_counted
-INSERT INTO counted_keys (symbol, kind, window_start, batch_id, first_key, last_key, key_list)
-VALUES (%s, %s, %s, %s, %s, %s, %s);
+INSERT INTO counted_keys (symbol, window_start, batch_id, first_event_ms, last_event_ms, key_list)
+VALUES (%s, %s, %s, %s, %s, %s);
 
 -- name: purge_counted
 -- windows ending at or before the watermark: window_start <= watermark - window length

@@ -2,21 +2,17 @@
 from __future__ import annotations
 
 import os
-import socket
 from typing import Iterator
 
 import pytest
 
 from cryptostream.exchange import simulator
+from cryptostream.ops.stack import free_port
+
+__all__ = ["free_port", "url_of", "exchange"]
 
 # testcontainers' reaper image cannot be pulled here; the fixtures stop their containers.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -151,6 +151,7 @@ def poison(now_ms: int) -> list[tuple[bytes | None, bytes | None]]:
             (b"X", variant(symbol="BTC'); DROP TABLE moving_averages;--")), (b"X", variant(symbol="Z" * 10_000)),
             (b"BTCUSDT", variant(schema_version=99)), (b"BTCUSDT", variant(event_time=now_ms + 86_400_000)),
             (b"XRPUSDT", variant(symbol="XRPUSDT")), (None, b"x" * 1_000_000),
+            (b"BTCUSDT", variant(source="x'); DELETE FROM moving_averages;--")),
             (b"BTCUSDT", variant(event_time=now_ms - 120_000)),  # valid, but its window is closed: late
             (b"BTCUSDT", variant()), (None, variant(symbol="ETHUSDT", price="3600.5"))]
 
@@ -182,10 +183,10 @@ def test_bad_messages_are_stored_with_their_reason(stack) -> None:
     reasons = dict(query(config, "SELECT reason, COUNT(*) FROM rejected_messages GROUP BY reason"))
     assert {"empty_value", "not_json", "wrong_shape", "missing_field", "bad_price", "non_positive_price",
             "wrong_type", "bad_symbol", "unknown_schema_version", "future_event_time",
-            "unknown_symbol", "late"} <= set(reasons)
+            "unknown_symbol", "bad_source", "late"} <= set(reasons)
     after = metric(config.metrics.processor_port, "cryptostream_rejected_messages_total")
     stored = query(config, count)[0][0] - before[1]
-    assert stored >= 17 and sum(after.values()) - sum(before[0].values()) == stored, after  # each counted once
+    assert stored >= 18 and sum(after.values()) - sum(before[0].values()) == stored, after  # each counted once
     assert "RUNNING" in stack.ctl("status", "processor")
 
 
@@ -209,6 +210,31 @@ def test_repeated_deliveries_of_a_price_count_once(stack) -> None:
     low = query(config, "SELECT min_price FROM moving_averages WHERE symbol = 'SOLUSDT' AND start_time = %s",
                 (utc(now_ms - now_ms % window_ms),))
     assert low and low[0][0] > Decimal("0.00000001")  # the conflicting copy was not counted
+
+
+@pytest.mark.badinput
+def test_trades_give_vwap_and_count_once_by_trade_id(stack) -> None:
+    """Version 2 trade messages: two trades in the same millisecond both count, a repeated
+    trade id does not (even with another time); the window's volume, notional and vwap are
+    exact (bin/reconcile checks them against Kafka)."""
+    config = stack.config
+    now_ms = int(time.time() * 1000)
+
+    def trade(trade_id: int, price: str, quantity: str, at: int) -> tuple[bytes, bytes]:
+        body = {"schema_version": 2, "symbol": "BNBUSDT", "price": price, "event_time": at, "ingest_time": now_ms,
+                "source": "test-ws", "trade_id": trade_id, "quantity": quantity}
+        return b"BNBUSDT", json.dumps(body).encode()
+    send(config, [trade(900_001, "650.5", "2", now_ms), trade(900_002, "651", "0.5", now_ms),
+                  trade(900_001, "650.5", "2", now_ms + 1)])
+    assert_mysql_matches_kafka(stack)
+    window_ms = int(config.processor.window * 1000)
+    row = query(config, "SELECT volume, notional, vwap FROM moving_averages WHERE symbol = 'BNBUSDT' "
+                        "AND start_time = %s", (utc(now_ms - now_ms % window_ms),))
+    assert row and row[0][0] == Decimal("2.5") and row[0][1] == Decimal("1626.5")
+    assert row[0][2] == Decimal("650.600000000000")
+    copies = query(config, "SELECT COUNT(*) FROM rejected_messages WHERE reason = 'duplicate' "
+                           "AND raw_value LIKE %s", ('%"trade_id": 900001%',))
+    assert copies == [(1,)]
 
 
 def test_no_secret_in_any_log(stack) -> None:

@@ -11,7 +11,8 @@ from cryptostream.config import load
 from cryptostream.exchange import simulator
 from cryptostream.exchange.client import (BinanceClient, ExchangeError, ExchangeUnavailable, RateLimited,
                                           parse_ticker)
-from tests.conftest import free_port, url_of
+from cryptostream.ops.stack import free_port
+from tests.conftest import url_of
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "ADAUSDT")
 

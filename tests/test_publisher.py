@@ -4,7 +4,7 @@ from __future__ import annotations
 from cryptostream.config import load
 from cryptostream.publisher import Publisher
 from cryptostream.schema import PriceMessage
-from tests.conftest import free_port
+from cryptostream.ops.stack import free_port
 
 
 def messages(count: int) -> list[PriceMessage]:

@@ -39,7 +39,8 @@ def test_reference_figures_by_hand() -> None:
     figures = reference(MESSAGES, 5_000)
     assert figures[("BTCUSDT", T0)] == {"sample_count": 3, "price_sum": Decimal("32"), "min_price": Decimal("9.5"),
                                         "max_price": Decimal("12"), "open_price": Decimal("9.5"),
-                                        "close_price": Decimal("12"), "average_price": Decimal(32) / 3}
+                                        "close_price": Decimal("12"), "average_price": Decimal(32) / 3,
+                                        "volume": None, "notional": None, "vwap": None}
     assert figures[("BTCUSDT", T0 + 5_000)]["sample_count"] == 1
 
 
@@ -100,3 +101,15 @@ def test_windows_older_than_the_retained_messages_are_not_compared() -> None:
     assert retained_since(config, late_first, {0, 1}) == T0 + 10_000  # T0+3500 +2 s is in the 2nd window
     account = compare(config, MESSAGES, [row(), SECOND], {}, since_ms=T0 + 5_000)
     assert account.exact and account.windows == 1
+
+
+def test_vwap_of_trades_by_hand() -> None:
+    """Two trades (10 x 1 and 13 x 3) and a price sample without quantity: volume 4, notional
+    49, vwap 12.25; the average still counts all three prices."""
+    def trade(offset: int, price: str, quantity: str, trade_id: int) -> Message:
+        body = {"schema_version": 2, "symbol": "BTCUSDT", "price": price, "event_time": T0 + offset,
+                "ingest_time": T0 + offset, "source": "ws", "trade_id": trade_id, "quantity": quantity}
+        return Message(0, offset, json.dumps(body).encode(), T0 + offset)
+    figures = reference([trade(1, "10", "1", 5), trade(2, "13", "3", 6), msg(3, "7", T0 + 3)], 5_000)[("BTCUSDT", T0)]
+    assert (figures["volume"], figures["notional"], figures["vwap"]) == (Decimal(4), Decimal(49), Decimal("12.25"))
+    assert figures["average_price"] == Decimal(10)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cryptostream.schema import SCHEMA_VERSION, PriceMessage, Reason, price_problem, problem
+from cryptostream.schema import SCHEMA_VERSION, PriceMessage, Reason, dedup_key, price_problem, problem
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 NOW = 1_764_200_000_000
@@ -19,12 +19,21 @@ def message(**changes) -> bytes:
 
 
 def test_message_round_trips_as_compact_json() -> None:
-    """PriceMessage encodes every schema field, price as an exact string."""
+    """PriceMessage encodes every schema field, price as an exact string; a price sample stays
+    version 1 (readable by older processors), a trade is version 2 with its id and quantity."""
     encoded = PriceMessage("BTCUSDT", "97123.45000000", NOW, NOW + 1, "binance-rest").to_json()
     decoded = json.loads(encoded)
-    assert decoded == {"schema_version": SCHEMA_VERSION, "symbol": "BTCUSDT", "price": "97123.45000000",
+    assert decoded == {"schema_version": 1, "symbol": "BTCUSDT", "price": "97123.45000000",
                        "event_time": NOW, "ingest_time": NOW + 1, "source": "binance-rest"}
     assert problem(encoded, SYMBOLS, 300_000, NOW) is None
+    trade = json.loads(PriceMessage("BTCUSDT", "97123.45", NOW, NOW + 1, "binance-ws", 42, "0.5").to_json())
+    assert trade["schema_version"] == SCHEMA_VERSION == 2 and (trade["trade_id"], trade["quantity"]) == (42, "0.5")
+
+
+def test_dedup_key_is_the_trade_id_when_there_is_one() -> None:
+    assert dedup_key({"symbol": "BTCUSDT", "source": "binance-rest", "event_time": NOW}) == ("BTCUSDT", "binance-rest", str(NOW))
+    assert dedup_key({"symbol": "BTCUSDT", "source": "binance-ws", "event_time": NOW, "trade_id": 7}) == \
+        ("BTCUSDT", "binance-ws", "t7")
 
 
 POISON = [
@@ -33,16 +42,32 @@ POISON = [
     (b"\xff\xfe\x00garbage", Reason.NOT_JSON),
     (b"[1, 2]", Reason.WRONG_SHAPE),
     (b'"BTCUSDT"', Reason.WRONG_SHAPE),
+    (b"null", Reason.WRONG_SHAPE),
+    (b"123", Reason.WRONG_SHAPE),
+    (b"{}", Reason.MISSING_FIELD),
+    (b"{'symbol': 'BTCUSDT'}", Reason.NOT_JSON),
+    (message(event_time=...).replace(b"}", b', "event_time": NaN}'), Reason.NOT_JSON),
     (message(event_time="soon"), Reason.WRONG_TYPE),
     (message(event_time=1.5), Reason.WRONG_TYPE),
     (message(schema_version=2**40), Reason.WRONG_TYPE),
     (message(event_time=True), Reason.WRONG_TYPE),
     (message(price=...), Reason.MISSING_FIELD),
     (message(source=None), Reason.MISSING_FIELD),
-    (message(schema_version=2), Reason.UNKNOWN_SCHEMA_VERSION),
+    (message(schema_version=3), Reason.UNKNOWN_SCHEMA_VERSION),
+    (message(schema_version=0), Reason.UNKNOWN_SCHEMA_VERSION),
+    (message(schema_version=2, trade_id=-1, quantity="1"), Reason.BAD_TRADE_ID),
+    (message(schema_version=2, trade_id="x", quantity="1"), Reason.WRONG_TYPE),
+    (message(schema_version=2, trade_id=1, quantity="0"), Reason.BAD_QUANTITY),
+    (message(schema_version=2, trade_id=1, quantity="1e5"), Reason.BAD_QUANTITY),
+    (message(schema_version=2, trade_id=1, quantity="9" * 13), Reason.BAD_QUANTITY),
+    (message(schema_version=2, trade_id=1, quantity="99999999999"), Reason.BAD_QUANTITY),  # notional >= 10^15
+    (message(schema_version=2, trade_id=1, quantity="1", price="1000000000"), Reason.BAD_QUANTITY),
     (message(symbol="BTC'; DROP TABLE moving_averages; --"), Reason.BAD_SYMBOL),
     (message(symbol="A" * 10_000), Reason.BAD_SYMBOL),
     (message(symbol="XRPUSDT"), Reason.UNKNOWN_SYMBOL),
+    (message(source="Binance REST"), Reason.BAD_SOURCE),
+    (message(source="s" * 33), Reason.BAD_SOURCE),
+    (message(source="a,b"), Reason.BAD_SOURCE),
     (message(price="NaN"), Reason.BAD_PRICE),
     (message(price="Infinity"), Reason.BAD_PRICE),
     (message(price="-5"), Reason.BAD_PRICE),
@@ -65,3 +90,9 @@ def test_poison_messages_get_their_reason(value: bytes, reason: str) -> None:
 def test_price_rules(price: object, expected: str | None) -> None:
     """A price is a positive decimal string with at most 8 decimals."""
     assert price_problem(price) == expected
+
+
+@pytest.mark.parametrize("trailing", [b" trailing", b"}", b' {"x": 1}', b"\n"])
+def test_text_after_the_json_value_is_ignored(trailing: bytes) -> None:
+    """Like Spark's JSON parsers, the rules read the first JSON value and ignore what follows."""
+    assert problem(message() + trailing, SYMBOLS, 300_000, NOW) is None

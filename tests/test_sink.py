@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from cryptostream import db
 from cryptostream.config import Config, load
 from cryptostream.ops import database, secrets
 from cryptostream.ops.stack import port_open
 from cryptostream.processor.sink import CountedKeys, MySQLSink, Window
-from tests.conftest import free_port
+from cryptostream.ops.stack import free_port
 from tests.harness import query
 
 START = datetime(2026, 1, 2, 3, 4, 0)
@@ -101,15 +102,45 @@ def test_counted_keys_recognise_a_later_copy_until_the_window_closes(mysql_confi
     watermark closes the window they are forgotten (a copy is late by then)."""
     sink = MySQLSink(mysql_config)
     start = START.replace(hour=5)
-    first = CountedKeys("SOLUSDT", "e", start, 1000, 1003, "1000,1001,1003")
+    first = CountedKeys("SOLUSDT", start, 1000, 1003, "a:1000,a:1001,a:1003,b:1003")
     sink.write_batch(500, [], [], {}, 0, [first])
-    later = CountedKeys("SOLUSDT", "e", start, 1003, 1005, "1003,1004,1005")
-    assert sink.counted_before([later]) == {("SOLUSDT", 1003)}
-    assert sink.counted_before([CountedKeys("SOLUSDT", "e", start, 1002, 1002, "1002")]) == set()
-    assert sink.counted_before([CountedKeys("BNBUSDT", "e", start, 1000, 1000, "1000")]) == set()
+    later = CountedKeys("SOLUSDT", start, 1003, 1005, "a:1003,a:1004,a:1005,c:1003")
+    assert sink.counted_before([later]) == {("SOLUSDT", "a:1003")}
+    assert sink.counted_before([CountedKeys("SOLUSDT", start, 1002, 1002, "a:1002")]) == set()
+    assert sink.counted_before([CountedKeys("BNBUSDT", start, 1000, 1000, "a:1000")]) == set()
     window_end_ms = int(start.replace(tzinfo=timezone.utc).timestamp() * 1000) + 60_000
     sink.write_batch(501, [], [], {}, window_end_ms - 1)
-    assert sink.counted_before([later]) == {("SOLUSDT", 1003)}
+    assert sink.counted_before([later]) == {("SOLUSDT", "a:1003")}
     sink.write_batch(502, [], [], {}, window_end_ms)
     assert sink.counted_before([later]) == set()
     sink.close()
+
+
+def test_trade_windows_keep_volume_notional_and_vwap(mysql_config: Config) -> None:
+    """Volume and notional add up across batches; vwap = notional / volume; a window of price
+    samples has none."""
+    sink = MySQLSink(mysql_config)
+    start = START.replace(hour=7)
+    first = window("ADAUSDT", ["10"], 1)
+    sink.write_batch(600, [Window(**{**first.__dict__, "start": start, "volume": Decimal(1), "notional": Decimal(10)})],
+                     [], {}, 0)
+    later = window("ADAUSDT", ["13"], 2)
+    sink.write_batch(601, [Window(**{**later.__dict__, "start": start, "volume": Decimal(3), "notional": Decimal(39)})],
+                     [], {}, 0)
+    row = query(mysql_config, "SELECT volume, notional, vwap FROM moving_averages WHERE symbol = 'ADAUSDT' "
+                              "AND start_time = %s", (start,))
+    assert row == [(Decimal("4.00000000"), Decimal("49.0000000000000000"), Decimal("12.250000000000"))]
+    assert query(mysql_config, "SELECT vwap FROM moving_averages WHERE symbol = 'BTCUSDT'")[0] == (None,)
+    sink.close()
+
+
+def test_bootstrap_adds_columns_an_older_schema_lacks(mysql_config: Config) -> None:
+    """A moving_averages table made before vwap existed gets the column at the next bin/up."""
+    connection = db.connect(mysql_config, admin=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE moving_averages DROP COLUMN vwap")
+    finally:
+        connection.close()
+    database.bootstrap(mysql_config)
+    assert query(mysql_config, "SELECT COUNT(vwap) >= 0 FROM moving_averages") == [(1,)]

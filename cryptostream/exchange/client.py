@@ -89,8 +89,19 @@ def retry_after_seconds(headers: dict, default: float = DEFAULT_RETRY_AFTER) -> 
         return default
 
 
-class BinanceClient:
-    """Fetches all configured symbols in one weight-4 request, over one kept-alive session."""
+@dataclass
+class Answer:
+    """A 200 answer: its body, the minute's used weight, when and from where it came."""
+    text: str
+    used_weight: int | None
+    received_ms: int
+    latency_ms: float
+    base_url: str
+
+
+class RestApi:
+    """GET requests to Binance over one kept-alive session, trying each base URL in turn on
+    connection failures, timeouts and 451; 429/418 raise RateLimited, other errors ExchangeError."""
 
     def __init__(self, config: ExchangeConfig, session: requests.Session | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -103,22 +114,20 @@ class BinanceClient:
     def base_url(self) -> str:
         return self.config.base_urls[self.url_index]
 
-    def fetch(self) -> TickerResult:
-        """One ticker call, trying each base URL in turn on connection failures and 451."""
+    def get(self, path: str, params: dict) -> Answer:
         errors = []
         for _ in range(len(self.config.base_urls)):
             try:
-                return self._fetch_from(self.base_url)
+                return self._get_from(self.base_url, path, params)
             except ExchangeUnavailable as exc:
                 errors.append(f"{self.base_url}: {exc}")
                 self.url_index = (self.url_index + 1) % len(self.config.base_urls)
         raise ExchangeUnavailable("; ".join(errors))
 
-    def _fetch_from(self, base_url: str) -> TickerResult:
-        params = {"symbols": json.dumps(list(self.config.symbols), separators=(",", ":"))}
+    def _get_from(self, base_url: str, path: str, params: dict) -> Answer:
         started = time.monotonic()
         try:
-            response = self.session.get(base_url + TICKER_PATH, params=params,
+            response = self.session.get(base_url + path, params=params,
                                         timeout=(self.config.connect_timeout, self.config.read_timeout))
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ExchangeUnavailable(type(exc).__name__) from None
@@ -130,14 +139,22 @@ class BinanceClient:
         if response.status_code != 200:
             raise ExchangeError(f"HTTP {response.status_code}: {response.text[:200]}",
                                 response.status_code)
-        result = parse_ticker(response.text, self.config.symbols, received_ms)
-        result.used_weight = _int_or_none(response.headers.get("X-MBX-USED-WEIGHT-1M"))
-        result.latency_ms = (time.monotonic() - started) * 1000
-        result.base_url = base_url
-        return result
+        return Answer(response.text, _int_or_none(response.headers.get("X-MBX-USED-WEIGHT-1M")), received_ms,
+                      (time.monotonic() - started) * 1000, base_url)
 
     def close(self) -> None:
         self.session.close()
+
+
+class BinanceClient(RestApi):
+    """Fetches all configured symbols in one weight-4 ticker request."""
+
+    def fetch(self) -> TickerResult:
+        params = {"symbols": json.dumps(list(self.config.symbols), separators=(",", ":"))}
+        answer = self.get(TICKER_PATH, params)
+        result = parse_ticker(answer.text, self.config.symbols, answer.received_ms)
+        result.used_weight, result.latency_ms, result.base_url = answer.used_weight, answer.latency_ms, answer.base_url
+        return result
 
 
 def _int_or_none(text: str | None) -> int | None:

@@ -13,6 +13,12 @@ requests fail with M, one of: rate_limit (429, "retry_after"), ban (418, "retry_
 server_error ("status", default 503), slow ("delay" seconds), malformed, missing_symbols
 ("drop" symbols), geo_block (451); "port" limits a fault to requests arriving on that port.
 GET /sim/requests lists the ticker requests received (monotonic time, port, fault, status).
+
+Trades: the same exchange also streams every trade over WebSocket on its own port
+(simulated_stream.py, with the ws_* faults) from a seeded tape (trade_tape.py), and serves them
+by id at GET /api/v3/historicalTrades (weight 25, fromId, limit up to 1000), so a client can
+backfill what it missed; GET /sim/trades?symbol=&fromId=&limit= lists the tape itself and
+GET /sim/trades/bounds the first and last id kept per symbol.
 """
 from __future__ import annotations
 
@@ -27,13 +33,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from cryptostream.exchange.simulated_stream import STREAM_FAULTS, StreamLog, StreamServer
+from cryptostream.exchange.trade_tape import TradeTape, as_historical
 from cryptostream.logs import configure
 
 WEIGHT_LIMIT = 6000
 START_PRICES = {"BTCUSDT": "97000", "ETHUSDT": "3600", "SOLUSDT": "240", "BNBUSDT": "650",
                 "ADAUSDT": "0.95", "XRPUSDT": "2.4", "DOGEUSDT": "0.38", "LTCUSDT": "105"}
 EIGHT_PLACES = Decimal("0.00000001")
-FAULT_MODES = {"rate_limit", "ban", "server_error", "slow", "malformed", "missing_symbols", "geo_block"}
+FAULT_MODES = {"rate_limit", "ban", "server_error", "slow", "malformed", "missing_symbols", "geo_block"} | STREAM_FAULTS
+HISTORICAL_TRADES_WEIGHT = 25
 
 
 class PricePath:
@@ -62,11 +71,18 @@ class PricePath:
             return f"{price:.8f}"
 
 
+def start_prices(path: PricePath) -> dict[str, str]:
+    """Where each symbol's trades start (scripted symbols without a known price: 1)."""
+    return {symbol: START_PRICES.get(symbol, "1") for symbol in path.symbols}
+
+
 class ExchangeState:
     """Weight accounting, pending faults and the request log, shared by handler threads."""
 
-    def __init__(self, path: PricePath) -> None:
+    def __init__(self, path: PricePath, tape: TradeTape | None = None) -> None:
         self.path = path
+        self.tape = tape or TradeTape(0, start_prices(path))
+        self.stream = StreamLog()
         self.faults: deque[dict[str, Any]] = deque()
         self.requests: list[dict[str, Any]] = []
         self.weight_minute = -1
@@ -84,6 +100,8 @@ class ExchangeState:
     def add_fault(self, fault: dict[str, Any]) -> None:
         if fault.get("mode") not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {fault.get('mode')!r}; one of {sorted(FAULT_MODES)}")
+        if fault["mode"] in STREAM_FAULTS:
+            return self.stream.apply(fault)  # at once, not for the next ticker request
         with self.lock:
             self.faults.extend([fault] * int(fault.get("count", 1)))
 
@@ -117,7 +135,11 @@ class Handler(BaseHTTPRequestHandler):
         routes = {"/api/v3/ping": lambda: self._json(200, {}, weight=1),
                   "/api/v3/time": lambda: self._json(200, {"serverTime": int(time.time() * 1000)}, weight=1),
                   "/api/v3/ticker/price": lambda: self._ticker(query),
-                  "/sim/requests": lambda: self._json(200, self.state.requests)}
+                  "/api/v3/historicalTrades": lambda: self._historical_trades(query),
+                  "/sim/requests": lambda: self._json(200, self.state.requests),
+                  "/sim/trades": lambda: self._tape(query),
+                  "/sim/trades/bounds": lambda: self._json(200, self.state.tape.bounds()),
+                  "/sim/stream": lambda: self._json(200, self.state.stream.report())}
         routes.get(url.path, lambda: self._json(404, {"code": -1, "msg": "Not found."}))()
 
     def do_POST(self) -> None:  # noqa: N802
@@ -145,6 +167,37 @@ class Handler(BaseHTTPRequestHandler):
             symbols = symbols[: max(0, len(symbols) - int(fault.get("drop", 1)))]
         items = [{"symbol": s, "price": self.state.path.next_price(s)} for s in symbols]
         self._json(200, items[0] if "symbol" in query else items, weight=ticker_weight(query))
+
+    def _historical_trades(self, query: dict[str, list[str]]) -> None:
+        """Binance's old trade lookup: up to `limit` trades from `fromId` on (the newest without it)."""
+        with self.state.stream.lock:
+            self.state.stream.backfill_requests += 1
+        symbol, limit, from_id = self._trade_query(query, default_limit=500)
+        if symbol is None:
+            return self._json(400, {"code": -1121, "msg": "Invalid symbol."}, weight=HISTORICAL_TRADES_WEIGHT)
+        if limit is None:
+            return self._json(400, {"code": -1130, "msg": "Data sent for parameter 'limit' is not valid."},
+                              weight=HISTORICAL_TRADES_WEIGHT)
+        trades = [as_historical(t) for t in self.state.tape.since(symbol, from_id, limit)]
+        self._json(200, trades, weight=HISTORICAL_TRADES_WEIGHT)
+
+    def _tape(self, query: dict[str, list[str]]) -> None:
+        symbol, limit, from_id = self._trade_query(query, default_limit=100_000, max_limit=1_000_000)
+        if symbol is None or limit is None:
+            return self._json(400, {"error": "expected symbol=<known symbol>, limit=<n>"})
+        self._json(200, self.state.tape.since(symbol, from_id, limit))
+
+    def _trade_query(self, query: dict[str, list[str]], default_limit: int,
+                     max_limit: int = 1000) -> tuple[str | None, int | None, int | None]:
+        """(symbol or None if unknown, limit or None if invalid, fromId or None)."""
+        symbol = query.get("symbol", [""])[0]
+        try:
+            limit = int(query.get("limit", [default_limit])[0])
+            from_id = int(query["fromId"][0]) if "fromId" in query else None
+        except ValueError:
+            return symbol, None, None
+        known = symbol if symbol in self.state.tape.symbols else None
+        return known, limit if 1 <= limit <= max_limit else None, from_id
 
     def _requested_symbols(self, query: dict[str, list[str]]) -> list[str] | None:
         known = self.state.path.symbols
@@ -208,7 +261,8 @@ class Handler(BaseHTTPRequestHandler):
 def make_server(port: int = 0, seed: int = 42, script: dict[str, list[str]] | None = None,
                 host: str = "127.0.0.1") -> ThreadingHTTPServer:
     """A ready server (port 0 = any free port); call serve_forever(), or start_in_thread()."""
-    handler = type("SimHandler", (Handler,), {"state": ExchangeState(PricePath(seed, script))})
+    path = PricePath(seed, script)
+    handler = type("SimHandler", (Handler,), {"state": ExchangeState(path, TradeTape(seed, start_prices(path)))})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
@@ -219,6 +273,14 @@ def mirror(server: ThreadingHTTPServer, port: int = 0) -> ThreadingHTTPServer:
     other = ThreadingHTTPServer((server.server_address[0], port), server.RequestHandlerClass)
     other.daemon_threads = True
     return other
+
+
+def stream(server: ThreadingHTTPServer, port: int = 0, ping_interval: float = 20.0) -> StreamServer:
+    """The WebSocket trade stream of the same exchange (its tape, faults and log); started, with the tape."""
+    state = server.RequestHandlerClass.state
+    ws = StreamServer(state.tape, state.stream, port, ping_interval, host=server.server_address[0])
+    ws.start_in_thread()
+    return ws
 
 
 def start_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
@@ -234,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=config.simulator.port)
     parser.add_argument("--mirror-port", type=int, default=config.simulator.mirror_port,
                         help="a second port serving the same exchange (0: none)")
+    parser.add_argument("--ws-port", type=int, default=config.simulator.ws_port,
+                        help="the WebSocket trade stream's port (0: none)")
+    parser.add_argument("--ping-interval", type=float, default=20.0,
+                        help="seconds between the stream's pings (Binance: 20)")
     parser.add_argument("--seed", type=int, default=config.simulator.seed)
     parser.add_argument("--script", help="JSON file {symbol: [prices...]} served in a loop")
     args = parser.parse_args(argv)
@@ -242,8 +308,15 @@ def main(argv: list[str] | None = None) -> int:
     server = make_server(args.port, args.seed, script)
     if args.mirror_port:
         start_in_thread(mirror(server, args.mirror_port))
+    if args.ws_port:
+        try:
+            stream(server, args.ws_port, args.ping_interval)
+        except OSError as exc:  # the REST exchange still serves; only the trade stream is missing
+            log.error("ws_port_unavailable", port=args.ws_port, error=str(exc))
+            args.ws_port = 0
     log.info("listening", url=f"http://127.0.0.1:{server.server_address[1]}", seed=args.seed,
-             mirror_url=f"http://127.0.0.1:{args.mirror_port}" if args.mirror_port else None)
+             mirror_url=f"http://127.0.0.1:{args.mirror_port}" if args.mirror_port else None,
+             ws_url=f"ws://127.0.0.1:{args.ws_port}" if args.ws_port else None)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -23,9 +23,9 @@ import mysql.connector
 from cryptostream import config as config_module
 from cryptostream import db
 from cryptostream.config import Config
+from cryptostream.ops.database import TABLES
 from cryptostream.services.mysql_server import find
 
-TABLES = ("moving_averages", "rejected_messages", "stream_progress", "counted_keys")
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 

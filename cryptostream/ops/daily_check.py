@@ -102,6 +102,8 @@ class DailyCheck:
     # --- 3.3 Producer ---
 
     def api_health(self) -> Result:
+        if self.config.exchange.source == "websocket":
+            return self.stream_health()
         polls = [e for e in probes.log_events(self.config, "producer", 24) if e.get("event") == "poll"]
         limited = sum(1 for e in polls if e.get("error") == "rate_limited")
         failed = sum(1 for e in polls if e.get("error") and e.get("error") != "rate_limited")
@@ -114,6 +116,24 @@ class DailyCheck:
         if limited or rate >= self.limits.api_failure_rate_warn:
             return warn("producer", "api", f"{detail}: failure rate {rate:.0%}", rate)
         return ok("producer", "api", detail, rate)
+
+    def stream_health(self) -> Result:
+        """The WebSocket source: connected and streaming, gaps refilled, few reconnects."""
+        events = [e for e in probes.log_events(self.config, "producer", 24)
+                  if e.get("event") in ("stream", "ws_disconnected", "ws_connect_failed", "backfill_incomplete")]
+        count = {name: sum(1 for e in events if e["event"] == name)
+                 for name in ("stream", "ws_disconnected", "ws_connect_failed", "backfill_incomplete")}
+        detail = (f"{count['stream']} stream reports, {count['ws_disconnected']} disconnects, "
+                  f"{count['ws_connect_failed']} failed connects, {count['backfill_incomplete']} gaps not "
+                  f"refilled in 24 h")
+        if not count["stream"]:
+            return warn("producer", "api", "no WebSocket stream reports logged in 24 h")
+        if count["backfill_incomplete"]:
+            return fail("producer", "api", f"{detail}: trades missing (see backfill_incomplete in bin/logs producer)",
+                        count["backfill_incomplete"])
+        if count["ws_connect_failed"] or count["ws_disconnected"] > self.limits.restarts_warn:
+            return warn("producer", "api", detail, count["ws_disconnected"])
+        return ok("producer", "api", detail, count["ws_disconnected"])
 
     def publishing(self) -> Result:
         age = probes.newest_record_age(self.config, self.ends())
@@ -173,7 +193,7 @@ class DailyCheck:
 
     def checks(self) -> list[tuple[str, str, Callable[[], Result]]]:
         kafka = [("kafka", "topic", self.kafka_topic)]
-        if self.config.mysql.private_instance:  # supervisord runs kafka natively
+        if self.config.kafka.private_broker:  # else supervisord does not run it here
             kafka += [("kafka", "running", lambda: self.running("kafka", "kafka")),
                       ("kafka", "restarts", lambda: self.restarts("kafka", "kafka"))]
         return kafka + [

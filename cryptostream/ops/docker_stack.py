@@ -71,6 +71,7 @@ def environment(config: Config, chosen: dict[str, str] | None = None, simulated:
         "CRYPTOSTREAM_MYSQL_PORT": str(config.mysql.port),
         "CRYPTOSTREAM_SIMULATOR_PORT": str(config.simulator.port),
         "CRYPTOSTREAM_SIMULATOR_MIRROR_PORT": str(config.simulator.mirror_port),
+        "CRYPTOSTREAM_SIMULATOR_WS_PORT": str(config.simulator.ws_port),
         "CRYPTOSTREAM_METRICS_PRODUCER_PORT": str(config.metrics.producer_port),
         "CRYPTOSTREAM_METRICS_PROCESSOR_PORT": str(config.metrics.processor_port),
         "CRYPTOSTREAM_SECRETS_DIR": str(config.secrets_dir / "container"),
@@ -82,6 +83,7 @@ def environment(config: Config, chosen: dict[str, str] | None = None, simulated:
     })
     if simulated:
         env["CRYPTOSTREAM_EXCHANGE_BASE_URLS"] = config.simulator.base_urls
+        env["CRYPTOSTREAM_EXCHANGE_WS_BASE_URL"] = config.simulator.ws_url
     for service, image in (chosen or {}).items():
         env[f"CRYPTOSTREAM_{service.upper()}_IMAGE"] = image
     return env

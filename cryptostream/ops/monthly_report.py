@@ -103,7 +103,9 @@ class Report:
         per_day = probes.mysql_query(self.config, "rows_per_day", (DAYS,))
         sizes = probes.mysql_query(self.config, "table_sizes")
         kafka_bytes = disk_usage(self.config.var_dir / "kafka" / "data")
-        self.lines += ["## 5.3 Capacity", "", f"Kafka disk usage: {kafka_bytes / 2**20:.1f} MiB "
+        kafka_disk = f"{kafka_bytes / 2**20:.1f} MiB" if self.config.kafka.private_broker else \
+            "not measured here (external Kafka)"
+        self.lines += ["## 5.3 Capacity", "", f"Kafka disk usage: {kafka_disk} "
                        f"(retention {self.config.kafka.retention / 3600:g} h)", "",
                        "| table | rows (estimate) | size |", "| --- | --- | --- |",
                        *[f"| {t} | {n} | {b / 2**20:.2f} MiB |" for t, n, b in sizes], "",

@@ -10,8 +10,7 @@ import sys
 import time
 
 from cryptostream import config as config_module
-from cryptostream import db
-from cryptostream.ops import backup, supervisor
+from cryptostream.ops import backup, database, supervisor
 
 
 def rebuild(config: config_module.Config) -> None:
@@ -22,14 +21,7 @@ def rebuild(config: config_module.Config) -> None:
         aside = checkpoint.with_name(f"{checkpoint.name}.before-rebuild-{int(time.time())}")
         checkpoint.rename(aside)
         print(f"checkpoint set aside: {aside}")
-    connection = db.connect(config, admin=True)
-    try:
-        with connection.cursor() as cursor:
-            for table in backup.TABLES:
-                cursor.execute(f"DELETE FROM `{table}`")  # nosec B608 - table names are constants
-        connection.commit()
-    finally:
-        connection.close()
+    database.empty_tables(config)
     supervisor.ctl(config, "start", "processor")
     print("processor started: it recomputes every window from the earliest offset in Kafka")
 

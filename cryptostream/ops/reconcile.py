@@ -30,7 +30,8 @@ from cryptostream.ops import probes
 from cryptostream.schema import Reason, dedup_key, problem
 
 TOLERANCE = Decimal("1e-8")
-FIGURES = ("sample_count", "price_sum", "min_price", "max_price", "open_price", "close_price")
+FIGURES = ("sample_count", "price_sum", "min_price", "max_price", "open_price", "close_price", "volume", "notional")
+AVERAGES = ("average_price", "vwap")
 
 
 @dataclass(frozen=True)
@@ -87,18 +88,24 @@ def window_start(event_ms: int, window_ms: int) -> int:
 def reference(messages: Iterable[Message], window_ms: int) -> dict[tuple[str, int], dict[str, Any]]:
     """Per (symbol, window start ms) the figures MySQL must hold; open/close by (event time,
     partition, offset), the processor's order."""
-    windows: dict[tuple[str, int], list[tuple[int, int, int, Decimal]]] = {}
+    windows: dict[tuple[str, int], list[tuple[int, int, int, Decimal, Decimal | None]]] = {}
     for m in messages:
         body = m.body
         key = (body["symbol"], window_start(body["event_time"], window_ms))
-        windows.setdefault(key, []).append((body["event_time"], m.partition, m.offset, Decimal(body["price"])))
+        quantity = Decimal(str(body["quantity"])) if body.get("quantity") is not None else None
+        windows.setdefault(key, []).append((body["event_time"], m.partition, m.offset, Decimal(str(body["price"])),
+                                            quantity))
     figures = {}
     for key, rows in windows.items():
-        rows.sort()
+        rows.sort(key=lambda r: r[:3])
         prices = [r[3] for r in rows]
+        trades = [(r[3], r[4]) for r in rows if r[4] is not None]
+        volume = sum(q for _, q in trades) if trades else None
+        notional = sum(p * q for p, q in trades) if trades else None
         figures[key] = {"sample_count": len(prices), "price_sum": sum(prices), "min_price": min(prices),
                         "max_price": max(prices), "open_price": prices[0], "close_price": prices[-1],
-                        "average_price": sum(prices) / len(prices)}
+                        "average_price": sum(prices) / len(prices), "volume": volume, "notional": notional,
+                        "vwap": notional / volume if volume else None}
     return figures
 
 
@@ -200,9 +207,12 @@ def _within(start_ms: int, since_ms: int | None, until_ms: int | None) -> bool:
 
 
 def _figure_problems(key: tuple[str, int], row: dict[str, Any], want: dict[str, Any]) -> list[str]:
-    problems = [f"{key[0]} {key[1]}: {name} {row[name]} != {want[name]}" for name in FIGURES if row[name] != want[name]]
-    if abs(row["average_price"] - want["average_price"]) > TOLERANCE:
-        problems.append(f"{key[0]} {key[1]}: average_price {row['average_price']} != {want['average_price']}")
+    problems = [f"{key[0]} {key[1]}: {name} {row.get(name)} != {want[name]}" for name in FIGURES
+                if row.get(name) != want[name]]
+    for name in AVERAGES:
+        stored, expected = row.get(name), want[name]
+        if (stored is None) != (expected is None) or (expected is not None and abs(stored - expected) > TOLERANCE):
+            problems.append(f"{key[0]} {key[1]}: {name} {stored} != {expected}")
     return problems
 
 

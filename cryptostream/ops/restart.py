@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = config_module.load()
     programs = ORDER if args.program == "all" else (args.program,)
-    if not config.mysql.private_instance and not args.docker:
-        programs = tuple(p for p in programs if p != "mysql")
+    if not args.docker:  # an external MySQL or Kafka is restarted where it runs
+        for program in sorted(config.external_services & set(programs)):
+            print(f"{program}: external (not run by this stack), not restarted", flush=True)
+        programs = tuple(p for p in programs if p not in config.external_services)
     for program in programs:
         try:
             took = restart(config, program, args.timeout, args.docker)

@@ -3,56 +3,26 @@ price messages a second (valid ones, straight into Kafka, 127.0.0.1 only), sampl
 program's memory and the lag as it goes, then let the processor drain and reconcile.
 
 Bounded: it stops by itself after N minutes (at most 24 h) and R is capped at 20,000 msgs/s
-and at 1,000 a second per symbol: a price is identified by (symbol, event time in ms), the
-dedup key, so each symbol gets at most one message per millisecond.
+and by the symbols (bench/load.py: at most one price per symbol and millisecond).
 Writes var/soak/soak-<time>.json and prints a summary; exit 0 only if the account is exact.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import threading
 import time
 from datetime import datetime, timezone
-from decimal import Decimal
-
-from kafka import KafkaProducer
 
 from cryptostream import config as config_module
+from cryptostream.bench import load
 from cryptostream.config import Config
 from cryptostream.ops import probes
 from cryptostream.ops.reconcile import processed_offsets, reconcile
-from cryptostream.schema import PriceMessage
 
 MAX_MINUTES = 24 * 60
 MAX_RATE = 20_000
 SAMPLE_EVERY = 10.0
-
-
-def generate(config: Config, rate: int, until: float, sent: list[int], stop: threading.Event) -> None:
-    """Publish `rate` valid messages a second until `until` (monotonic) or stop."""
-    producer = KafkaProducer(bootstrap_servers=config.kafka.bootstrap_servers, acks="all", linger_ms=20,
-                             enable_idempotence=True)
-    rng = random.Random(7)
-    prices = {symbol: Decimal(100 + 10 * i) for i, symbol in enumerate(config.exchange.symbols)}
-    last_ms = dict.fromkeys(config.exchange.symbols, 0)
-    try:
-        tick = time.monotonic()
-        while not stop.is_set() and time.monotonic() < until:
-            now_ms = int(time.time() * 1000)
-            for _ in range(max(1, rate // 10)):  # ten bursts a second
-                symbol = rng.choice(config.exchange.symbols)
-                prices[symbol] = max(Decimal("0.01"), prices[symbol] + Decimal(rng.randint(-100, 100)) / 100)
-                last_ms[symbol] = event_ms = max(now_ms, last_ms[symbol] + 1)  # one price per symbol and ms
-                message = PriceMessage(symbol, f"{prices[symbol]:.8f}", event_ms, now_ms, "soak")
-                producer.send(config.kafka.topic, key=symbol.encode(), value=message.to_json())
-                sent[0] += 1
-            tick += 0.1
-            time.sleep(max(0.0, tick - time.monotonic()))
-        producer.flush()
-    finally:
-        producer.close()
 
 
 def sample(config: Config, started: float) -> dict:
@@ -68,12 +38,12 @@ def sample(config: Config, started: float) -> dict:
 def soak(config: Config, minutes: float, rate: int, say=print) -> dict:
     started = time.monotonic()
     sent, stop = [0], threading.Event()
-    load = threading.Thread(target=generate, args=(config, rate, started + minutes * 60, sent, stop), daemon=True)
-    load.start()
+    sender = threading.Thread(target=load.steady, args=(config, rate, started + minutes * 60, sent, stop), daemon=True)
+    sender.start()
     samples = []
     try:
-        while load.is_alive():
-            load.join(SAMPLE_EVERY)
+        while sender.is_alive():
+            sender.join(SAMPLE_EVERY)
             samples.append(sample(config, started))
             say(f"{samples[-1]['seconds']:>6}s  sent {sent[0]:>9}  lag {samples[-1]['lag']:>7}  "
                 f"rss MiB {samples[-1]['rss_mib']}")
@@ -106,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=1000, help=f"extra messages a second (default 1000, at most {MAX_RATE})")
     args = parser.parse_args(argv)
     config = config_module.load()
-    max_rate = min(MAX_RATE, 1000 * len(config.exchange.symbols) // 2)  # random symbols: room for bursts
+    max_rate = min(MAX_RATE, load.MAX_PER_SYMBOL_PER_S * len(config.exchange.symbols) // 2)  # random symbols: room for bursts
     if not 0 < args.minutes <= MAX_MINUTES or not 0 < args.rate <= max_rate:
         parser.error(f"--minutes must be in (0, {MAX_MINUTES}] and --rate in (0, {max_rate}] "
                      f"({len(config.exchange.symbols)} symbols, one price per symbol and millisecond)")

@@ -35,6 +35,13 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float, interval: flo
         time.sleep(interval)
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(1)
@@ -60,18 +67,23 @@ def start_infra(config: Config) -> None:
         wait_for("MySQL", lambda: program_listening(config, "mysql", config.mysql.port), 90)
         say("preparing MySQL: schema and application user")
         wait_for("MySQL bootstrap", lambda: database.bootstrap(config) is None, 60, interval=1)
-    supervisor.ctl(config, "start", "kafka", check=False)
-    wait_for("Kafka", lambda: program_listening(config, "kafka", config.kafka.port), 120)
+    if config.kafka.private_broker:
+        supervisor.ctl(config, "start", "kafka", check=False)
+        wait_for("Kafka", lambda: program_listening(config, "kafka", config.kafka.port), 120)
+    else:  # someone else's cluster: only wait until it answers
+        say(f"using the external Kafka at {config.kafka.bootstrap_servers}")
     from cryptostream.publisher import ensure_topic
-    wait_for("Kafka topic", lambda: ensure_topic(config) in (True, False), 60, interval=1)
+    wait_for(f"Kafka topic at {config.kafka.bootstrap_servers}", lambda: ensure_topic(config) in (True, False),
+             60 if config.kafka.private_broker else 120, interval=1)
 
 
-def up(config: Config, simulated: bool, wait_rows: float) -> int:
-    mode = "simulated" if simulated else "live"
+def up(config: Config, simulated: bool, wait_rows: float, source: str | None = None) -> int:
+    source = source or config.exchange.source
+    mode = ("simulated" if simulated else "live") + ("" if source == "rest" else f"+{source}")
     say("checking Kafka and Spark connector jars")
     jars.resolve(config, say)
     config = with_secrets(config)
-    extra = {"CRYPTOSTREAM_EXCHANGE_BASE_URLS": config.simulator.base_urls} if simulated else {}
+    extra = source_environment(config, simulated, source)
     if supervisor.is_running(config):
         running_mode = mode_file(config).read_text().strip() if mode_file(config).exists() else "live"
         if running_mode != mode:
@@ -90,6 +102,16 @@ def up(config: Config, simulated: bool, wait_rows: float) -> int:
     print(supervisor.ctl(config, "status", check=False).stdout, end="")
     wait_for_rows(config, wait_rows)
     return 0
+
+
+def source_environment(config: Config, simulated: bool, source: str) -> dict[str, str]:
+    """What supervisord passes to the producer: the exchange source and, for --simulated, the
+    simulated exchange's REST and WebSocket URLs."""
+    extra = {"CRYPTOSTREAM_EXCHANGE_SOURCE": source}
+    if simulated:
+        extra.update(CRYPTOSTREAM_EXCHANGE_BASE_URLS=config.simulator.base_urls,
+                     CRYPTOSTREAM_EXCHANGE_WS_BASE_URL=config.simulator.ws_url)
+    return extra
 
 
 def with_secrets(config: Config) -> Config:
@@ -156,6 +178,8 @@ def _alive(pid: int, group: bool = False) -> bool:
 
 def _docker_command(config: Config, args: argparse.Namespace) -> int:
     if args.command == "up":
+        # compose.yml passes these through to the app container
+        os.environ.update(source_environment(config, args.simulated, args.source or config.exchange.source))
         return up_docker(config, args.simulated, args.wait_rows)
     return docker_stack.down(config, args.volumes)
 
@@ -165,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="set up and start everything (idempotent)")
     start.add_argument("--simulated", action="store_true", help="use the local simulated exchange")
+    start.add_argument("--source", choices=config_module.SOURCES,
+                       help="rest (poll prices) or websocket (every trade); default: exchange.source")
     start.add_argument("--wait-rows", type=float, default=120, metavar="SECONDS",
                        help="wait this long for rows of every symbol (0: do not wait)")
     stop = commands.add_parser("down", help="stop everything")
@@ -177,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.docker:
             return _docker_command(config, args)
         if args.command == "up":
-            return up(config, args.simulated, args.wait_rows)
+            return up(config, args.simulated, args.wait_rows, args.source)
         return down(config)
     except (ConfigError, TimeoutError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -13,6 +13,8 @@ from cryptostream.ops.daily_check import DailyCheck
 def program_rows(check: DailyCheck) -> list:
     rows = []
     for name, info in sorted(check.states().items()):
+        if name in check.config.external_services:  # left stopped: the service runs elsewhere
+            continue
         make = ok if info["statename"] == "RUNNING" or name == "exchange-sim" else fail
         rows.append(make(name, "supervisord", f"{info['statename']} {info['description']}", info["statename"]))
     return rows

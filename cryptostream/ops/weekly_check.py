@@ -17,14 +17,15 @@ from cryptostream import db
 from cryptostream.config import Config
 from cryptostream.ops import probes
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
-from cryptostream.schema import FIELDS, problem, spark_schema
+from cryptostream.schema import FIELDS, SCHEMA_VERSION, TRADE_FIELDS, problem, spark_schema
 
 DAYS = 7
 HOURS = DAYS * 24
 REPEATED = 10  # the same warning this often in a week is worth a look
 CONNECTION_EVENTS = {"kafka_unreachable", "kafka_send_failed", "kafka_flush_failed", "mysql_retry"}
 SPARK_TYPES = {"schema_version": "IntegerType", "symbol": "StringType", "price": "StringType",
-               "event_time": "LongType", "ingest_time": "LongType", "source": "StringType"}
+               "event_time": "LongType", "ingest_time": "LongType", "source": "StringType",
+               "trade_id": "LongType", "quantity": "StringType"}
 
 
 def events(config: Config) -> list[dict[str, Any]]:
@@ -86,13 +87,14 @@ def kafka_messages(config: Config, per_partition: int) -> Result:
         return fail("schema", "kafka messages", f"{len(bad)} of {len(sample)} sampled messages break the schema "
                                                 f"({dict(reasons)}), e.g. partition {partition} offset {offset}: {reason}",
                     len(bad))
-    return ok("schema", "kafka messages", f"{len(sample)} newest messages valid (schema v1)", len(sample))
+    return ok("schema", "kafka messages", f"{len(sample)} newest messages valid (schema v1-v{SCHEMA_VERSION})", len(sample))
 
 
 def spark_matches_message_schema() -> Result:
     fields = {f.name: type(f.dataType).__name__ for f in spark_schema().fields}
-    if list(fields) != list(FIELDS) or fields != SPARK_TYPES:
-        return fail("schema", "spark schema", f"processor reads {fields}, the message schema is {list(FIELDS)}")
+    if list(fields) != [*FIELDS, *TRADE_FIELDS] or fields != SPARK_TYPES:
+        return fail("schema", "spark schema", f"processor reads {fields}, the message schema is "
+                                              f"{[*FIELDS, *TRADE_FIELDS]}")
     return ok("schema", "spark schema", f"processor schema = message schema ({len(fields)} fields)")
 
 

@@ -12,8 +12,9 @@ from operator import or_
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from cryptostream.schema import (EVENT_TIME_KEY, FIELDS, PRICE_PATTERN, PRICE_PRECISION, PRICE_SCALE,
-                                 SCHEMA_VERSION, SYMBOL_PATTERN, Reason, spark_schema)
+from cryptostream.schema import (FIELDS, MAX_NOTIONAL, PRICE_PATTERN, PRICE_PRECISION, PRICE_SCALE,
+                                 QUANTITY_PATTERN, SCHEMA_VERSION, SOURCE_PATTERN, SYMBOL_PATTERN, Reason,
+                                 spark_schema)
 
 CORRUPT = "_corrupt_record"
 
@@ -27,22 +28,31 @@ class Rules:
 
 
 def parse(kafka_rows: DataFrame) -> DataFrame:
-    """Kafka rows -> Kafka coordinates, raw bytes and the parsed message struct `m`."""
+    """Kafka rows -> Kafka coordinates, raw bytes and the parsed message struct `m`.
+
+    A value from_json read without complaint is a JSON object; only the others are parsed
+    again to tell "not JSON" from "not an object" (one JSON parse per valid message). Like
+    every Spark JSON parser, it reads the first JSON value and ignores text after it."""
     schema = spark_schema().add(CORRUPT, "string")
     text = F.col("value").cast("string")
-    return kafka_rows.select(
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "allowSingleQuotes": "false",
+               "allowNonNumericNumbers": "false"}
+    parsed = kafka_rows.select(
         "topic", "partition", "offset", "key", "value",
         (F.unix_micros(F.col("timestamp")) / 1000).cast("long").alias("record_ms"),
-        F.from_json(text, schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}).alias("m"),
-        F.get_json_object(text, "$").isNotNull().alias("is_json"),
-        F.json_object_keys(text).isNotNull().alias("is_object"),
-    )
+        F.from_json(text, schema, options).alias("m"))
+    suspicious = F.col("m").isNull() | F.col("m")[CORRUPT].isNotNull()
+    return parsed.select(
+        "*",
+        F.when(suspicious, F.try_parse_json(text).isNotNull()).otherwise(True).alias("is_json"),
+        F.when(suspicious, F.json_object_keys(text).isNotNull()).otherwise(True).alias("is_object"))
 
 
 def reason(rules: Rules) -> Column:
     """The first rule a row breaks (schema.Reason), or null for a valid, timely price."""
     m = F.col("m")
     price = _price(m["price"])
+    quantity = _quantity(m["quantity"])
     window_end = _window_start(m["event_time"], rules.window_ms) + rules.window_ms
     checks = [
         (F.col("value").isNull() | (F.length("value") == 0), Reason.EMPTY),
@@ -50,11 +60,16 @@ def reason(rules: Rules) -> Column:
         (~F.col("is_object"), Reason.WRONG_SHAPE),
         (m[CORRUPT].isNotNull(), Reason.WRONG_TYPE),
         (reduce(or_, [m[name].isNull() for name in FIELDS]), Reason.MISSING_FIELD),
-        (m["schema_version"] != SCHEMA_VERSION, Reason.UNKNOWN_SCHEMA_VERSION),
+        ((m["schema_version"] < 1) | (m["schema_version"] > SCHEMA_VERSION), Reason.UNKNOWN_SCHEMA_VERSION),
         (~m["symbol"].rlike(SYMBOL_PATTERN), Reason.BAD_SYMBOL),
         (~m["symbol"].isin(*rules.symbols), Reason.UNKNOWN_SYMBOL),
+        (~m["source"].rlike(SOURCE_PATTERN), Reason.BAD_SOURCE),
         (~m["price"].rlike(PRICE_PATTERN) | price.isNull(), Reason.BAD_PRICE),
         (price <= 0, Reason.NON_POSITIVE_PRICE),
+        (m["trade_id"] < 0, Reason.BAD_TRADE_ID),
+        (m["quantity"].isNotNull() & (~m["quantity"].rlike(QUANTITY_PATTERN) | quantity.isNull() | (quantity <= 0)
+                                      | F.coalesce(_notional(m["price"], quantity) >= MAX_NOTIONAL, F.lit(True))),
+         Reason.BAD_QUANTITY),
         (m["event_time"] > F.col("record_ms") + rules.max_future_ms, Reason.FUTURE_EVENT_TIME),
         (window_end <= rules.watermark_ms, Reason.LATE),
     ]
@@ -69,8 +84,9 @@ def classify(kafka_rows: DataFrame, rules: Rules) -> DataFrame:
 
 
 def dedup_key() -> Column:
-    """schema.dedup_key as a Spark column (its kind is EVENT_TIME_KEY)."""
-    return F.col("m.event_time")
+    """schema.dedup_key less the symbol, as text: "<source>:t<trade_id>" or "<source>:<event_time>"."""
+    trade = F.concat(F.lit("t"), F.col("m.trade_id").cast("string"))
+    return F.concat_ws(":", F.col("m.source"), F.coalesce(trade, F.col("m.event_time").cast("string")))
 
 
 def mark_duplicates(classified: DataFrame, counted_before: DataFrame) -> DataFrame:
@@ -88,52 +104,68 @@ def mark_duplicates(classified: DataFrame, counted_before: DataFrame) -> DataFra
             .drop("_seen_symbol", "_seen_key", "_seen"))
 
 
-def aggregate(classified: DataFrame, rules: Rules) -> DataFrame:
-    """Per (symbol, window) partial aggregates of the valid rows of this batch, with the
-    dedup keys counted (ascending, comma-separated) and how many distinct keys there are.
+REJECT_FIELDS = ("topic", "partition", "offset", "record_ms", "key", "value", "reason")
+
+
+def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
+    """The whole batch in one pass (one Spark job, nothing cached): per (partition, symbol,
+    window) partial aggregates of the valid rows, with the dedup keys counted (comma-separated,
+    unsorted: the sink needs a set) and how many are distinct; per partition the next offset
+    to read and, in the group whose symbol and window are null, the rejected rows.
+    processor/partials.py combines the partitions.
 
     open/close are the prices first/last by (event_time, partition, offset), so ties are
     broken the same way on every replay."""
-    valid = classified.where(F.col("reason").isNull()).select(
-        F.col("m.symbol").alias("symbol"),
-        _window_start(F.col("m.event_time"), rules.window_ms).alias("window_start_ms"),
-        _price(F.col("m.price")).alias("price"),
-        F.col("m.event_time").alias("event_ms"),
-        F.col("m.ingest_time").alias("ingest_ms"),
-        F.struct(F.col("m.event_time"), F.col("partition"), F.col("offset")).alias("order"),
-        dedup_key().alias("key"),
+    valid = F.col("reason").isNull()
+    m = F.col("m")
+    quantity = _quantity(m["quantity"])
+    rows = classified.select(
+        "topic", "partition", "offset",
+        F.when(valid, m["symbol"]).alias("symbol"),
+        F.when(valid, _window_start(m["event_time"], rules.window_ms)).alias("window_start_ms"),
+        F.when(valid, _price(m["price"])).alias("price"),
+        F.when(valid, m["event_time"]).alias("event_ms"),
+        F.when(valid, m["ingest_time"]).alias("ingest_ms"),
+        F.when(valid, F.struct(m["event_time"], F.col("partition"), F.col("offset"))).alias("order"),
+        F.when(valid, dedup_key()).alias("key"),
+        F.when(valid, quantity).alias("quantity"),
+        F.when(valid, _notional(m["price"], quantity)).alias("notional"),
+        F.when(~valid, F.struct(*REJECT_FIELDS)).alias("reject"),
     )
-    keys = F.array_sort(F.collect_list("key"))
-    return valid.groupBy("symbol", "window_start_ms").agg(
+    keys = F.collect_list("key")
+    return rows.groupBy("topic", "partition", "symbol", "window_start_ms").agg(
         F.sum("price").alias("price_sum"),
-        F.count(F.lit(1)).alias("sample_count"),
+        F.count("price").alias("sample_count"),
         F.min("price").alias("min_price"),
         F.max("price").alias("max_price"),
         F.min_by("price", "order").alias("open_price"),
         F.max_by("price", "order").alias("close_price"),
+        F.min("order").alias("open_order"),
+        F.max("order").alias("close_order"),
         F.min("event_ms").alias("first_event_ms"),
         F.max("event_ms").alias("last_event_ms"),
         F.max("ingest_ms").alias("newest_ingest_ms"),
-        F.lit(EVENT_TIME_KEY).alias("key_kind"),
+        F.sum("quantity").alias("volume"),  # null when no price of the window has a quantity
+        F.sum("notional").alias("notional"),
         F.array_join(keys, ",").alias("keys"),
         F.size(F.array_distinct(keys)).alias("distinct_keys"),
-        F.min("key").alias("first_key"),
-        F.max("key").alias("last_key"),
+        (F.max("offset") + 1).alias("next_offset"),
+        F.collect_list("reject").alias("rejects"),
     )
-
-
-def rejected(classified: DataFrame) -> DataFrame:
-    return classified.where(F.col("reason").isNotNull()).select(
-        "topic", "partition", "offset", "record_ms", "key", "value", "reason")
-
-
-def end_offsets(classified: DataFrame) -> DataFrame:
-    """Per partition, the next offset to read after this batch."""
-    return classified.groupBy("topic", "partition").agg((F.max("offset") + 1).alias("next_offset"))
 
 
 def _price(text: Column) -> Column:
     return text.try_cast(f"decimal({PRICE_PRECISION},{PRICE_SCALE})")
+
+
+def _quantity(text: Column) -> Column:
+    return text.try_cast("decimal(20,8)")
+
+
+def _notional(price_text: Column, quantity: Column) -> Column:
+    """price x quantity, exact in DECIMAL(38,16): the operands are narrowed so that Spark need
+    not round the product; null for a trade price of 10^9 or more (rejected as bad_quantity)."""
+    return F.try_multiply(price_text.try_cast(f"decimal(17,{PRICE_SCALE})"), quantity)
 
 
 def _window_start(event_ms: Column, window_ms: int) -> Column:

@@ -9,10 +9,12 @@ the first time.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 import structlog
@@ -21,7 +23,7 @@ from cryptostream import config as config_module
 from cryptostream import metrics
 from cryptostream.config import PROJECT_DIR, Config, ConfigError
 from cryptostream.logs import configure
-from cryptostream.processor import classify
+from cryptostream.processor import classify, partials
 from cryptostream.processor.sink import MySQLSink, keys_from_row, window_from_row
 
 log = structlog.get_logger("processor")
@@ -57,6 +59,7 @@ def build_session(config: Config) -> Any:
     builder = (SparkSession.builder.appName("cryptostream-processor").master(settings.spark_master)
                .config("spark.jars", ",".join(spark_jars(config)))
                .config("spark.driver.memory", settings.driver_memory)
+               .config("spark.executor.memory", settings.executor_memory)
                .config("spark.driver.extraJavaOptions", java_options)
                .config("spark.executor.extraJavaOptions", java_options)
                .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
@@ -65,6 +68,8 @@ def build_session(config: Config) -> Any:
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.streaming.stopGracefullyOnShutdown", "true"))
+    if settings.cores_max:
+        builder = builder.config("spark.cores.max", str(settings.cores_max))
     return builder.getOrCreate()
 
 
@@ -103,7 +108,8 @@ class BatchHandler:
             return
         rules = classify.Rules(self.config.exchange.symbols, int(self.config.processor.window * 1000),
                                int(self.config.processor.max_future_skew * 1000), watermark_ms)
-        aggregates, rejects = self._compute(batch, rules, offsets)
+        timings: dict[str, float] = {}
+        aggregates, rejects = self._compute(batch, rules, offsets, timings)
         newest = max((a["last_event_ms"] for a in aggregates), default=None)
         next_watermark = watermark_ms if newest is None else max(watermark_ms, newest - self.watermark_delay_ms)
         windows = [window_from_row(a) for a in aggregates]
@@ -118,27 +124,51 @@ class BatchHandler:
                                 "rejected": result.rejected, "write_ms": round(result.write_ms, 1),
                                 "write_attempts": result.attempts, "skipped": result.skipped or None,
                                 "watermark_ms": next_watermark,
-                                "rejected_by_reason": _count_reasons(rejects) or None}
+                                "rejected_by_reason": _count_reasons(rejects) or None, **timings}
 
-    def _compute(self, batch: Any, rules: classify.Rules, offsets: dict) -> tuple[list[dict], list[dict]]:
-        """Spark work of one batch: window aggregates, rejected rows; advances `offsets`."""
-        classified = classify.classify(batch, rules).persist()
-        try:
-            aggregates = [row.asDict() for row in classify.aggregate(classified, rules).collect()]
-            repeated = self.sink.counted_before([keys_from_row(a) for a in aggregates])
-            if repeated or any(a["distinct_keys"] != a["sample_count"] for a in aggregates):
-                # rare: a price delivered twice; aggregate again without the copies
-                counted_before = batch.sparkSession.createDataFrame(sorted(repeated), "symbol string, key long")
-                marked = classify.mark_duplicates(classified, counted_before).persist()
-                classified.unpersist()
-                classified = marked
-                aggregates = [row.asDict() for row in classify.aggregate(classified, rules).collect()]
-            rejects = [row.asDict() for row in classify.rejected(classified).collect()]
-            for row in classify.end_offsets(classified).collect():
-                offsets.setdefault(row["topic"], {})[str(row["partition"])] = row["next_offset"]
-        finally:
-            classified.unpersist()
-        return aggregates, rejects
+    def _compute(self, batch: Any, rules: classify.Rules, offsets: dict,
+                 timings: dict[str, float]) -> tuple[list[dict], list[dict]]:
+        """Spark work of one batch: window aggregates, rejected rows; advances `offsets`.
+        `timings` gets the milliseconds of each step (the batch log line shows them)."""
+        clock = _Stopwatch(timings)
+        classified = classify.classify(batch, rules)
+        summary = self._summarise(classified, rules)
+        clock.lap("aggregate_ms")
+        repeated = self.sink.counted_before([keys_from_row(a) for a in summary.aggregates])
+        clock.lap("dedup_lookup_ms")
+        if repeated or any(a["distinct_keys"] != a["sample_count"] for a in summary.aggregates):
+            # rare: a price delivered twice; the batch is read again with the copies marked
+            summary = self._summarise(classify.mark_duplicates(classified, _keys_frame(batch, repeated)), rules)
+            clock.lap("dedup_again_ms")
+        for topic, partitions in summary.next_offsets.items():
+            offsets.setdefault(topic, {}).update(partitions)
+        return summary.aggregates, summary.rejects
+
+    @staticmethod
+    def _summarise(classified: Any, rules: classify.Rules) -> partials.Summary:
+        return partials.combine([row.asDict() for row in classify.summarise(classified, rules).collect()])
+
+
+def _keys_frame(batch: Any, keys: set[tuple[str, str]]) -> Any:
+    """(symbol, key) rows built in the JVM from one JSON literal, so no Python worker is
+    needed on the executors of a cluster."""
+    from pyspark.sql import functions as F
+    text = json.dumps([{"symbol": symbol, "key": key} for symbol, key in sorted(keys)])
+    rows = F.from_json(F.lit(text), "array<struct<symbol:string,key:string>>")
+    return batch.sparkSession.range(1).select(F.explode(rows).alias("k")).select("k.symbol", "k.key")
+
+
+class _Stopwatch:
+    """Milliseconds since the last lap, recorded under each lap's name."""
+
+    def __init__(self, laps: dict[str, float]) -> None:
+        self.laps = laps
+        self.last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round((now - self.last) * 1000, 1)
+        self.last = now
 
 
 def _count_reasons(rejects: list[dict[str, Any]]) -> dict[str, int]:

@@ -41,6 +41,8 @@ class Window:
     first_event: datetime
     last_event: datetime
     newest_ingest: datetime
+    volume: Decimal | None = None  # sum of the trade quantities, when prices carry them
+    notional: Decimal | None = None  # sum of price x quantity
 
     def merge(self, later: "Window") -> "Window":
         """This window's stored aggregate extended by a later batch's partial aggregate."""
@@ -51,29 +53,42 @@ class Window:
             later.open_price if later.first_event < self.first_event else self.open_price,
             later.close_price if later.last_event >= self.last_event else self.close_price,
             min(self.first_event, later.first_event), max(self.last_event, later.last_event),
-            max(self.newest_ingest, later.newest_ingest))
+            max(self.newest_ingest, later.newest_ingest),
+            _add(self.volume, later.volume), _add(self.notional, later.notional))
 
     @property
     def average(self) -> Decimal:
         return (self.price_sum / self.sample_count).quantize(AVERAGE_PLACES, ROUND_HALF_EVEN)
 
+    @property
+    def vwap(self) -> Decimal | None:
+        """Volume-weighted average price over the prices that carry a quantity."""
+        if not self.volume:
+            return None
+        return (self.notional / self.volume).quantize(AVERAGE_PLACES, ROUND_HALF_EVEN)
+
+
+def _add(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    return b if a is None else a if b is None else a + b
+
 
 @dataclass(frozen=True)
 class CountedKeys:
-    """The dedup keys (schema.dedup_key) of the prices one batch counted in one window."""
+    """The dedup keys (schema.dedup_key) of the prices one batch counted in one window:
+    "<source>:<event_time>" texts, and the event-time range they cover (to skip lists that
+    cannot hold a copy)."""
     symbol: str
-    kind: str
     window_start: datetime
     first: int
     last: int
-    text: str  # ascending, comma-separated
+    text: str  # comma-separated
 
-    def values(self) -> set[int]:
-        return {int(key) for key in self.text.split(",")} if self.text else set()
+    def values(self) -> set[str]:
+        return set(self.text.split(",")) if self.text else set()
 
     @property
-    def window(self) -> tuple[str, str, datetime]:
-        return self.symbol, self.kind, self.window_start
+    def window(self) -> tuple[str, datetime]:
+        return self.symbol, self.window_start
 
 
 @dataclass
@@ -95,13 +110,14 @@ def window_from_row(row: dict[str, Any]) -> Window:
     """A Spark aggregate row (classify.aggregate) as a Window."""
     return Window(row["symbol"], utc(row["window_start_ms"]), row["price_sum"], row["sample_count"],
                   row["min_price"], row["max_price"], row["open_price"], row["close_price"],
-                  utc(row["first_event_ms"]), utc(row["last_event_ms"]), utc(row["newest_ingest_ms"]))
+                  utc(row["first_event_ms"]), utc(row["last_event_ms"]), utc(row["newest_ingest_ms"]),
+                  row["volume"], row["notional"])
 
 
 def keys_from_row(row: dict[str, Any]) -> CountedKeys:
     """The counted keys of a Spark aggregate row (classify.aggregate)."""
-    return CountedKeys(row["symbol"], row["key_kind"], utc(row["window_start_ms"]), row["first_key"],
-                       row["last_key"], row["keys"])
+    return CountedKeys(row["symbol"], utc(row["window_start_ms"]), row["first_event_ms"], row["last_event_ms"],
+                       row["keys"])
 
 
 class MySQLSink:
@@ -124,7 +140,7 @@ class MySQLSink:
             return (row[0], row[1], json.loads(row[2])) if row else (-1, NO_WATERMARK, {})
         return self._with_retries(read, commit=False)[0]
 
-    def counted_before(self, batch_keys: list[CountedKeys]) -> set[tuple[str, int]]:
+    def counted_before(self, batch_keys: list[CountedKeys]) -> set[tuple[str, str]]:
         """(symbol, key) of this batch's keys that earlier batches already counted.
 
         Only key lists whose range overlaps the batch's are read: in normal operation keys
@@ -133,16 +149,16 @@ class MySQLSink:
         if not windows:
             return set()
 
-        def read(cursor: Any) -> set[tuple[str, int]]:
-            cursor.execute(self.sql["counted_ranges"].format(keys=", ".join(["(%s, %s, %s)"] * len(windows))),
+        def read(cursor: Any) -> set[tuple[str, str]]:
+            cursor.execute(self.sql["counted_ranges"].format(keys=", ".join(["(%s, %s)"] * len(windows))),
                            [value for window in windows for value in window])
             stored = cursor.fetchall()
             repeated = set()
             for new in batch_keys:
-                overlapping = [r[3] for r in stored if r[:3] == new.window and r[4] <= new.last and r[5] >= new.first]
+                overlapping = [r[2] for r in stored if r[:2] == new.window and r[3] <= new.last and r[4] >= new.first]
                 for batch_id in overlapping:
                     cursor.execute(self.sql["counted_list"], (*new.window, batch_id))
-                    old = {int(key) for key in zlib.decompress(cursor.fetchone()[0]).decode().split(",")}
+                    old = set(zlib.decompress(cursor.fetchone()[0]).decode().split(","))
                     repeated |= {(new.symbol, key) for key in old & new.values()}
             return repeated
         return self._with_retries(read, commit=False)[0]
@@ -201,12 +217,14 @@ class MySQLSink:
     def _insert_params(self, w: Window) -> tuple:
         end = utc(int(w.start.replace(tzinfo=timezone.utc).timestamp() * 1000) + self.window_ms)
         return (w.symbol, w.start, end, w.average, w.min_price, w.max_price, w.open_price,
-                w.close_price, w.sample_count, w.price_sum, w.first_event, w.last_event, w.newest_ingest)
+                w.close_price, w.sample_count, w.price_sum, w.first_event, w.last_event, w.newest_ingest,
+                w.volume, w.notional, w.vwap)
 
     @staticmethod
     def _update_params(w: Window) -> tuple:
         return (w.average, w.min_price, w.max_price, w.open_price, w.close_price, w.sample_count,
-                w.price_sum, w.first_event, w.last_event, w.newest_ingest, w.symbol, w.start)
+                w.price_sum, w.first_event, w.last_event, w.newest_ingest, w.volume, w.notional, w.vwap,
+                w.symbol, w.start)
 
     def _with_retries(self, work: Any, commit: bool) -> tuple[Any, int]:
         backoff = Backoff(0.5, 10.0)

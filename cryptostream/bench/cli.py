@@ -1,0 +1,132 @@
+"""bin/bench: the benchmark on a stack of its own (bounded, 127.0.0.1 only).
+
+Starts bin/up --simulated in var/bench/home on free ports, runs the measurements of
+bench/phases.py --runs times, prints a table of medians with the targets beside them and
+writes every figure to var/bench/bench-<time>.json, then stops the stack.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from typing import Any
+
+from cryptostream.bench import phases
+from cryptostream.bench.measure import median
+from cryptostream.bench.stack import OwnStack
+from cryptostream.config import PROJECT_DIR
+
+# (figure, dotted path in the medians, target, "min" = at least / "max" = at most)
+TARGETS = [
+    ("processor msgs/s (drain)", "throughput.processor.msgs_per_s", 100_000, "min"),
+    ("raw Kafka consumer msgs/s", "throughput.raw_consumer.fetch_msgs_per_s", None, None),
+    ("processor / raw consumer", "throughput.ratio_to_raw_consumer", 0.25, "min"),
+    ("micro-batch p50 s (drain)", "throughput.processor.batch_s.p50", None, None),
+    ("micro-batch p95 s (drain)", "throughput.processor.batch_s.p95", None, None),
+    ("latency p50 s", "latency.latency_s.p50", 1.0, "max"),
+    ("latency p95 s", "latency.latency_s.p95", None, None),
+    ("latency p99 s", "latency.latency_s.p99", 2.0, "max"),
+    ("stack peak RSS MiB", "latency.resources.stack_peak_rss_mib", 3072, "max"),
+    ("first rows after bin/up s", "first_rows_s", 30, "max"),
+    ("producer publish path msgs/s", "publish.msgs_per_s", None, None),
+    ("REST requests per poll", "latency.rest_producer.requests_per_poll", None, None),
+    ("REST weight per minute (max)", "latency.rest_producer.weight_per_minute_max", None, None),
+]
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def machine() -> dict[str, Any]:
+    memory_kib = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")))
+    return {"cores": os.cpu_count(), "ram_gib": round(memory_kib / 2**20, 1), "kernel": platform.release(),
+            "python": platform.python_version()}
+
+
+def run_all(args: argparse.Namespace, folder) -> dict[str, Any]:
+    stack = OwnStack(folder / "home")
+    say(f"starting the benchmark's own stack in {stack.home}")
+    report: dict[str, Any] = {"machine": machine(), "args": vars(args), "runs": []}
+    try:
+        report["first_rows_s"] = round(stack.up(), 1)
+        if "throughput" in args.phases:
+            topic, symbols, preload_rate = phases.prepare_topic(stack, args.messages, args.extra_symbols, say)
+            report["preload_msgs_per_s"] = round(preload_rate)
+        for run in range(args.runs):
+            say(f"run {run + 1} of {args.runs}")
+            figures: dict[str, Any] = {}
+            if "throughput" in args.phases:
+                figures["throughput"] = phases.throughput(stack, topic, symbols, args.messages, run, folder,
+                                                          args.verify and run == 0, say)
+            if "producer" in args.phases:
+                figures["publish"] = phases.publish_path(stack, args.publish_messages, say)
+            if "latency" in args.phases:
+                figures["latency"] = phases.latency(stack, args.latency_minutes, args.rate, say)
+            report["runs"].append(figures)
+    finally:
+        if not args.keep_stack:
+            stack.down()
+    report["medians"] = medians(report["runs"])
+    report["medians"]["first_rows_s"] = report.get("first_rows_s")
+    return report
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of every number found at the same place in each run's figures."""
+    def merge(values: list[Any]) -> Any:
+        if all(isinstance(v, dict) for v in values):
+            return {k: merge([v.get(k) for v in values]) for k in values[0]}
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        return median(numbers) if numbers else values[0]
+    return merge(runs) if runs else {}
+
+
+def lookup(figures: dict[str, Any], path: str) -> Any:
+    for part in path.split("."):
+        figures = figures.get(part) if isinstance(figures, dict) else None
+    return figures
+
+
+def table(report: dict[str, Any]) -> str:
+    rows = [f"{'figure':32} {'median':>12} {'target':>10}  met", "-" * 62]
+    for name, path, target, kind in TARGETS:
+        value = lookup(report["medians"], path)
+        met = "" if target is None or value is None else \
+            ("yes" if (value >= target if kind == "min" else value <= target) else "NO")
+        shown = "-" if value is None else f"{value:,.3f}".rstrip("0").rstrip(".")
+        bound = "" if target is None else f"{'>=' if kind == 'min' else '<='} {target:,}"
+        rows.append(f"{name:32} {shown:>12} {bound:>10}  {met}")
+    host = report["machine"]
+    rows.append(f"machine: {host['cores']} cores, {host['ram_gib']} GiB RAM; medians of {len(report['runs'])} run(s)")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description="Benchmark the pipeline on a stack of its own.")
+    parser.add_argument("--messages", type=int, default=5_000_000, help="preloaded for the throughput run")
+    parser.add_argument("--extra-symbols", type=int, default=0, help="symbols beyond the configured five")
+    parser.add_argument("--runs", type=int, default=3, help="each figure is the median of this many runs")
+    parser.add_argument("--rate", type=int, default=1000, help="input msgs/s for the latency run")
+    parser.add_argument("--latency-minutes", type=float, default=5.0)
+    parser.add_argument("--publish-messages", type=int, default=200_000)
+    parser.add_argument("--phases", default="throughput,latency,producer",
+                        type=lambda text: set(text.split(",")), help="comma-separated subset")
+    parser.add_argument("--verify", action="store_true", help="reconcile the first throughput run (slow)")
+    parser.add_argument("--keep-stack", action="store_true", help="leave the benchmark stack running")
+    args = parser.parse_args(argv)
+    if not (1 <= args.runs <= 10 and 1_000 <= args.messages <= 50_000_000 and 0 <= args.extra_symbols <= 500
+            and 0 < args.latency_minutes <= 60 and 0 < args.rate <= 20_000):
+        parser.error("out of bounds: runs 1-10, messages 1,000-50,000,000, extra symbols 0-500, "
+                     "latency minutes up to 60, rate up to 20,000")
+    folder = PROJECT_DIR / "var" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    report = run_all(args, folder)
+    path = folder / f"bench-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    report["args"]["phases"] = sorted(args.phases)
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(table(report))
+    print(path)
+    return 0

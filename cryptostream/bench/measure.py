@@ -1,0 +1,131 @@
+"""What the benchmark measures, from the outside: processes' memory and CPU, the processor's
+per-batch log lines, and row latency as MySQL shows it."""
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from cryptostream import db
+from cryptostream.config import Config
+from cryptostream.ops import probes
+
+
+def percentiles(values: list[float], points: tuple[float, ...] = (0.5, 0.95, 0.99)) -> dict[str, float | None]:
+    return {f"p{round(p * 100)}": probes.percentile(values, p) for p in points}
+
+
+def median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+class Background:
+    """Calls `tick()` every `every` seconds in a thread, from `with` until its end."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        self.tick()
+        while not self._stop.wait(self.every):
+            self.tick()
+        self.close()
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return
+
+
+class ResourceSampler(Background):
+    """Samples RSS (with children) and CPU time of named processes; reports each one's peak
+    RSS and average CPU use, and the whole set's peak RSS."""
+
+    def __init__(self, pids: Callable[[], dict[str, int]], every: float = 1.0) -> None:
+        super().__init__(every)
+        self.pids = pids
+        self.samples: list[tuple[float, dict[str, tuple[int, float]]]] = []
+
+    def tick(self) -> None:
+        usage = {name: probes.process_tree_usage(pid) for name, pid in self.pids().items() if pid}
+        self.samples.append((time.monotonic(), usage))
+
+    def report(self) -> dict[str, Any]:
+        if len(self.samples) < 2:
+            return {}
+        (t0, first), (t1, last) = self.samples[0], self.samples[-1]
+        names = sorted({name for _, usage in self.samples for name in usage})
+        peak = {n: max(u[n][0] for _, u in self.samples if n in u) // 2**20 for n in names}
+        cpu = {n: round(100 * (last[n][1] - first[n][1]) / (t1 - t0), 1) for n in names if n in first and n in last}
+        whole = max(sum(rss for rss, _ in usage.values()) for _, usage in self.samples) // 2**20
+        return {"peak_rss_mib": peak, "cpu_percent": cpu, "stack_peak_rss_mib": whole}
+
+
+def batch_events(log: Path) -> list[dict[str, Any]]:
+    """The processor's per-batch JSON lines, in order."""
+    events = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"event": "batch"' in line:
+            events.append(json.loads(line))
+    return events
+
+
+def drain_rate(events: list[dict[str, Any]], messages: int) -> dict[str, Any]:
+    """Messages per second from the first batch's start to the last batch's end, and the
+    micro-batch duration percentiles (batches that read nothing left out)."""
+    busy = [e for e in events if e.get("input_rows")]
+    if not busy:
+        return {}
+    start = _epoch(busy[0]["timestamp"]) - busy[0]["duration_ms"] / 1000
+    span = _epoch(busy[-1]["timestamp"]) - start
+    durations = [e["duration_ms"] / 1000 for e in busy]
+    return {"msgs_per_s": round(messages / span), "seconds": round(span, 1), "batches": len(busy),
+            "batch_s": {k: v and round(v, 2) for k, v in percentiles(durations).items()},
+            "rows_per_batch_max": max(e["input_rows"] for e in busy)}
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+class LatencyProbe(Background):
+    """Polls moving_averages for rows updated since the last look: each update's latency is
+    updated_at minus the newest ingest_time it includes (both UTC, one machine's clock)."""
+
+    def __init__(self, config: Config, every: float = 0.2) -> None:
+        super().__init__(every)
+        self.latencies: list[float] = []
+        self.connection = db.connect(config)
+        self.sql = db.named_statements("bench")["updated_rows"]
+        self.since = datetime.now(timezone.utc).replace(tzinfo=None)
+
+    def tick(self) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.sql, (self.since,))
+            rows = cursor.fetchall()
+        self.connection.rollback()  # a fresh snapshot next time
+        self.latencies += [micros / 1e6 for micros, _ in rows]
+        self.since = max([self.since, *[updated for _, updated in rows]])
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def report(self) -> dict[str, Any]:
+        return {"updates": len(self.latencies),
+                **{k: v and round(v, 3) for k, v in percentiles(self.latencies).items()}}

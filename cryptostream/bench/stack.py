@@ -1,0 +1,73 @@
+"""A native stack of its own (bin/up --simulated in a separate home, free 127.0.0.1 ports),
+for the benchmark and the end-to-end tests, so they never touch an operator's stack."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cryptostream.config import PROJECT_DIR, Config, load
+from cryptostream.ops import probes
+from cryptostream.ops.stack import free_port
+
+BIN = PROJECT_DIR / "bin"
+PORT_SETTINGS = ("KAFKA_CONTROLLER_PORT", "MYSQL_PORT", "SIMULATOR_PORT", "SIMULATOR_MIRROR_PORT", "SIMULATOR_WS_PORT",
+                 "METRICS_PRODUCER_PORT", "METRICS_PROCESSOR_PORT")
+
+
+def environment(home: Path, **settings: str) -> dict[str, str]:
+    """CRYPTOSTREAM_* for a stack of its own: home, free ports, then the given settings
+    (keys like processor_window, as in the configuration file's section_key)."""
+    kafka_port = free_port()
+    env = dict(os.environ, CRYPTOSTREAM_HOME=str(home),
+               CRYPTOSTREAM_JARS_DIR=str(PROJECT_DIR / "var" / "jars"),  # resolved once for all homes
+               CRYPTOSTREAM_KAFKA_PORT=str(kafka_port),
+               CRYPTOSTREAM_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{kafka_port}")
+    env.update({f"CRYPTOSTREAM_{name}": str(free_port()) for name in PORT_SETTINGS})
+    env.update({f"CRYPTOSTREAM_{key.upper()}": value for key, value in settings.items()})  # settings win
+    return env
+
+
+class OwnStack:
+    """bin/up --simulated / bin/down in `home`; `config()` is what its programs read."""
+
+    def __init__(self, home: Path, **settings: str) -> None:
+        self.home = home
+        self.env = environment(home, **settings)
+
+    def config(self, **overrides: str) -> Config:
+        return load(env={**self.env, **{f"CRYPTOSTREAM_{k.upper()}": v for k, v in overrides.items()}})
+
+    def run(self, command: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / command), *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def up(self, wait_rows: float = 180) -> float:
+        """Start everything; seconds until rows of every symbol were in MySQL."""
+        started = time.monotonic()
+        result = self.run("up", "--simulated", "--wait-rows", str(wait_rows), timeout=900)
+        if result.returncode != 0:
+            raise RuntimeError(f"bin/up failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return time.monotonic() - started
+
+    def down(self) -> None:
+        result = self.run("down", timeout=300)
+        if result.returncode != 0:
+            raise RuntimeError(f"bin/down failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+
+    def ctl(self, *args: str) -> str:
+        result = self.run("supervisorctl", *args)
+        return result.stdout + result.stderr
+
+    def pids(self) -> dict[str, int]:
+        """supervisord's programs by bare name, with their pids (0 when not running)."""
+        return {name: info["pid"] for name, info in probes.program_states(self.config()).items()}
+
+    def processor(self, log: Path, **overrides: str) -> subprocess.Popen:
+        """A processor of its own (not supervisord's), reading what `overrides` say."""
+        env = {**self.env, **{f"CRYPTOSTREAM_{k.upper()}": v for k, v in overrides.items()}}
+        with open(log, "wb") as out:
+            return subprocess.Popen([str(Path(sys.executable).parent / "cryptostream-processor")], env=env,
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,0 +1,15 @@
+-- Columns added after a table was first created: bin/up adds each one that is missing
+-- (cryptostream/ops/database.py), since CREATE TABLE IF NOT EXISTS leaves old tables as they are.
+-- Statement names are <table>.<column>.
+
+-- name: moving_averages.volume
+ALTER TABLE moving_averages ADD COLUMN volume DECIMAL(38,8) NULL AFTER newest_ingest_time;
+
+-- name: moving_averages.notional
+ALTER TABLE moving_averages ADD COLUMN notional DECIMAL(38,16) NULL AFTER volume;
+
+-- name: moving_averages.vwap
+ALTER TABLE moving_averages ADD COLUMN vwap DECIMAL(32,12) NULL AFTER notional;
+
+-- name: existing_columns
+SELECT CONCAT(table_name, '.', column_name) FROM information_schema.columns WHERE table_schema = %s;
