@@ -156,14 +156,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_trade_stream(config: Config, duration: float | None) -> int:
     """exchange.source = websocket: every trade from the trade stream (trade_producer.py)."""
-    from cryptostream.trade_producer import TradeProducer  # it imports weight_pause from here
-    producer = TradeProducer(config)
+    from cryptostream.trade_producer import TradeProducer, published_trade_ids  # they import from here
+    resume = published_trade_ids(config)
+    producer = TradeProducer(config, last_ids=resume)
     metrics.serve(config.metrics.producer_port)
     signal.signal(signal.SIGTERM, producer.stop)
     signal.signal(signal.SIGINT, producer.stop)
     log.info("started", source="websocket", symbols=list(config.exchange.symbols),
              ws_base_url=config.exchange.ws_base_url, backfill_base_url=producer.history.base_url,
-             topic=config.kafka.topic, max_connection_age_s=config.exchange.ws_max_connection_age)
+             topic=config.kafka.topic, max_connection_age_s=config.exchange.ws_max_connection_age,
+             resume_from_trade_ids=resume or None)
     producer.run(duration)
     return 0
 

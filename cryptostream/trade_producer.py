@@ -10,6 +10,8 @@ Nothing is lost across connections:
   (or for a second), fetches the gap below it over REST (exchange/backfill.py) and publishes
   that before the held trades, once Kafka has acknowledged it: published in the other order,
   the newer trades would move the processor's watermark past the gap's windows;
+- at start it looks up the newest trade id it published per symbol (the topic's newest
+  messages), so the trades of its own downtime are backfilled like any other gap;
 - before exchange.ws_max_connection_age it opens a new connection, reads what the old one still
   delivers, closes it and switches; the overlap is the same trades twice.
 Trades come in twice (overlap, backfill next to the stream): the producer skips ids it
@@ -18,6 +20,7 @@ published recently (a bounded memory per symbol), and the processor counts each
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -84,6 +87,32 @@ class StreamCounters:
     missed: int = 0  # gaps (ids) the backfill could not fetch
 
 
+def published_trade_ids(config: Config, per_partition: int = 5_000) -> dict[str, int]:
+    """The highest trade id of each symbol among the topic's newest messages from this source
+    (where a restarted producer resumes); empty when there are none or Kafka cannot say."""
+    from cryptostream.ops.probes import sample_messages  # ops imports are heavy for the producer
+    try:
+        sample = sample_messages(config, per_partition)
+    except Exception as exc:  # noqa: BLE001 - no resume point: the stream starts afresh, logged
+        log.warning("resume_point_unknown", error=type(exc).__name__, detail=str(exc)[:200])
+        return {}
+    last: dict[str, int] = {}
+    for _, _, value, _ in sample:
+        body = _json_object(value)
+        if body.get("source") == SOURCE and isinstance(body.get("trade_id"), int) and body.get("symbol") \
+                in config.exchange.symbols:
+            last[body["symbol"]] = max(last.get(body["symbol"], -1), body["trade_id"])
+    return last
+
+
+def _json_object(value: bytes | None) -> dict:
+    try:
+        body = json.loads(value or b"")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def to_message(trade: Trade, now_ms: int) -> PriceMessage:
     return PriceMessage(symbol=trade.symbol, price=trade.price, event_time=trade.trade_time, ingest_time=now_ms,
                         source=SOURCE, trade_id=trade.trade_id, quantity=trade.quantity)
@@ -94,7 +123,7 @@ class TradeProducer:
 
     def __init__(self, config: Config, publisher: Publisher | None = None, history: TradeHistory | None = None,
                  connect: Callable[..., TradeConnection] = TradeConnection,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, last_ids: dict[str, int] | None = None) -> None:
         exchange = config.exchange
         self.config, self.connect, self.clock = config, connect, clock
         self.publisher = publisher or Publisher(config)
@@ -107,7 +136,7 @@ class TradeProducer:
                                  sleep=self.stopping.wait, on_request=self._count_request,
                                  backoff=Backoff(exchange.backoff_initial, exchange.backoff_max))
         self.recent = RecentIds()
-        self.last_id: dict[str, int] = {}  # the highest trade id seen per symbol
+        self.last_id: dict[str, int] = dict(last_ids or {})  # the highest trade id seen per symbol
         self.counters = StreamCounters()
         self.conn: TradeConnection | None = None
         self.retry_at = 0.0  # monotonic time of the next connection attempt

@@ -15,28 +15,9 @@ import time
 from pathlib import Path
 
 from cryptostream.config import PROJECT_DIR, Config, load
-from cryptostream.ops.stack import free_port
+from cryptostream.bench.stack import environment
 
 BIN = PROJECT_DIR / "bin"
-
-
-def stack_environment(home: Path, **settings: str) -> dict[str, str]:
-    """CRYPTOSTREAM_* for a stack of its own: home, free ports, the given settings (which win,
-    e.g. kafka_bootstrap_servers for an external cluster)."""
-    kafka_port = free_port()
-    env = dict(os.environ, CRYPTOSTREAM_HOME=str(home),
-               CRYPTOSTREAM_JARS_DIR=str(PROJECT_DIR / "var" / "jars"),  # resolved once for all homes
-               CRYPTOSTREAM_KAFKA_PORT=str(kafka_port),
-               CRYPTOSTREAM_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{kafka_port}",
-               CRYPTOSTREAM_KAFKA_CONTROLLER_PORT=str(free_port()),
-               CRYPTOSTREAM_MYSQL_PORT=str(free_port()),
-               CRYPTOSTREAM_SIMULATOR_PORT=str(free_port()),
-               CRYPTOSTREAM_SIMULATOR_MIRROR_PORT=str(free_port()),
-               CRYPTOSTREAM_SIMULATOR_WS_PORT=str(free_port()),
-               CRYPTOSTREAM_METRICS_PRODUCER_PORT=str(free_port()),
-               CRYPTOSTREAM_METRICS_PROCESSOR_PORT=str(free_port()))
-    env.update({f"CRYPTOSTREAM_{key.upper()}": value for key, value in settings.items()})
-    return env
 
 
 def running(stack: "NativeStack"):
@@ -54,7 +35,7 @@ class NativeStack:
 
     def __init__(self, home: Path, **settings: str) -> None:
         self.home = home
-        self.env = stack_environment(home, **settings)
+        self.env = environment(home, **settings)
 
     @property
     def config(self) -> Config:

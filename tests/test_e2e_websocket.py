@@ -3,7 +3,8 @@ Kafka -> Spark -> MySQL, all real, on 127.0.0.1 (bin/up --simulated in a tempora
 
 While trades flow, the simulated exchange pings, drops the connection, refuses it for a few
 seconds (a gap only REST can fill) and, like Binance at 24 h, would close connections older
-than 45 s; the producer renews its connection every 30 s before that. At the end every
+than 45 s; the producer renews its connection every 30 s before that; then the producer is
+killed (kill -9) and its restarted self backfills its own downtime. At the end every
 simulated trade between the first and the last the producer saw is in Kafka exactly once as
 far as the windows are concerned (bin/reconcile exact, no trade late), with the simulator's
 own price, quantity and time, and MySQL has a vwap for every window.
@@ -11,6 +12,7 @@ own price, quantity and time, and MySQL has a vwap for every window.
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any, Callable
 
@@ -85,6 +87,14 @@ def test_every_trade_in_exactly_one_window_through_ping_disconnect_gap_and_renew
 
     renewals = len(producer_events(stack, "ws_renewed"))
     wait_until("a connection renewal", lambda: len(producer_events(stack, "ws_renewed")) > renewals, 45)
+
+    # kill -9 of the producer: the restarted one resumes after the last trade it published
+    backfills, starts = len(producer_events(stack, "backfill")), len(producer_events(stack, "started"))
+    os.killpg(int(stack.ctl("pid", "producer").strip()), 9)
+    restarted = wait_until("the producer restarted", lambda: producer_events(stack, "started")[starts:], 60)
+    assert set(restarted[0]["resume_from_trade_ids"]) == set(config.exchange.symbols)
+    wait_until("the downtime backfilled",
+               lambda: [e for e in producer_events(stack, "backfill")[backfills:] if e["trades"] > 0], 30)
     time.sleep(3)
     assert "stopped" in stack.ctl("stop", "producer")
 
