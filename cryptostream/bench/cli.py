@@ -13,7 +13,7 @@ import platform
 from datetime import datetime, timezone
 from typing import Any
 
-from cryptostream.bench import phases
+from cryptostream.bench import phases, profile
 from cryptostream.bench.measure import median
 from cryptostream.bench.stack import OwnStack
 from cryptostream.config import PROJECT_DIR
@@ -50,6 +50,9 @@ def run_all(args: argparse.Namespace, folder) -> dict[str, Any]:
     stack = OwnStack(folder / "home")
     say(f"starting the benchmark's own stack in {stack.home}")
     report: dict[str, Any] = {"machine": machine(), "args": vars(args), "runs": []}
+    if "profile" in args.phases:
+        say(f"profile: the processor's Spark steps over {args.profile_rows:,} synthetic rows in memory")
+        report["profile"] = profile.profile(stack.config(), args.profile_rows)
     try:
         report["first_rows_s"] = round(stack.up(), 1)
         if "throughput" in args.phases:
@@ -112,15 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=1000, help="input msgs/s for the latency run")
     parser.add_argument("--latency-minutes", type=float, default=5.0)
     parser.add_argument("--publish-messages", type=int, default=200_000)
-    parser.add_argument("--phases", default="throughput,latency,producer",
+    parser.add_argument("--profile-rows", type=int, default=1_000_000, help="rows of the profile phase")
+    parser.add_argument("--phases", default="profile,throughput,latency,producer",
                         type=lambda text: set(text.split(",")), help="comma-separated subset")
     parser.add_argument("--verify", action="store_true", help="reconcile the first throughput run (slow)")
     parser.add_argument("--keep-stack", action="store_true", help="leave the benchmark stack running")
     args = parser.parse_args(argv)
     if not (1 <= args.runs <= 10 and 1_000 <= args.messages <= 50_000_000 and 0 <= args.extra_symbols <= 500
-            and 0 < args.latency_minutes <= 60 and 0 < args.rate <= 20_000):
+            and 0 < args.latency_minutes <= 60 and 0 < args.rate <= 20_000
+            and 10_000 <= args.profile_rows <= 10_000_000):
         parser.error("out of bounds: runs 1-10, messages 1,000-50,000,000, extra symbols 0-500, "
-                     "latency minutes up to 60, rate up to 20,000")
+                     "latency minutes up to 60, rate up to 20,000, profile rows 10,000-10,000,000")
     folder = PROJECT_DIR / "var" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     report = run_all(args, folder)
@@ -128,5 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     report["args"]["phases"] = sorted(args.phases)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(table(report))
+    for step, figures in report.get("profile", {}).items():
+        print(f"profile  {step:36} {figures['rows_per_s']:>12,} rows/s")
     print(path)
     return 0

@@ -105,7 +105,7 @@ _TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\) ENGINE", re.DOT
 def declared_columns() -> dict[str, dict[str, str]]:
     """Columns and types as sql/schema.sql declares them."""
     text = (db.SQL_DIR / "schema.sql").read_text()
-    return {table: {name: _normalise(kind) for name, kind in _COLUMN.findall(body) if name not in ("UNIQUE", "KEY")}
+    return {table: {name: _normalise(kind) for name, kind in _COLUMN.findall(body) if name not in ("PRIMARY", "UNIQUE", "KEY")}
             for table, body in _TABLE.findall(text)}
 
 
