@@ -6,12 +6,10 @@ processor's Spark and sink code; tests/test_reconcile.py checks it against hand-
 """
 from __future__ import annotations
 
-import time
-
 from cryptostream import db
 from cryptostream.config import Config
 from cryptostream.ops import probes
-from cryptostream.ops.reconcile import processed_offsets
+from cryptostream.ops.reconcile import wait_processed
 
 
 def query(config: Config, sql: str, params: tuple = ()) -> list[tuple]:
@@ -27,10 +25,5 @@ def query(config: Config, sql: str, params: tuple = ()) -> list[tuple]:
 def wait_until_processed(config: Config, timeout: float = 120) -> dict[int, int]:
     """Wait until the processor has applied everything now in the topic; returns the offsets."""
     target = {p: o for p, o in probes.topic_end_offsets(config).items() if o > 0}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = processed_offsets(config)
-        if all(done.get(p, 0) >= o for p, o in target.items()):
-            return target
-        time.sleep(1)
-    raise TimeoutError(f"processor did not reach {target}; it is at {processed_offsets(config)}")
+    wait_processed(config, target, timeout)
+    return target

@@ -26,7 +26,7 @@ from cryptostream.bench.measure import LatencyProbe, ResourceSampler, batch_even
 from cryptostream.bench.stack import OwnStack
 from cryptostream.config import Config
 from cryptostream.ops import database, probes
-from cryptostream.ops.reconcile import processed_offsets, reconcile
+from cryptostream.ops.reconcile import reconcile, wait_processed
 from cryptostream.ops.stack import free_port
 from cryptostream.publisher import Publisher, ensure_topic
 from cryptostream.schema import PriceMessage
@@ -67,7 +67,8 @@ def throughput(stack: OwnStack, topic: str, symbols: tuple[str, ...], messages: 
     with ResourceSampler(lambda: {"processor": process.pid, "kafka": kafka_pid}) as sampler:
         started = time.monotonic()
         try:
-            wait_drained(config, ends, process, timeout=max(600.0, messages / 5_000))
+            wait_processed(config, ends, timeout=max(600.0, messages / 5_000), interval=0.5,
+                           alive=lambda: process.poll() is None)
         finally:
             stop(process)
     say(f"  run {run}: drained in {time.monotonic() - started:.0f}s (processor start included)")
@@ -80,19 +81,6 @@ def throughput(stack: OwnStack, topic: str, symbols: tuple[str, ...], messages: 
         result["reconcile"] = {"exact": account.exact, "messages": account.messages, "windows": account.windows,
                                "problems": account.problems[:10]}
     return result
-
-
-def wait_drained(config: Config, ends: dict[int, int], process: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        done = processed_offsets(config)
-        if all(done.get(p, 0) >= end for p, end in ends.items()):
-            return
-        if process.poll() is not None:
-            raise RuntimeError(f"the processor exited with {process.returncode} before draining the topic")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the processor did not drain the topic in {timeout:.0f}s (at {done}, end {ends})")
-        time.sleep(0.5)
 
 
 def stop(process: subprocess.Popen) -> None:

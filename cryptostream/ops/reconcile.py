@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -140,6 +140,22 @@ def snapshot(config: Config) -> Snapshot:
 def processed_offsets(config: Config) -> dict[int, int]:
     """Per partition, the next offset the processor will read (what it has applied is below)."""
     return snapshot(config).offsets
+
+
+def wait_processed(config: Config, ends: dict[int, int], timeout: float, interval: float = 1.0,
+                   alive: Callable[[], bool] = lambda: True) -> float:
+    """Seconds until the processor has applied every offset below `ends`; TimeoutError after
+    `timeout`, RuntimeError as soon as `alive()` says the processor is gone."""
+    started = time.monotonic()
+    while True:
+        done = processed_offsets(config)
+        if all(done.get(p, 0) >= end for p, end in ends.items()):
+            return round(time.monotonic() - started, 1)
+        if not alive():
+            raise RuntimeError("the processor exited before it reached the end of the topic")
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"the processor did not reach {ends} within {timeout:.0f}s; it is at {done}")
+        time.sleep(interval)
 
 
 def _epoch_ms(naive_utc: datetime) -> int:

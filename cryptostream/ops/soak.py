@@ -18,7 +18,7 @@ from cryptostream import config as config_module
 from cryptostream.bench import load
 from cryptostream.config import Config
 from cryptostream.ops import probes
-from cryptostream.ops.reconcile import processed_offsets, reconcile
+from cryptostream.ops.reconcile import processed_offsets, reconcile, wait_processed
 
 MAX_MINUTES = 24 * 60
 MAX_RATE = 20_000
@@ -61,13 +61,7 @@ def soak(config: Config, minutes: float, rate: int, say=print) -> dict:
 def drain(config: Config, timeout: float) -> float:
     """Seconds until the processor has applied everything the topic held when the load stopped
     (the producer keeps publishing, so the end itself moves on)."""
-    started, ends = time.monotonic(), probes.topic_end_offsets(config)
-    while time.monotonic() - started < timeout:
-        done = processed_offsets(config)
-        if all(done.get(p, 0) >= end for p, end in ends.items()):
-            return round(time.monotonic() - started, 1)
-        time.sleep(1)
-    raise TimeoutError(f"the processor did not drain the topic within {timeout:.0f}s")
+    return wait_processed(config, probes.topic_end_offsets(config), timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
