@@ -8,7 +8,21 @@ VENV_BIN="$VENV/bin"
 PYTHON="${CRYPTOSTREAM_PYTHON:-python3}"
 export PATH="$PATH:/usr/sbin:/sbin"
 
-step() { printf '==> %s\n' "$*"; }
+CURRENT_STEP="starting"
+step() { CURRENT_STEP="$*"; printf '==> %s\n' "$*"; }
+
+# Any failing command stops the script with one line: the step, the command and what to do.
+on_error() {
+  local rc=$? cmd=$BASH_COMMAND
+  printf 'error: step "%s" failed (exit %s) running: %s\n' "$CURRENT_STEP" "$rc" "$cmd" >&2
+  printf '  fix the cause shown above, then run the same command again (%s)\n' "$0" >&2
+  exit "${SETUP_FAILED_EXIT:-$rc}"
+}
+
+# Stops with a message; check commands set SETUP_FAILED_EXIT=3 (UNKNOWN: could not check).
+fail() { printf 'error: %s\n' "$*" >&2; exit "${SETUP_FAILED_EXIT:-1}"; }
+set -E
+trap on_error ERR
 
 missing_system_packages() {
   local missing=()
@@ -31,21 +45,19 @@ ensure_system_packages() {
     if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created_policy=1; fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
-    [ -n "$created_policy" ] && rm -f "$policy"
+    if [ -n "$created_policy" ]; then rm -f "$policy"; fi
   else
-    echo "missing system packages; install them with:" >&2
-    echo "  sudo apt-get install -y $missing" >&2
-    exit 1
+    fail "missing system packages; install them with: sudo apt-get install -y $missing"
   fi
 }
 
 check_versions() {
   "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
-    || { echo "Python 3.10+ is required ($PYTHON is $("$PYTHON" --version 2>&1))" >&2; exit 1; }
+    || fail "Python 3.10+ is required ($PYTHON is $("$PYTHON" --version 2>&1))"
   local java_major
   java_major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/ *java.specification.version = //p')"
   [ "${java_major:-0}" -ge 17 ] 2>/dev/null \
-    || { echo "Java 17+ is required (found ${java_major:-none})" >&2; exit 1; }
+    || fail "Java 17+ is required (found ${java_major:-none}); install openjdk-17-jre-headless"
 }
 
 ensure_venv() {
