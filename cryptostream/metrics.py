@@ -14,6 +14,12 @@ INVALID_PRICES = Counter("cryptostream_invalid_prices_total", "Prices from the e
                          ["reason"])
 PENDING = Gauge("cryptostream_producer_pending_messages", "Messages waiting for Kafka in the producer's buffer")
 DROPPED = Counter("cryptostream_producer_dropped_total", "Messages dropped because the buffer was full")
+SYMBOL_EXCLUDED = Gauge("cryptostream_symbol_excluded",
+                        "1 while a configured symbol is left out (unknown or not TRADING on the exchange)",
+                        ["symbol"])
+SYMBOL_EXCLUSIONS = Counter("cryptostream_symbol_exclusions_total",
+                            "Times a configured symbol was left out, by the status the exchange gave",
+                            ["symbol", "status"])
 
 # processor
 BATCHES = Counter("cryptostream_batches_total", "Micro-batches applied to MySQL")

@@ -17,6 +17,7 @@ from cryptostream import metrics
 from cryptostream.backoff import Backoff
 from cryptostream.config import Config, ConfigError, ExchangeConfig
 from cryptostream.exchange.client import (BinanceClient, ExchangeError, RateLimited, TickerResult)
+from cryptostream.exchange.symbols import SymbolInfo, SymbolWatch, WeightBudget, is_invalid_symbol
 from cryptostream.logs import configure
 from cryptostream.publisher import Publisher
 from cryptostream.schema import PriceMessage
@@ -51,9 +52,12 @@ class PriceProducer:
     """Runs the poll loop until stopped, a poll count is reached, or a deadline passes."""
 
     def __init__(self, config: Config, client: BinanceClient | None = None,
-                 publisher: Publisher | None = None, clock: Callable[[], float] = time.time) -> None:
+                 publisher: Publisher | None = None, clock: Callable[[], float] = time.time,
+                 watch: SymbolWatch | None = None) -> None:
         self.config = config
         self.client = client or BinanceClient(config.exchange, clock=clock)
+        self.watch = watch or SymbolWatch(config.exchange, SymbolInfo(config.exchange, clock=clock),
+                                          WeightBudget(config.exchange, clock))
         self.publisher = publisher or Publisher(config)
         self.clock = clock
         self.counters = Counters()
@@ -76,7 +80,11 @@ class PriceProducer:
 
     def _fetch(self, started: float) -> tuple[float, dict]:
         try:
-            result = self.client.fetch()
+            if self.watch.due():  # at start, every symbol_check_interval, and after a -1121
+                self.watch.check()
+            if not self.watch.active:  # nothing to ask for: wait for the next check
+                return started + self.config.exchange.poll_interval, {"fetched": 0, "skipped": "no symbol trading"}
+            result = self.client.fetch(self.watch.active)
         except RateLimited as exc:
             self.counters.rate_limited += 1
             metrics.EXCHANGE_REQUESTS.labels("rate_limited").inc()
@@ -86,10 +94,13 @@ class PriceProducer:
         except ExchangeError as exc:
             self.counters.api_failures += 1
             metrics.EXCHANGE_REQUESTS.labels("error").inc()
-            delay = self.backoff.next_delay()
+            self.watch.budget.note(exc.used_weight)
+            # -1121: some symbol is unknown or delisted; find it now rather than back off for ever
+            delay = 0.0 if is_invalid_symbol(exc) and self.watch.invalid_symbol_seen() else self.backoff.next_delay()
             return time.monotonic() + delay, {"error": type(exc).__name__, "detail": str(exc)[:300], "status": exc.status,
                            "backoff_s": round(delay, 3), "api_failures_total": self.counters.api_failures}
         self.backoff.reset()
+        self.watch.budget.note(result.used_weight)
         metrics.EXCHANGE_REQUESTS.labels("ok").inc()
         metrics.EXCHANGE_LATENCY.observe(result.latency_ms / 1000)
         self._count_problems(result)
@@ -126,6 +137,7 @@ class PriceProducer:
     def close(self) -> None:
         self.publisher.close()
         self.client.close()
+        self.watch.info.close()
         log.info("stopped", polls=self.counters.polls, published_total=self.publisher.published,
                  pending=self.publisher.backlog, api_failures_total=self.counters.api_failures,
                  rate_limited_total=self.counters.rate_limited)

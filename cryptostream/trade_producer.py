@@ -14,6 +14,10 @@ Nothing is lost across connections:
   messages), so the trades of its own downtime are backfilled like any other gap;
 - before exchange.ws_max_connection_age it opens a new connection, reads what the old one still
   delivers, closes it and switches; the overlap is the same trades twice.
+- the configured symbols are checked against exchangeInfo (exchange/symbols.py) at start, every
+  exchange.symbol_check_interval and when the exchange answers -1121 (a refused stream URL, a
+  backfill request); one that is unknown or not TRADING is left out of the stream and of the
+  backfill: the connection is renewed without it, and renewed with it once it trades again.
 Trades come in twice (overlap, backfill next to the stream): the producer skips ids it
 published recently (a bounded memory per symbol), and the processor counts each
 (symbol, source, trade id) once whatever gets through.
@@ -33,6 +37,8 @@ from cryptostream import metrics
 from cryptostream.backoff import Backoff
 from cryptostream.config import Config
 from cryptostream.exchange.backfill import Backfill, Gap, Repair, TradeHistory, TradePage
+from cryptostream.exchange.client import RateLimited
+from cryptostream.exchange.symbols import SymbolInfo, SymbolWatch, WeightBudget
 from cryptostream.exchange.limiter import SlidingWindowLimiter
 from cryptostream.exchange.websocket import (CONNECT_ERRORS, Disconnected, Trade, TradeConnection,
                                              TradeMessageError)
@@ -123,9 +129,12 @@ class TradeProducer:
 
     def __init__(self, config: Config, publisher: Publisher | None = None, history: TradeHistory | None = None,
                  connect: Callable[..., TradeConnection] = TradeConnection,
-                 clock: Callable[[], float] = time.time, last_ids: dict[str, int] | None = None) -> None:
+                 clock: Callable[[], float] = time.time, last_ids: dict[str, int] | None = None,
+                 watch: SymbolWatch | None = None) -> None:
         exchange = config.exchange
         self.config, self.connect, self.clock = config, connect, clock
+        self.watch = watch or SymbolWatch(exchange, SymbolInfo(exchange, clock=clock), WeightBudget(exchange, clock))
+        self.resubscribe = False  # the active symbols changed: renew the connection with the new set
         self.publisher = publisher or Publisher(config)
         self.history = history or TradeHistory(exchange)
         self.stopping = threading.Event()
@@ -156,12 +165,27 @@ class TradeProducer:
         self.close()
 
     def step(self) -> None:
+        if self.watch.due():
+            self._check_symbols()
         if self.conn is None:
             self._reconnect()
-        elif self.conn.age >= self.config.exchange.ws_max_connection_age and time.monotonic() >= self.renew_after:
+        elif not self.watch.active:  # every symbol left out: nothing to stream until one trades again
+            self.conn.close()
+            self._lost(Disconnected("closed by us: no configured symbol is trading"))
+        elif (self.resubscribe or self.conn.age >= self.config.exchange.ws_max_connection_age) \
+                and time.monotonic() >= self.renew_after:
             self._renew()
         else:
             self._read()
+
+    def _check_symbols(self) -> None:
+        """Which symbols to stream (exchange/symbols.py); a change renews the connection."""
+        try:
+            changed = self.watch.check()
+        except RateLimited as exc:  # the watch waits out Retry-After; the stream itself goes on
+            log.warning("symbol_check_rate_limited", status=exc.status, retry_after_s=exc.retry_after)
+            return
+        self.resubscribe = self.resubscribe or (changed and self.conn is not None)
 
     def _read(self) -> None:
         try:
@@ -176,11 +200,15 @@ class TradeProducer:
 
     def _open(self) -> TradeConnection | None:
         """A new connection, within the connection-attempt limit; None when it failed (logged)."""
+        if not self.watch.active:
+            return None  # nothing to stream until a check takes a symbol back
         if not self.attempts.acquire(self.stopping.wait):
             return None
         try:
-            conn = self.connect(self.config.exchange.ws_base_url, self.config.exchange.symbols)
+            conn = self.connect(self.config.exchange.ws_base_url, self.watch.active)
         except CONNECT_ERRORS as exc:
+            if getattr(getattr(exc, "response", None), "status_code", None) == 400:
+                self.watch.invalid_symbol_seen()  # a stream URL refused: perhaps a symbol is gone
             self.counters.connect_failures += 1
             log.warning("ws_connect_failed", error=type(exc).__name__, detail=str(exc)[:300],
                         attempts_5m=self.attempts.count(), connect_failures_total=self.counters.connect_failures)
@@ -222,7 +250,7 @@ class TradeProducer:
         old = self.conn
         self._drain(old, _first_ids(held))
         old.close()
-        self.conn = new
+        self.conn, self.resubscribe = new, False
         self.counters.renewals += 1
         log.info("ws_renewed", old_connection=old.id, new_connection=new.id, old_age_s=round(old.age, 1),
                  renewals_total=self.counters.renewals)
@@ -244,7 +272,8 @@ class TradeProducer:
         """The new connection's first messages: until every known symbol has one, or HOLD_SECONDS."""
         held: list[Trade | TradeMessageError] = []
         deadline = time.monotonic() + HOLD_SECONDS
-        while time.monotonic() < deadline and not set(self.last_id) <= {i.symbol for i in held}:
+        streamed = set(self.last_id) & set(self.watch.active)  # a symbol left out sends nothing
+        while time.monotonic() < deadline and not streamed <= {i.symbol for i in held}:
             try:
                 held += conn.receive(min(READ_TIMEOUT, max(0.0, deadline - time.monotonic())))
             except Disconnected as exc:
@@ -256,7 +285,7 @@ class TradeProducer:
         when it has none yet), publish it, then the held trades."""
         first_new = _first_ids(held)
         gaps = [Gap(symbol, last + 1, first_new.get(symbol)) for symbol, last in sorted(self.last_id.items())
-                if first_new.get(symbol, last + 2) > last + 1]
+                if first_new.get(symbol, last + 2) > last + 1 and symbol in self.watch.active]
         if gaps:
             self._fill(gaps)
         self._accept(held)
@@ -266,6 +295,8 @@ class TradeProducer:
     def _fill(self, gaps: list[Gap]) -> None:
         started = time.monotonic()
         repair = self.backfill.repair(gaps)
+        if repair.invalid_symbols:  # -1121 from historicalTrades: the symbol may have been delisted
+            self.watch.invalid_symbol_seen()
         self.counters.backfilled += len(repair.trades)
         self._since_report.backfilled += len(repair.trades)
         self._accept(repair.rejected)
@@ -302,6 +333,7 @@ class TradeProducer:
         self.counters.backfill_requests += 1
         metrics.EXCHANGE_REQUESTS.labels(outcome).inc()
         if page is not None:
+            self.watch.budget.note(page.used_weight)
             metrics.EXCHANGE_LATENCY.observe(page.latency_ms / 1000)
 
     # --- publishing ---
@@ -371,6 +403,7 @@ class TradeProducer:
         self._hand_over(0)
         self.publisher.close()
         self.history.close()
+        self.watch.info.close()
         log.info("stopped", published_total=self.publisher.published, pending=self.publisher.backlog,
                  received_total=self.counters.received, disconnects_total=self.counters.disconnects,
                  renewals_total=self.counters.renewals, backfilled_total=self.counters.backfilled,

@@ -11,5 +11,11 @@ ALTER TABLE moving_averages ADD COLUMN notional DECIMAL(38,16) NULL AFTER volume
 -- name: moving_averages.vwap
 ALTER TABLE moving_averages ADD COLUMN vwap DECIMAL(32,12) NULL AFTER notional;
 
+-- name: rejected_messages.raw_length
+ALTER TABLE rejected_messages ADD COLUMN raw_length BIGINT NULL AFTER raw_value;
+
+-- name: rejected_messages.raw_sha256
+ALTER TABLE rejected_messages ADD COLUMN raw_sha256 CHAR(64) NULL AFTER raw_length;
+
 -- name: existing_columns
 SELECT CONCAT(table_name, '.', column_name) FROM information_schema.columns WHERE table_schema = %s;

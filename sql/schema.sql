@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS moving_averages (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- Messages the processor could not aggregate, with the reason; nothing is dropped silently.
+-- What one costs is bounded whatever its size: the first 1 KiB of its value (256 bytes of its
+-- key), with the value's full length and SHA-256, and its Kafka position to find it again.
+-- raw_value and message_key are NULL when a batch could only be stored without them, and
+-- reason "quarantined" marks every message of a batch that could not be stored at all
+-- (cryptostream/processor/job.py).
 CREATE TABLE IF NOT EXISTS rejected_messages (
     id               BIGINT AUTO_INCREMENT PRIMARY KEY,
     topic            VARCHAR(249) NOT NULL,
@@ -39,6 +44,8 @@ CREATE TABLE IF NOT EXISTS rejected_messages (
     kafka_timestamp  DATETIME(3)  NULL,
     message_key      BLOB         NULL,
     raw_value        LONGBLOB     NULL,
+    raw_length       BIGINT       NULL,
+    raw_sha256       CHAR(64)     NULL,
     reason           VARCHAR(64)  NOT NULL,
     rejected_at      DATETIME(3)  NOT NULL,
     UNIQUE KEY uq_rejected_messages_position (topic, kafka_partition, kafka_offset),

@@ -30,9 +30,13 @@ UPDATE moving_averages SET average_price = %s, min_price = %s, max_price = %s, o
 WHERE symbol = %s AND start_time = %s;
 
 -- name: insert_rejected
+-- executemany sends one multi-row INSERT per call: the sink calls it per bounded chunk.
 INSERT IGNORE INTO rejected_messages (topic, kafka_partition, kafka_offset, kafka_timestamp,
-    message_key, raw_value, reason, rejected_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3));
+    message_key, raw_value, raw_length, raw_sha256, reason, rejected_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3));
+
+-- name: ping
+SELECT 1;
 
 -- name: counted_ranges
 -- {keys} expands to one (%s, %s) pair (symbol, window start) per window of the batch.

@@ -35,7 +35,7 @@ def check(stack: NativeStack, command: str = "daily-check") -> tuple[int, dict[t
     result = stack.run(command, "--json", timeout=120)
     report = json.loads(result.stdout)
     if command != "status":  # status exits on program states alone
-        assert report["status"] == ("OK", "WARN", "FAIL")[result.returncode]
+        assert report["status"] == ("OK", "WARN", "FAIL", "UNKNOWN")[result.returncode]
     return result.returncode, {(r["component"], r["check"]): r["status"] for r in report["results"]}
 
 

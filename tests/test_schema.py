@@ -63,7 +63,8 @@ POISON = [
     (message(schema_version=2, trade_id=1, quantity="99999999999"), Reason.BAD_QUANTITY),  # notional >= 10^15
     (message(schema_version=2, trade_id=1, quantity="1", price="1000000000"), Reason.BAD_QUANTITY),
     (message(symbol="BTC'; DROP TABLE moving_averages; --"), Reason.BAD_SYMBOL),
-    (message(symbol="A" * 10_000), Reason.BAD_SYMBOL),
+    (message(symbol="A" * 3_000), Reason.BAD_SYMBOL),
+    (message(symbol="A" * 10_000), Reason.TOO_LARGE),
     (message(symbol="XRPUSDT"), Reason.UNKNOWN_SYMBOL),
     (message(source="Binance REST"), Reason.BAD_SOURCE),
     (message(source="s" * 33), Reason.BAD_SOURCE),

@@ -15,7 +15,7 @@ from cryptostream import db
 from cryptostream.config import Config, load
 from cryptostream.ops import database, secrets
 from cryptostream.ops.stack import port_open
-from cryptostream.processor.sink import CountedKeys, MySQLSink, Window
+from cryptostream.processor.sink import CountedKeys, MySQLSink, Window, reject_chunks
 from cryptostream.ops.stack import free_port
 from tests.harness import query
 
@@ -144,3 +144,45 @@ def test_bootstrap_adds_columns_an_older_schema_lacks(mysql_config: Config) -> N
         connection.close()
     database.bootstrap(mysql_config)
     assert query(mysql_config, "SELECT COUNT(vwap) >= 0 FROM moving_averages") == [(1,)]
+
+
+def test_rejects_are_inserted_in_bounded_chunks() -> None:
+    """Chunks hold at most the row limit and about the byte limit of keys and values; every
+    row is kept, in order; a single oversized row goes alone rather than being lost."""
+    rows = [("t", 0, i, None, b"k", b"v" * size, size, "0" * 64, "not_json")
+            for i, size in enumerate([10] * 7 + [5_000, 10, 10])]
+    chunks = list(reject_chunks(rows, rows=3, size=1_000))
+    assert [r for chunk in chunks for r in chunk] == rows
+    assert all(len(chunk) <= 3 for chunk in chunks)
+    assert all(sum(len(r[4]) + len(r[5]) for r in chunk) <= 1_000 or len(chunk) == 1 for chunk in chunks)
+    assert [len(c) for c in chunks] == [3, 3, 1, 1, 2]
+
+
+def test_many_rejects_with_cut_values_are_stored_with_length_and_hash(mysql_config: Config) -> None:
+    """10,000 rejects in one batch (20 chunks), each with the prefix the JVM cut, the full
+    length and SHA-256 of its value, and an out-of-range Kafka time stored as NULL."""
+    sink = MySQLSink(mysql_config)
+    rejects = [{"topic": "crypto_prices", "partition": 2, "offset": n, "record_ms": -5 if n == 0 else 1_700_000_000_000,
+                "key": b"K" * 256, "value": b"x" * 1024, "value_length": 1_000_000, "value_sha256": "ab" * 32,
+                "reason": "too_large"} for n in range(10_000)]
+    result = sink.write_batch(700, [], rejects, {}, 0)
+    assert result.rejected == 10_000
+    rows = query(mysql_config, "SELECT COUNT(*), MAX(LENGTH(raw_value)), MIN(raw_length), MIN(raw_sha256), "
+                               "SUM(kafka_timestamp IS NULL) FROM rejected_messages WHERE kafka_partition = 2")
+    assert rows == [(10_000, 1024, 1_000_000, "ab" * 32, 1)]
+    sink.close()
+
+
+def test_a_quarantined_batch_is_recorded_by_position_and_applied(mysql_config: Config) -> None:
+    """A batch stored as quarantined: every message by position, no content, the batch id and
+    offsets committed (the query moves on), and a replay of it skipped."""
+    sink = MySQLSink(mysql_config)
+    messages = [{"topic": "crypto_prices", "partition": 3, "offset": n, "record_ms": 1_700_000_000_000,
+                 "value_length": 10, "value_sha256": "cd" * 32, "reason": "quarantined"} for n in range(5)]
+    assert sink.quarantine_batch(800, messages, {"crypto_prices": {"3": 5}}, 0).rejected == 5
+    assert sink.quarantine_batch(800, messages, {"crypto_prices": {"3": 5}}, 0).skipped
+    assert sink.progress()[0] == 800 and sink.progress()[2] == {"crypto_prices": {"3": 5}}
+    assert query(mysql_config, "SELECT COUNT(*), COUNT(raw_value) FROM rejected_messages "
+                               "WHERE reason = 'quarantined'") == [(5, 0)]
+    assert sink.healthy()
+    sink.close()

@@ -17,6 +17,7 @@ from cryptostream.bench import phases, profile
 from cryptostream.bench.measure import median
 from cryptostream.bench.stack import OwnStack
 from cryptostream.config import PROJECT_DIR
+from cryptostream.ops import cli
 
 # (figure, dotted path in the medians, target, "min" = at least / "max" = at most)
 TARGETS = [
@@ -108,6 +109,7 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+@cli.command()
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description="Benchmark the pipeline on a stack of its own.")
     parser.add_argument("--messages", type=int, default=5_000_000, help="preloaded for the throughput run")

@@ -9,7 +9,8 @@ so neither can say which trade ids were missed.
 The repair walks each gap page by page, from the last id seen + 1 up to the first id the new
 connection delivered (or, when none has come yet, up to the present), within a request budget
 and the minute's weight headroom (the ticker client's rules: Retry-After on 429/418, the next
-base URL on connection failures and 451).
+base URL on connection failures and 451). A 400 -1121 (the symbol is no longer listed) ends
+that symbol's repair at once, named in `invalid_symbols`, so the producer checks its symbols.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Callable
 
 from cryptostream.backoff import Backoff
 from cryptostream.exchange.client import ExchangeError, RateLimited, RestApi
+from cryptostream.exchange.symbols import is_invalid_symbol
 from cryptostream.exchange.websocket import Trade, TradeMessageError, parse_trade
 
 HISTORICAL_TRADES_PATH = "/api/v3/historicalTrades"
@@ -90,6 +92,7 @@ class Repair:
     used_weight: int | None = None
     incomplete: list[Gap] = field(default_factory=list)  # the part of each gap not fetched
     errors: list[str] = field(default_factory=list)
+    invalid_symbols: list[str] = field(default_factory=list)  # answered -1121: unknown or delisted
 
 
 class Backfill:
@@ -130,6 +133,8 @@ class Backfill:
             result.requests += 1
             page = self._request(gap.symbol, from_id, limit, result, left)
             if page is None:
+                if gap.symbol in result.invalid_symbols:
+                    return left  # retrying cannot help: the exchange no longer lists the symbol
                 failures += 1
                 continue
             failures, hold_off = 0, self.weight_pause(page.used_weight)
@@ -158,6 +163,9 @@ class Backfill:
             self.on_request("error", None)
             result.failures += 1
             result.errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+            if is_invalid_symbol(exc):
+                result.invalid_symbols.append(symbol)
+                return None
             self._wait(self.backoff.next_delay(), left)
             return None
         self.backoff.reset()

@@ -24,9 +24,12 @@ DEFAULT_RETRY_AFTER = 60.0
 class ExchangeError(Exception):
     """The exchange answered, but not with usable prices (bad body, 4xx, 5xx)."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, code: int | None = None,
+                 used_weight: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code  # Binance's error code from the body, e.g. -1121 "Invalid symbol."
+        self.used_weight = used_weight  # error answers count against the minute's weight too
 
 
 class ExchangeUnavailable(ExchangeError):
@@ -137,8 +140,9 @@ class RestApi:
         if response.status_code in (418, 429):
             raise RateLimited(response.status_code, retry_after_seconds(response.headers))
         if response.status_code != 200:
-            raise ExchangeError(f"HTTP {response.status_code}: {response.text[:200]}",
-                                response.status_code)
+            raise ExchangeError(f"HTTP {response.status_code}: {response.text[:200]}", response.status_code,
+                                error_code(response.text),
+                                _int_or_none(response.headers.get("X-MBX-USED-WEIGHT-1M")))
         return Answer(response.text, _int_or_none(response.headers.get("X-MBX-USED-WEIGHT-1M")), received_ms,
                       (time.monotonic() - started) * 1000, base_url)
 
@@ -147,14 +151,24 @@ class RestApi:
 
 
 class BinanceClient(RestApi):
-    """Fetches all configured symbols in one weight-4 ticker request."""
+    """Fetches all configured symbols (or the given ones) in one weight-4 ticker request."""
 
-    def fetch(self) -> TickerResult:
-        params = {"symbols": json.dumps(list(self.config.symbols), separators=(",", ":"))}
+    def fetch(self, symbols: tuple[str, ...] | None = None) -> TickerResult:
+        symbols = self.config.symbols if symbols is None else tuple(symbols)
+        params = {"symbols": json.dumps(list(symbols), separators=(",", ":"))}
         answer = self.get(TICKER_PATH, params)
-        result = parse_ticker(answer.text, self.config.symbols, answer.received_ms)
+        result = parse_ticker(answer.text, symbols, answer.received_ms)
         result.used_weight, result.latency_ms, result.base_url = answer.used_weight, answer.latency_ms, answer.base_url
         return result
+
+
+def error_code(body: str) -> int | None:
+    """Binance's numeric error code from an error body {"code": -1121, "msg": ...}; None if absent."""
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _int_or_none(text: str | None) -> int | None:

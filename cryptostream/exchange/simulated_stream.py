@@ -14,6 +14,8 @@ Faults (POST /sim/faults on the REST port, applied at once):
   ws_max_age  "seconds"    close connections older than that (Binance's 24 h on a short clock)
   ws_ping                  ping every open connection now
 GET /sim/stream reports the connections (opened, closed, why) and the pings (answered or not).
+A symbol delisted by the REST port's "delist" fault is refused in new stream URLs (HTTP 400,
+as an unknown one is) and no longer carried by open connections.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import secrets
 import threading
 import time
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Callable, Container
 from urllib.parse import parse_qs, urlparse
 
 from websockets.exceptions import ConnectionClosed
@@ -115,8 +117,9 @@ class StreamServer:
     """The WebSocket side of one simulated exchange: its tape, its log, its port."""
 
     def __init__(self, tape: TradeTape, log: StreamLog, port: int = 0, ping_interval: float = 20.0,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", listed: Callable[[], Container[str]] | None = None) -> None:
         self.tape, self.log, self.ping_interval = tape, log, ping_interval
+        self.listed = listed or (lambda: self.tape.symbols)  # what the exchange lists now (delist fault)
         self.server: Server = serve(self._serve, host, port, process_request=self._check_request,
                                     ping_interval=None, create_connection=_CountingConnection)
 
@@ -136,7 +139,7 @@ class StreamServer:
     def _check_request(self, connection: ServerConnection, request: Any) -> Any:
         if self.log.refusing():
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Service unavailable, try again later.\n")
-        if requested_symbols(request.path, self.tape.symbols) is None:
+        if requested_symbols(request.path, [s for s in self.tape.symbols if s in self.listed()]) is None:
             return connection.respond(HTTPStatus.BAD_REQUEST, "Invalid request: expected /stream?streams="
                                                               "<symbol>@trade/...\n")
         return None
@@ -167,7 +170,7 @@ class StreamServer:
             except queue.Empty:
                 continue
             for trade in batch:
-                if trade["s"] in symbols:
+                if trade["s"] in symbols and trade["s"] in self.listed():
                     connection.send(json.dumps({"stream": f"{trade['s'].lower()}@trade", "data": trade}))
                     record["sent"] += 1
         record["reason"] = reason[1]

@@ -14,6 +14,15 @@ server_error ("status", default 503), slow ("delay" seconds), malformed, missing
 ("drop" symbols), geo_block (451); "port" limits a fault to requests arriving on that port.
 GET /sim/requests lists the ticker requests received (monotonic time, port, fault, status).
 
+Symbols: GET /api/v3/exchangeInfo (weight 20; `symbol`, `symbols=[...]` or all) lists each
+symbol with its status, base and quote asset, as Binance does; an unknown one in `symbol(s)`
+answers 400 -1121. Two faults change a symbol at once (not per request): {"mode": "delist",
+"symbol": X} removes X from the exchange (exchangeInfo, ticker requests naming it, its trade
+stream and historicalTrades then answer -1121, and open streams stop carrying it), and
+{"mode": "symbol_status", "symbol": X, "status": "BREAK"} sets its status (HALT, BREAK, ...;
+the ticker still quotes it, as Binance does; "TRADING" also lists a delisted symbol again).
+GET /sim/symbols shows every symbol's status.
+
 Trades: the same exchange also streams every trade over WebSocket on its own port
 (simulated_stream.py, with the ws_* faults) from a seeded tape (trade_tape.py), and serves them
 by id at GET /api/v3/historicalTrades (weight 25, fromId, limit up to 1000), so a client can
@@ -41,8 +50,14 @@ WEIGHT_LIMIT = 6000
 START_PRICES = {"BTCUSDT": "97000", "ETHUSDT": "3600", "SOLUSDT": "240", "BNBUSDT": "650",
                 "ADAUSDT": "0.95", "XRPUSDT": "2.4", "DOGEUSDT": "0.38", "LTCUSDT": "105"}
 EIGHT_PLACES = Decimal("0.00000001")
-FAULT_MODES = {"rate_limit", "ban", "server_error", "slow", "malformed", "missing_symbols", "geo_block"} | STREAM_FAULTS
+SYMBOL_FAULTS = {"delist", "symbol_status"}
+FAULT_MODES = {"rate_limit", "ban", "server_error", "slow", "malformed", "missing_symbols", "geo_block"} \
+    | STREAM_FAULTS | SYMBOL_FAULTS
 HISTORICAL_TRADES_WEIGHT = 25
+EXCHANGE_INFO_WEIGHT = 20
+SYMBOL_STATUSES = {"PRE_TRADING", "TRADING", "POST_TRADING", "END_OF_DAY", "HALT", "AUCTION_MATCH", "BREAK"}
+QUOTE_ASSETS = ("USDT", "USDC", "FDUSD", "BTC", "ETH", "BNB")
+INVALID_SYMBOL = {"code": -1121, "msg": "Invalid symbol."}
 
 
 class PricePath:
@@ -88,6 +103,24 @@ class ExchangeState:
         self.weight_minute = -1
         self.weight_used = 0
         self.lock = threading.Lock()
+        self.statuses = {symbol: "TRADING" for symbol in path.symbols}  # a delisted symbol is absent
+
+    def listed(self) -> list[str]:
+        """The symbols the exchange lists now, in their usual order."""
+        return [symbol for symbol in self.path.symbols if symbol in self.statuses]
+
+    def change_symbol(self, fault: dict[str, Any]) -> None:
+        """delist / symbol_status: applied at once, for every later request and stream."""
+        symbol, status = fault.get("symbol"), fault.get("status")
+        if symbol not in self.path.symbols:
+            raise ValueError(f"unknown symbol {symbol!r}; one of {self.path.symbols}")
+        if fault["mode"] == "symbol_status" and status not in SYMBOL_STATUSES:
+            raise ValueError(f"unknown status {status!r}; one of {sorted(SYMBOL_STATUSES)}")
+        with self.lock:
+            if fault["mode"] == "delist":
+                self.statuses.pop(symbol, None)
+            else:
+                self.statuses[symbol] = status
 
     def use_weight(self, weight: int) -> int:
         with self.lock:
@@ -102,6 +135,8 @@ class ExchangeState:
             raise ValueError(f"unknown fault mode {fault.get('mode')!r}; one of {sorted(FAULT_MODES)}")
         if fault["mode"] in STREAM_FAULTS:
             return self.stream.apply(fault)  # at once, not for the next ticker request
+        if fault["mode"] in SYMBOL_FAULTS:
+            return self.change_symbol(fault)
         with self.lock:
             self.faults.extend([fault] * int(fault.get("count", 1)))
 
@@ -136,6 +171,8 @@ class Handler(BaseHTTPRequestHandler):
                   "/api/v3/time": lambda: self._json(200, {"serverTime": int(time.time() * 1000)}, weight=1),
                   "/api/v3/ticker/price": lambda: self._ticker(query),
                   "/api/v3/historicalTrades": lambda: self._historical_trades(query),
+                  "/api/v3/exchangeInfo": lambda: self._exchange_info(query),
+                  "/sim/symbols": lambda: self._json(200, dict(self.state.statuses)),
                   "/sim/requests": lambda: self._json(200, self.state.requests),
                   "/sim/trades": lambda: self._tape(query),
                   "/sim/trades/bounds": lambda: self._json(200, self.state.tape.bounds()),
@@ -162,19 +199,41 @@ class Handler(BaseHTTPRequestHandler):
             return
         symbols = self._requested_symbols(query)
         if symbols is None:
-            return self._json(400, {"code": -1121, "msg": "Invalid symbol."}, weight=ticker_weight(query))
+            return self._json(400, INVALID_SYMBOL, weight=ticker_weight(query))
         if fault and fault["mode"] == "missing_symbols":
             symbols = symbols[: max(0, len(symbols) - int(fault.get("drop", 1)))]
         items = [{"symbol": s, "price": self.state.path.next_price(s)} for s in symbols]
         self._json(200, items[0] if "symbol" in query else items, weight=ticker_weight(query))
+
+    def _exchange_info(self, query: dict[str, list[str]]) -> None:
+        """Binance's exchangeInfo, trimmed to what a client of this exchange reads; no filters."""
+        if "symbol" in query and "symbols" in query:
+            return self._json(400, {"code": -1128, "msg": "Combination of optional parameters invalid."},
+                              weight=EXCHANGE_INFO_WEIGHT)
+        symbols = self._requested_symbols(query)
+        if symbols is None:
+            return self._json(400, INVALID_SYMBOL, weight=EXCHANGE_INFO_WEIGHT)
+        rate_limits = [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+                        "limit": WEIGHT_LIMIT}]
+        self._json(200, {"timezone": "UTC", "serverTime": int(time.time() * 1000), "rateLimits": rate_limits,
+                         "exchangeFilters": [], "symbols": [self._symbol_info(s) for s in symbols]},
+                   weight=EXCHANGE_INFO_WEIGHT)
+
+    def _symbol_info(self, symbol: str) -> dict[str, Any]:
+        quote = next((q for q in QUOTE_ASSETS if symbol.endswith(q) and symbol != q), symbol[-4:])
+        return {"symbol": symbol, "status": self.state.statuses.get(symbol, "BREAK"),
+                "baseAsset": symbol[: -len(quote)], "baseAssetPrecision": 8, "quoteAsset": quote,
+                "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "MARKET"],
+                "icebergAllowed": True, "ocoAllowed": True, "isSpotTradingAllowed": True,
+                "isMarginTradingAllowed": False, "filters": [], "permissions": [], "permissionSets": [["SPOT"]]}
 
     def _historical_trades(self, query: dict[str, list[str]]) -> None:
         """Binance's old trade lookup: up to `limit` trades from `fromId` on (the newest without it)."""
         with self.state.stream.lock:
             self.state.stream.backfill_requests += 1
         symbol, limit, from_id = self._trade_query(query, default_limit=500)
-        if symbol is None:
-            return self._json(400, {"code": -1121, "msg": "Invalid symbol."}, weight=HISTORICAL_TRADES_WEIGHT)
+        if symbol is None or symbol not in self.state.statuses:
+            return self._json(400, INVALID_SYMBOL, weight=HISTORICAL_TRADES_WEIGHT)
         if limit is None:
             return self._json(400, {"code": -1130, "msg": "Data sent for parameter 'limit' is not valid."},
                               weight=HISTORICAL_TRADES_WEIGHT)
@@ -200,7 +259,7 @@ class Handler(BaseHTTPRequestHandler):
         return known, limit if 1 <= limit <= max_limit else None, from_id
 
     def _requested_symbols(self, query: dict[str, list[str]]) -> list[str] | None:
-        known = self.state.path.symbols
+        known = self.state.listed()
         if "symbol" in query:
             wanted = [query["symbol"][0]]
         elif "symbols" in query:
@@ -278,7 +337,8 @@ def mirror(server: ThreadingHTTPServer, port: int = 0) -> ThreadingHTTPServer:
 def stream(server: ThreadingHTTPServer, port: int = 0, ping_interval: float = 20.0) -> StreamServer:
     """The WebSocket trade stream of the same exchange (its tape, faults and log); started, with the tape."""
     state = server.RequestHandlerClass.state
-    ws = StreamServer(state.tape, state.stream, port, ping_interval, host=server.server_address[0])
+    ws = StreamServer(state.tape, state.stream, port, ping_interval, host=server.server_address[0],
+                      listed=lambda: state.statuses)
     ws.start_in_thread()
     return ws
 

@@ -11,6 +11,7 @@ from cryptostream import config as config_module
 from cryptostream.ops import probes
 from cryptostream.ops.checks import Result, fail, ok, report, run_all
 from cryptostream.ops.daily_check import DailyCheck
+from cryptostream.ops import cli
 
 WRITE_FAILURE_EVENTS = {"mysql_retry", "query_failed", "query_terminated"}
 
@@ -26,6 +27,7 @@ def mysql_write_failures(check: DailyCheck) -> Result:
     return ok("mysql", "write failures", "no MySQL write failure in 1 h", 0)
 
 
+@cli.command(cli.UNKNOWN)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="check-alerts", description="Runbook section 7.2: alert conditions.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")

@@ -1,7 +1,9 @@
 """Runbook checks: results with a Nagios-style status, printed as a table or JSON.
 
 Each check names its component and says why; a command exits with the worst status:
-0 OK, 1 WARN, 2 FAIL.
+0 OK, 1 WARN, 2 FAIL, 3 UNKNOWN (a check could not run: a bug or a setting it could not use).
+A part of the stack that does not answer is a finding (FAIL), not UNKNOWN: the monitoring-plugin
+convention, where "could not check" is reserved for the plugin's own trouble.
 """
 from __future__ import annotations
 
@@ -11,11 +13,19 @@ from dataclasses import asdict, dataclass
 from enum import IntEnum
 from typing import Any, Callable, Iterable
 
+from cryptostream.ops.cli import describe, unreachable
+
 
 class Status(IntEnum):
     OK = 0
     WARN = 1
     FAIL = 2
+    UNKNOWN = 3
+
+
+# Worst first when combining: a confirmed failure outranks "could not check", and both outrank a
+# warning, so neither a crash nor an outage can ever read as WARN.
+SEVERITY = {Status.OK: 0, Status.WARN: 1, Status.UNKNOWN: 2, Status.FAIL: 3}
 
 
 @dataclass(frozen=True)
@@ -42,23 +52,28 @@ def fail(component: str, check: str, detail: str, value: Any = None) -> Result:
     return Result(component, check, Status.FAIL, detail, value)
 
 
+def unknown(component: str, check: str, detail: str, value: Any = None) -> Result:
+    return Result(component, check, Status.UNKNOWN, detail, value)
+
+
 def run_all(checks: Iterable[tuple[str, str, Callable[[], Result | list[Result]]]]) -> list[Result]:
-    """Run every check; one that raises becomes a FAIL naming the error instead of stopping the rest."""
+    """Run every check; one that raises does not stop the rest: an unreachable part of the stack
+    is a FAIL naming it, anything else (a bug, an unusable setting) is UNKNOWN with one line."""
     results: list[Result] = []
     for component, name, check in checks:
         try:
             outcome = check()
-        except Exception as exc:  # noqa: BLE001 - an unreachable part is a finding, not a crash
-            outcome = fail(component, name, f"{type(exc).__name__}: {str(exc)[:200]}")
+        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+            outcome = (fail if unreachable(exc) else unknown)(component, name, describe(exc))
         results.extend(outcome if isinstance(outcome, list) else [outcome])
     return results
 
 
 def worst(results: Iterable[Result]) -> Status:
-    return max((r.status for r in results), default=Status.OK)
+    return max((r.status for r in results), key=SEVERITY.__getitem__, default=Status.OK)
 
 
-_COLOURS = {Status.OK: "\033[32m", Status.WARN: "\033[33m", Status.FAIL: "\033[31m"}
+_COLOURS = {Status.OK: "\033[32m", Status.WARN: "\033[33m", Status.FAIL: "\033[31m", Status.UNKNOWN: "\033[35m"}
 
 
 def render_table(results: list[Result], colour: bool) -> str:

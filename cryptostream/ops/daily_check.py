@@ -3,13 +3,15 @@
 3.1 Kafka     broker reachable, topic with the expected partitions, no abnormal restarts
 3.2 Spark     processor running, last micro-batch recent, batch duration p95, lag from the
               checkpoint, MySQL writes occurring
-3.3 Producer  running, API failures and rate limits in 24 h, messages published recently
+3.3 Producer  running, API failures and rate limits in 24 h, messages published recently, configured
+              symbols left out because the exchange does not list them or they are not TRADING
 3.4 MySQL     new rows recently, no duplicate windows, no corrupted rows, timestamps sane, and
               bin/reconcile's exact account of every message still in Kafka
 """
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
 from typing import Callable
 
 from cryptostream import config as config_module
@@ -17,6 +19,7 @@ from cryptostream.config import Config
 from cryptostream.ops import probes
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
 from cryptostream.ops.reconcile import reconcile
+from cryptostream.ops import cli
 
 
 class DailyCheck:
@@ -135,6 +138,23 @@ class DailyCheck:
             return warn("producer", "api", detail, count["ws_disconnected"])
         return ok("producer", "api", detail, count["ws_disconnected"])
 
+    def symbols(self) -> Result:
+        """The producer's newest exchangeInfo check: which configured symbols it leaves out and why."""
+        hours = max(1.0, 3 * self.config.exchange.symbol_check_interval / 3600)
+        event = probes.newest_event(self.config, "producer", "symbol_check", hours)
+        if event is None:
+            return warn("producer", "symbols", f"no symbol check logged in {hours:g} h (the producer checks "
+                                               "exchangeInfo at start and every exchange.symbol_check_interval)")
+        excluded, active = event.get("excluded") or {}, event.get("active") or []
+        configured = len(event.get("configured") or []) or len(excluded) + len(active)
+        checked = f"checked {_age(event['timestamp'])} ago"
+        if not excluded:
+            return ok("producer", "symbols", f"all {configured} configured symbols TRADING ({checked})", {})
+        left_out = ", ".join(f"{symbol} {status}" for symbol, status in excluded.items())
+        detail = (f"{len(excluded)} of {configured} configured symbols left out: {left_out}; "
+                  f"{len(active)} flowing ({checked}; docs/RUNBOOK.md section 8)")
+        return (fail if not active else warn)("producer", "symbols", detail, excluded)
+
     def publishing(self) -> Result:
         age = probes.newest_record_age(self.config, self.ends())
         if age is None:
@@ -203,6 +223,7 @@ class DailyCheck:
             ("spark", "lag", self.lag),
             ("producer", "running", lambda: self.running("producer", "producer")),
             ("producer", "api", self.api_health),
+            ("producer", "symbols", self.symbols),
             ("producer", "publishing", self.publishing),
             ("mysql", "new rows", self.new_rows),
             ("mysql", "duplicates", self.duplicates),
@@ -212,6 +233,14 @@ class DailyCheck:
         ]
 
 
+def _age(timestamp: str) -> str:
+    """'4m 10s' since an ISO-8601 UTC log timestamp."""
+    seconds = int((datetime.now(timezone.utc) - datetime.fromisoformat(timestamp.replace("Z", "+00:00")))
+                  .total_seconds())
+    return f"{seconds // 60}m {seconds % 60}s" if seconds >= 60 else f"{max(0, seconds)}s"
+
+
+@cli.command(cli.UNKNOWN)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="daily-check", description="Runbook section 3: daily health checks.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")

@@ -15,6 +15,7 @@ import sys
 
 from cryptostream.config import PROJECT_DIR, Config
 from cryptostream.ops import jars
+from cryptostream.ops import cli
 
 BASE_IMAGE = "cryptostream/base:bookworm"
 LOCAL_IMAGES = {"kafka": "cryptostream/kafka:local", "mysql": "cryptostream/mysql:local",
@@ -87,6 +88,7 @@ def build_all(config: Config, say=print) -> dict[str, str]:
     return dict(LOCAL_IMAGES)
 
 
+@cli.command()
 def main() -> int:
     from cryptostream import config as config_module
     images = build_all(config_module.load(), say=lambda m: print(f"==> {m}", flush=True))

@@ -17,6 +17,7 @@ from typing import Any
 from cryptostream import config as config_module
 from cryptostream.config import Config
 from cryptostream.ops import probes
+from cryptostream.ops import cli
 
 DAYS = 30
 
@@ -137,6 +138,7 @@ class Report:
         return path
 
 
+@cli.command()
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="monthly-report", description="Runbook section 5: performance and capacity.")
     parser.add_argument("--output", type=Path, help="folder for report.md and its plots")

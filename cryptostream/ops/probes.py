@@ -15,6 +15,11 @@ from kafka import KafkaConsumer, TopicPartition
 from cryptostream import db
 from cryptostream.config import Config
 from cryptostream.ops import supervisor
+from cryptostream.ops.cli import Unavailable, require_supervisord
+
+
+class TopicMissing(Unavailable, LookupError):
+    """The broker answers but the topic does not exist (bin/up creates it)."""
 
 
 def topic_end_offsets(config: Config) -> dict[int, int]:
@@ -33,7 +38,8 @@ def _topic_offsets(config: Config, which: str) -> dict[int, int]:
     try:
         partitions = consumer.partitions_for_topic(config.kafka.topic)
         if not partitions:
-            raise LookupError(f"topic {config.kafka.topic} does not exist")
+            raise TopicMissing(f"topic {config.kafka.topic} does not exist on {config.kafka.bootstrap_servers}; "
+                               f"bin/up creates it")
         tps = [TopicPartition(config.kafka.topic, p) for p in sorted(partitions)]
         return {tp.partition: offset for tp, offset in getattr(consumer, which)(tps).items()}
     finally:
@@ -77,8 +83,7 @@ def checkpoint_offsets(config: Config) -> tuple[int, dict[int, int]] | None:
 
 def program_states(config: Config) -> dict[str, dict[str, Any]]:
     """supervisord's view of each program, by bare name."""
-    if not supervisor.is_running(config):
-        raise RuntimeError("supervisord is not running (start the stack with bin/up)")
+    require_supervisord(config)
     return {info["name"]: info for info in supervisor.process_info(config)}
 
 
@@ -112,6 +117,15 @@ def log_events(config: Config, program: str, hours: float) -> Iterator[dict[str,
                 continue
             if stamp >= since:
                 yield event
+
+
+def newest_event(config: Config, program: str, name: str, hours: float) -> dict[str, Any] | None:
+    """The program's newest log event called `name` in the last `hours`; None if there is none."""
+    newest = None
+    for event in log_events(config, program, hours):
+        if event.get("event") == name:
+            newest = event
+    return newest
 
 
 WARM_UP_BATCHES = 3  # the first batches of a run include JVM and connector start-up

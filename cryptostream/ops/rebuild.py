@@ -11,6 +11,7 @@ import time
 
 from cryptostream import config as config_module
 from cryptostream.ops import backup, database, supervisor
+from cryptostream.ops import cli
 
 
 def rebuild(config: config_module.Config) -> None:
@@ -26,6 +27,7 @@ def rebuild(config: config_module.Config) -> None:
     print("processor started: it recomputes every window from the earliest offset in Kafka")
 
 
+@cli.command()
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rebuild", description="Recompute all windows from Kafka.")
     parser.add_argument("--yes", action="store_true", help="confirm: the tables are emptied first")

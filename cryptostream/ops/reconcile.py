@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,7 +28,8 @@ from cryptostream import config as config_module
 from cryptostream import db
 from cryptostream.config import Config
 from cryptostream.ops import probes
-from cryptostream.schema import Reason, dedup_key, problem
+from cryptostream.schema import Reason, dedup_key, fields, problem
+from cryptostream.ops import cli
 
 TOLERANCE = Decimal("1e-8")
 FIGURES = ("sample_count", "price_sum", "min_price", "max_price", "open_price", "close_price", "volume", "notional")
@@ -43,13 +45,16 @@ class Message:
 
     @property
     def body(self) -> dict[str, Any]:
-        return json.loads(self.value)
+        """The schema fields as the processor reads them (schema.fields: no recursion, so
+        deep nesting cannot crash the account)."""
+        return fields(self.value)
 
 
 @dataclass
 class Account:
     messages: int = 0
     windows: int = 0
+    quarantined: int = 0  # messages of batches MySQL would not take, stored by position only
     problems: list[str] = field(default_factory=list)
     since_ms: int | None = None  # windows starting earlier were not compared
 
@@ -172,7 +177,9 @@ def compare(config: Config, messages: list[Message], rows: list[dict[str, Any]],
     for m in messages:
         reason = problem(m.value, config.exchange.symbols, skew_ms, m.timestamp_ms)
         stored = rejects.get((m.partition, m.offset))
-        if reason is not None and stored != reason:
+        if stored == Reason.QUARANTINED:  # accounted for by position; in no window
+            account.quarantined += 1
+        elif reason is not None and stored != reason:
             account.problems.append(f"message {m.partition}/{m.offset}: {reason}, but stored as {stored or 'nothing'}")
         elif reason is None and stored not in (None, Reason.LATE, Reason.DUPLICATE):
             account.problems.append(f"message {m.partition}/{m.offset}: valid, but rejected as {stored}")
@@ -259,8 +266,23 @@ def reconcile(config: Config, since_ms: int | None = None, until_ms: int | None 
     return account
 
 
-def _time_ms(text: str) -> int:
-    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+_AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_AGO_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def time_ms(text: str, now: float | None = None) -> int:
+    """--since/--until: an ISO-8601 time (a naive one is UTC) or how long ago (90s, 30m, 2h, 1d),
+    as epoch milliseconds; argparse turns the ArgumentTypeError into a one-line usage error."""
+    ago = _AGO.match(text)
+    if ago:
+        seconds = float(ago.group(1)) * _AGO_SECONDS[ago.group(2)]
+        return int(((time.time() if now is None else now) - seconds) * 1000)
+    try:
+        stamp = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO-8601 time such as 2026-12-01T10:00:00Z (without a zone: UTC) or a time ago "
+            f"such as 90s, 30m, 2h, 1d; got {text!r}") from None
     return int((stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).timestamp() * 1000)
 
 
@@ -268,19 +290,25 @@ def _iso(ms: int | None) -> str | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="seconds")
 
 
+@cli.command()
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reconcile", description="Account for every Kafka message in MySQL.")
-    parser.add_argument("--since", type=_time_ms, help="only windows starting at or after this UTC time")
-    parser.add_argument("--until", type=_time_ms, help="only windows starting before this UTC time")
+    parser.add_argument("--since", type=time_ms, metavar="TIME",
+                        help="only windows starting at or after TIME: ISO-8601 (naive = UTC) or ago (2h, 30m, 90s, 1d)")
+    parser.add_argument("--until", type=time_ms, metavar="TIME", help="only windows starting before TIME (same forms)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
+    if args.since is not None and args.until is not None and args.since >= args.until:
+        parser.error(f"--since ({_iso(args.since)}) must be before --until ({_iso(args.until)})")
     account = reconcile(config_module.load(), args.since, args.until)
     if args.json:
         print(json.dumps({"exact": account.exact, "messages": account.messages, "windows": account.windows,
+                          "quarantined": account.quarantined,
                           "since": _iso(account.since_ms), "problems": account.problems}, indent=2))
     else:
         since = f" (windows from {_iso(account.since_ms)})" if account.since_ms is not None else ""
-        print(f"{account.messages} messages, {account.windows} windows{since}: "
+        quarantined = f", {account.quarantined} quarantined" if account.quarantined else ""
+        print(f"{account.messages} messages, {account.windows} windows{since}{quarantined}: "
               f"{'exact' if account.exact else f'{len(account.problems)} problems'}")
         for line in account.problems[:50]:
             print(f"  {line}")

@@ -15,6 +15,7 @@ from cryptostream import config as config_module
 from cryptostream.config import Config
 from cryptostream.ops import docker_stack, probes, supervisor
 from cryptostream.ops.stack import wait_for
+from cryptostream.ops import cli
 
 ORDER = ("mysql", "kafka", "processor", "producer")  # dependencies first
 
@@ -44,6 +45,8 @@ def restart_command(config: Config, program: str, docker: bool) -> list[str]:
 
 
 def restart(config: Config, program: str, timeout: float, docker: bool) -> float:
+    if not docker:
+        cli.require_supervisord(config)  # one clear line instead of supervisorctl's own
     started = time.time()
     env = docker_stack.environment(config) if docker else supervisor.environment(config)
     result = subprocess.run(restart_command(config, program, docker), env=env, capture_output=True, text=True)
@@ -54,6 +57,7 @@ def restart(config: Config, program: str, timeout: float, docker: bool) -> float
     return time.time() - started
 
 
+@cli.command()
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="restart", description="Runbook section 6: restart and wait until healthy.")
     parser.add_argument("program", choices=[*ORDER, "all"])

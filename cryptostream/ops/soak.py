@@ -19,6 +19,7 @@ from cryptostream.bench import load
 from cryptostream.config import Config
 from cryptostream.ops import probes
 from cryptostream.ops.reconcile import processed_offsets, reconcile, wait_processed
+from cryptostream.ops import cli
 
 MAX_MINUTES = 24 * 60
 MAX_RATE = 20_000
@@ -64,6 +65,7 @@ def drain(config: Config, timeout: float) -> float:
     return wait_processed(config, probes.topic_end_offsets(config), timeout)
 
 
+@cli.command()
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="soak", description="Bounded load on the running stack, then reconcile.")
     parser.add_argument("--minutes", type=float, default=5, help=f"how long (default 5, at most {MAX_MINUTES})")

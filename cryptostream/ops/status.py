@@ -1,13 +1,15 @@
 """bin/status: one table of every component: supervisord state and uptime, last micro-batch,
-lag, newest row. Exit 0 when every program runs, 2 otherwise (the checks are bin/daily-check's)."""
+lag, newest row. Exit 0 when every program runs, 2 otherwise (the checks are bin/daily-check's),
+3 when it could not check (a bad setting, or a row that failed for another reason than an outage)."""
 from __future__ import annotations
 
 import argparse
 
 from cryptostream import config as config_module
 from cryptostream.ops import probes
-from cryptostream.ops.checks import fail, ok, report, run_all, worst
+from cryptostream.ops.checks import Status, fail, ok, report, run_all, worst
 from cryptostream.ops.daily_check import DailyCheck
+from cryptostream.ops import cli
 
 
 def program_rows(check: DailyCheck) -> list:
@@ -29,6 +31,7 @@ def newest_row(check: DailyCheck):
                                      f"({count} prices), updated {updated:%H:%M:%S} UTC")
 
 
+@cli.command(cli.UNKNOWN)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="status", description="One table of all components.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -37,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all([("supervisord", "programs", lambda: program_rows(check)),
                        ("spark", "last batch", check.last_batch),
                        ("spark", "lag", check.lag),
+                       ("producer", "symbols", check.symbols),
                        ("mysql", "newest row", lambda: newest_row(check))])
     report(results, args.json)
-    # the table informs; only a program that is not running makes the exit code non-zero
-    return int(worst(r for r in results if r.check == "supervisord"))
+    # the table informs; the exit code says whether every program runs (2 if one does not or
+    # supervisord does not answer) and 3 if a row could not be checked at all
+    programs = [r for r in results if r.check == "supervisord" or r.component == "supervisord"]
+    return int(worst([*programs, *(r for r in results if r.status is Status.UNKNOWN)]))

@@ -5,35 +5,43 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from cryptostream import config as config_module
 from cryptostream import db
 from cryptostream.ops import docker_stack, supervisor
 from cryptostream.services.java import kafka_command
 from cryptostream.services.mysql_server import find
+from cryptostream.ops import cli
 
 PROGRAMS = ("producer", "processor", "kafka", "mysql", "exchange-sim", "supervisord")
 
 
+@cli.command()
 def supervisorctl(argv: list[str] | None = None) -> int:
     """supervisorctl on this project's socket; `restart producer` works without group prefixes."""
     config = config_module.load()
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--docker"]:
         return docker_stack.ctl(config, args[1:])
+    if not set(args) & {"help", "version", "-h", "--help"}:  # the rest needs the daemon
+        cli.require_supervisord(config)
     command = supervisor.ctl_command(config, args)
     return subprocess.run(command, env=supervisor.environment(config)).returncode
 
 
+@cli.command()
 def mysql(argv: list[str] | None = None) -> int:
     """The MySQL client as the application user on the configured database."""
     config = config_module.load()
     client = find("mariadb", "mysql")
     args = list(sys.argv[1:] if argv is None else argv)
+    cli.require_mysql(config)
     command = [client, f"--defaults-extra-file={db.client_options_file(config)}", *args, config.mysql.database]
     return subprocess.run(command).returncode
 
 
+@cli.command()
 def kafka_topics(argv: list[str] | None = None) -> int:
     """Kafka's own TopicCommand (kafka-topics.sh) from the resolved jars."""
     config = config_module.load()
@@ -43,6 +51,7 @@ def kafka_topics(argv: list[str] | None = None) -> int:
     return subprocess.run(command).returncode
 
 
+@cli.command()
 def logs(argv: list[str] | None = None) -> int:
     """Follow a program's JSON log: pretty on a terminal, raw JSON lines when piped."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -57,6 +66,8 @@ def logs(argv: list[str] | None = None) -> int:
         print(f"error: unknown program {unknown[0]}; one of {', '.join(PROGRAMS)}", file=sys.stderr)
         return 2
     files = [str(config.var_dir / "log" / f"{name}.log") for name in names]
+    if not any(Path(f).exists() for f in files):
+        raise cli.CommandError(f"no log yet: {', '.join(files)}; is the stack up? bin/status (bin/up starts it)")
     tail = subprocess.Popen([shutil.which("tail") or "tail", "-n", "50", *(["-F"] if follow else []), *files],
                             stdout=subprocess.PIPE, text=True)
     pretty = sys.stdout.isatty()

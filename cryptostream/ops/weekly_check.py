@@ -18,6 +18,7 @@ from cryptostream.config import Config
 from cryptostream.ops import probes
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
 from cryptostream.schema import FIELDS, SCHEMA_VERSION, TRADE_FIELDS, problem, spark_schema
+from cryptostream.ops import cli
 
 DAYS = 7
 HOURS = DAYS * 24
@@ -129,6 +130,7 @@ def mysql_matches_sql(config: Config) -> Result:
     return ok("schema", "mysql tables", f"{len(declared_columns())} tables match sql/schema.sql")
 
 
+@cli.command(cli.UNKNOWN)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="weekly-check", description="Runbook section 4.1 and 4.2.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")

@@ -1,7 +1,8 @@
 """Spark expressions for one micro-batch: parse, validate, mark late, aggregate per window.
 
-Everything runs in the JVM (no Python UDFs). The rules mirror schema.problem(); a test runs
-both over the same poison messages.
+Everything runs in the JVM (no Python UDFs). The rules mirror schema.problem();
+tests/test_classify.py runs both over the same poison messages and tests/test_parity.py over
+thousands of generated ones.
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from operator import or_
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from cryptostream.schema import (FIELDS, MAX_NOTIONAL, PRICE_PATTERN, PRICE_PRECISION, PRICE_SCALE,
-                                 QUANTITY_PATTERN, SCHEMA_VERSION, SOURCE_PATTERN, SYMBOL_PATTERN, Reason,
-                                 spark_schema)
+from cryptostream.schema import (END, FIELDS, MAX_MESSAGE_BYTES, MAX_NOTIONAL, PRICE_PATTERN, PRICE_PRECISION,
+                                 PRICE_SCALE, QUANTITY_PATTERN, SCHEMA_VERSION, SOURCE_PATTERN, SYMBOL_PATTERN,
+                                 TIME_LIMIT_MS, Reason, spark_schema)
 
 CORRUPT = "_corrupt_record"
 
@@ -27,25 +28,53 @@ class Rules:
     watermark_ms: int  # windows ending at or before this are final: their rows are late
 
 
-def parse(kafka_rows: DataFrame) -> DataFrame:
-    """Kafka rows -> Kafka coordinates, raw bytes and the parsed message struct `m`.
+# The text fields read again as doubles: a field that reads as a number held a JSON number,
+# which the rules refuse (a price is a decimal string; Spark would give a number's text
+# through a double, which no other reader reproduces).
+TEXT_FIELDS = ("symbol", "price", "source", "quantity")
+NUMBERS = "struct<" + ",".join(f"{name}:double" for name in TEXT_FIELDS) + ">"
+OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "allowSingleQuotes": "false",
+           "allowNonNumericNumbers": "false"}
+_WS = r"[ \t\n\r]"
+# A number or literal at the root is JSON (then "wrong_shape") only followed by whitespace or
+# the end; decided by pattern rather than by Spark's Variant parser, whose limits on long root
+# numbers differ from its limits elsewhere. Same rule as schema._read_root_scalar.
+ROOT_NUMBER = rf"^{_WS}*-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?({_WS}|{END})"
+ROOT_LITERAL = f"^{_WS}*(true|false|null)({_WS}|{END})"
 
-    A value from_json read without complaint is a JSON object; only the others are parsed
-    again to tell "not JSON" from "not an object" (one JSON parse per valid message). Like
-    every Spark JSON parser, it reads the first JSON value and ignores text after it."""
+
+def parse(kafka_rows: DataFrame) -> DataFrame:
+    """Kafka rows -> Kafka coordinates, raw bytes, the parsed message struct `m` and `numeric`
+    (which text fields held a JSON number).
+
+    A value longer than MAX_MESSAGE_BYTES is not parsed at all (it is rejected as too_large).
+    A value from_json read without complaint is a JSON object; only the others are examined
+    again to tell "not JSON" from "not an object". Like every Spark JSON parser, it reads the
+    first JSON value and ignores text after it."""
     schema = spark_schema().add(CORRUPT, "string")
-    text = F.col("value").cast("string")
-    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "allowSingleQuotes": "false",
-               "allowNonNumericNumbers": "false"}
+    text = F.when(F.length("value") <= MAX_MESSAGE_BYTES, F.col("value").cast("string"))
     parsed = kafka_rows.select(
         "topic", "partition", "offset", "key", "value",
         (F.unix_micros(F.col("timestamp")) / 1000).cast("long").alias("record_ms"),
-        F.from_json(text, schema, options).alias("m"))
+        F.from_json(text, schema, OPTIONS).alias("m"), F.from_json(text, NUMBERS, OPTIONS).alias("numeric"),
+        text.alias("_text"))
     suspicious = F.col("m").isNull() | F.col("m")[CORRUPT].isNotNull()
+    # read again with no fields: a JSON object by the same parser and options as `m`
+    # (json_object_keys would also take single quotes and raw control characters)
+    shape = F.from_json("_text", f"struct<{CORRUPT}:string>", OPTIONS)
+    is_object = shape.isNotNull() & shape[CORRUPT].isNull()
     return parsed.select(
-        "*",
-        F.when(suspicious, F.try_parse_json(text).isNotNull()).otherwise(True).alias("is_json"),
-        F.when(suspicious, F.json_object_keys(text).isNotNull()).otherwise(True).alias("is_object"))
+        "topic", "partition", "offset", "key", "value", "record_ms", "m", "numeric",
+        F.when(suspicious, is_object | _not_object_is_json(F.col("_text"))).otherwise(True).alias("is_json"),
+        F.when(suspicious, is_object).otherwise(True).alias("is_object"))
+
+
+def _not_object_is_json(text: Column) -> Column:
+    """For a value that is not a JSON object: is its first value JSON? (schema._read_first_value)"""
+    first = F.regexp_extract(text, f"(?s)^{_WS}*(.)", 1)
+    return (F.when(first.rlike("^[-0-9]"), text.rlike(ROOT_NUMBER))
+            .when(first.isin("t", "f", "n"), text.rlike(ROOT_LITERAL))
+            .otherwise(F.try_parse_json(text).isNotNull()))
 
 
 def reason(rules: Rules) -> Column:
@@ -53,12 +82,14 @@ def reason(rules: Rules) -> Column:
     m = F.col("m")
     price = _price(m["price"])
     quantity = _quantity(m["quantity"])
-    window_end = _window_start(m["event_time"], rules.window_ms) + rules.window_ms
+    window_end = F.try_add(_window_start(m["event_time"], rules.window_ms), F.lit(rules.window_ms))
     checks = [
         (F.col("value").isNull() | (F.length("value") == 0), Reason.EMPTY),
+        (F.length("value") > MAX_MESSAGE_BYTES, Reason.TOO_LARGE),
         (~F.col("is_json"), Reason.NOT_JSON),
         (~F.col("is_object"), Reason.WRONG_SHAPE),
-        (m[CORRUPT].isNotNull(), Reason.WRONG_TYPE),
+        (m[CORRUPT].isNotNull() | reduce(or_, [F.col("numeric")[name].isNotNull() for name in TEXT_FIELDS]),
+         Reason.WRONG_TYPE),
         (reduce(or_, [m[name].isNull() for name in FIELDS]), Reason.MISSING_FIELD),
         ((m["schema_version"] < 1) | (m["schema_version"] > SCHEMA_VERSION), Reason.UNKNOWN_SCHEMA_VERSION),
         (~m["symbol"].rlike(SYMBOL_PATTERN), Reason.BAD_SYMBOL),
@@ -70,6 +101,7 @@ def reason(rules: Rules) -> Column:
         (m["quantity"].isNotNull() & (~m["quantity"].rlike(QUANTITY_PATTERN) | quantity.isNull() | (quantity <= 0)
                                       | F.coalesce(_notional(m["price"], quantity) >= MAX_NOTIONAL, F.lit(True))),
          Reason.BAD_QUANTITY),
+        (~_in_time_range(m["event_time"]) | ~_in_time_range(m["ingest_time"]), Reason.BAD_TIME),
         (m["event_time"] > F.col("record_ms") + rules.max_future_ms, Reason.FUTURE_EVENT_TIME),
         (window_end <= rules.watermark_ms, Reason.LATE),
     ]
@@ -104,14 +136,34 @@ def mark_duplicates(classified: DataFrame, counted_before: DataFrame) -> DataFra
             .drop("_seen_symbol", "_seen_key", "_seen"))
 
 
-REJECT_FIELDS = ("topic", "partition", "offset", "record_ms", "key", "value", "reason")
+# What the driver gets of a rejected message, cut in the JVM so a message's size never
+# reaches Python: the first VALUE_PREFIX bytes of its value (KEY_PREFIX of its key), the full
+# length and SHA-256 of the value, its Kafka position and the reason.
+VALUE_PREFIX = 1024
+KEY_PREFIX = 256
+
+
+def _reject() -> Column:
+    return F.struct("topic", "partition", "offset", "record_ms",
+                    F.substring("key", 1, KEY_PREFIX).alias("key"),
+                    F.substring("value", 1, VALUE_PREFIX).alias("value"),
+                    F.length("value").alias("value_length"), F.sha2("value", 256).alias("value_sha256"), "reason")
+
+
+def positions(kafka_rows: DataFrame) -> DataFrame:
+    """Every message's position, value length and SHA-256, no content: what the processor
+    records for a batch it cannot store (job.BatchHandler)."""
+    return kafka_rows.select("topic", "partition", "offset",
+                             (F.unix_micros(F.col("timestamp")) / 1000).cast("long").alias("record_ms"),
+                             F.length("value").alias("value_length"), F.sha2("value", 256).alias("value_sha256"))
 
 
 def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
     """The whole batch in one pass (one Spark job, nothing cached): per (partition, symbol,
     window) partial aggregates of the valid rows, with the dedup keys counted (comma-separated,
     unsorted: the sink needs a set) and how many are distinct; per partition the next offset
-    to read and, in the group whose symbol and window are null, the rejected rows.
+    to read and, in the group whose symbol and window are null, the rejected rows (bounded:
+    see _reject).
     processor/partials.py combines the partitions.
 
     open/close are the prices first/last by (event_time, partition, offset), so ties are
@@ -130,7 +182,7 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.when(valid, dedup_key()).alias("key"),
         F.when(valid, quantity).alias("quantity"),
         F.when(valid, _notional(m["price"], quantity)).alias("notional"),
-        F.when(~valid, F.struct(*REJECT_FIELDS)).alias("reject"),
+        F.when(~valid, _reject()).alias("reject"),
     )
     keys = F.collect_list("key")
     return rows.groupBy("topic", "partition", "symbol", "window_start_ms").agg(
@@ -169,4 +221,10 @@ def _notional(price_text: Column, quantity: Column) -> Column:
 
 
 def _window_start(event_ms: Column, window_ms: int) -> Column:
-    return event_ms - F.pmod(event_ms, F.lit(window_ms))
+    """Null rather than an overflow for times no rule accepts (ANSI mode fails the whole
+    query on an overflow, so one message could stop it)."""
+    return F.try_subtract(event_ms, F.pmod(event_ms, F.lit(window_ms)))
+
+
+def _in_time_range(ms: Column) -> Column:
+    return (ms >= 0) & (ms < TIME_LIMIT_MS)

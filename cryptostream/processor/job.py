@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 
 from cryptostream import config as config_module
 from cryptostream import metrics
@@ -25,9 +26,25 @@ from cryptostream.config import PROJECT_DIR, Config, ConfigError
 from cryptostream.logs import configure
 from cryptostream.processor import classify, partials
 from cryptostream.processor.sink import MySQLSink, keys_from_row, window_from_row
+from cryptostream.schema import Reason
 
 log = structlog.get_logger("processor")
 CONF_DIR = PROJECT_DIR / "conf"
+# Driver memory a message of a micro-batch may cost at most: a reject reaches Python as its
+# Kafka position, the first classify.VALUE_PREFIX bytes of its value and KEY_PREFIX of its
+# key, with Python's object overhead; a valid one as a dedup key. The Kafka source bounds a
+# batch only by message count (Spark 4.2 has no maxBytesPerTrigger for Kafka), so the count
+# is capped to fit a quarter of the driver's memory whatever the messages' size.
+DRIVER_BYTES_PER_MESSAGE = 4096
+DRIVER_MEMORY_SHARE = 4
+BATCHES_SET_ASIDE = Counter("cryptostream_batches_set_aside_total",
+                            "Micro-batches MySQL would not take as they were, by what was done "
+                            "(stripped: rejects stored without key and value; quarantined: every "
+                            "message recorded by position only, no window written)", ["action"])
+
+
+class _Unprocessable(RuntimeError):
+    """Spark failed twice on a batch while MySQL answers: its content is the problem."""
 
 
 class ShuttingDown(RuntimeError):
@@ -109,12 +126,15 @@ class BatchHandler:
         rules = classify.Rules(self.config.exchange.symbols, int(self.config.processor.window * 1000),
                                int(self.config.processor.max_future_skew * 1000), watermark_ms)
         timings: dict[str, float] = {}
-        aggregates, rejects = self._compute(batch, rules, offsets, timings)
+        try:
+            aggregates, rejects = self._compute_twice(batch, rules, offsets, timings)
+        except _Unprocessable:
+            result = self._quarantine(batch, batch_id, offsets, watermark_ms)
+            self.stats[batch_id] = {"rejected": result.rejected, "quarantined": True}
+            return
         newest = max((a["last_event_ms"] for a in aggregates), default=None)
         next_watermark = watermark_ms if newest is None else max(watermark_ms, newest - self.watermark_delay_ms)
-        windows = [window_from_row(a) for a in aggregates]
-        result = self.sink.write_batch(batch_id, windows, rejects, offsets, next_watermark,
-                                       [keys_from_row(a) for a in aggregates])
+        result, rejects = self._write(batch, batch_id, aggregates, rejects, offsets, (watermark_ms, next_watermark))
         metrics.WINDOWS_WRITTEN.inc(result.windows)
         metrics.MYSQL_WRITE.observe(result.write_ms / 1000)
         metrics.MYSQL_WRITE_FAILURES.inc(result.attempts - 1)
@@ -126,9 +146,75 @@ class BatchHandler:
                                 "watermark_ms": next_watermark,
                                 "rejected_by_reason": _count_reasons(rejects) or None, **timings}
 
+    def _write(self, batch: Any, batch_id: int, aggregates: list[dict], rejects: list[dict], offsets: dict,
+               watermarks: tuple[int, int]) -> tuple[Any, list[dict]]:
+        """Store the batch. If MySQL answers but will not take it, try again, then store the
+        rejects without key and value, then, as a last resort, record every message by Kafka
+        position only ("quarantined", no window written) and move on: a batch that fails is
+        replayed, and fails, forever. Returns the result and the rejects stored."""
+        stripped = [{**r, "key": None, "value": None} for r in rejects]
+        for action, these in (("as_is", rejects), ("again", rejects), ("stripped", stripped)):
+            if action == "stripped":
+                BATCHES_SET_ASIDE.labels(action).inc()
+            try:
+                return self._write_whole(batch_id, aggregates, these, offsets, watermarks[1]), these
+            except Exception as exc:  # noqa: BLE001 - any failure: MySQL's health decides below
+                self._unless_mysql_is_away(exc)
+                log.error("batch_write_refused", batch_id=batch_id, attempt=action, error=_describe(exc),
+                          rejects=len(rejects))
+        return self._quarantine(batch, batch_id, offsets, watermarks[0]), []
+
+    def _quarantine(self, batch: Any, batch_id: int, offsets: dict, watermark_ms: int) -> Any:
+        """Every message of the batch recorded as "quarantined" by position, length and
+        SHA-256, no window written, the watermark kept; loudly."""
+        quarantined = self._positions(batch)
+        BATCHES_SET_ASIDE.labels("quarantined").inc()
+        metrics.REJECTED.labels(Reason.QUARANTINED).inc(len(quarantined))
+        log.error("batch_quarantined", batch_id=batch_id, messages=len(quarantined),
+                  detail="no window written; find them with: SELECT * FROM rejected_messages "
+                         "WHERE reason = 'quarantined'")
+        for topic, partitions in _next_offsets(quarantined).items():
+            offsets.setdefault(topic, {}).update(partitions)
+        return self.sink.quarantine_batch(batch_id, quarantined, offsets, watermark_ms)
+
+    def _unless_mysql_is_away(self, exc: BaseException) -> None:
+        """Re-raise `exc` when MySQL does not answer: an outage fails the query, supervisord
+        restarts the processor and the batch is replayed from the checkpoint, as before."""
+        if not self.sink.healthy():
+            raise exc
+
+    def _write_whole(self, batch_id: int, aggregates: list[dict], rejects: list[dict], offsets: dict,
+                     watermark_ms: int) -> Any:
+        windows = [window_from_row(a) for a in aggregates]
+        return self.sink.write_batch(batch_id, windows, rejects, offsets, watermark_ms,
+                                     [keys_from_row(a) for a in aggregates])
+
+    @staticmethod
+    def _positions(batch: Any) -> list[dict]:
+        """Every message of the batch as a "quarantined" reject: position, length, SHA-256."""
+        rows = classify.positions(batch).collect()
+        return [{**row.asDict(), "reason": Reason.QUARANTINED} for row in rows]
+
+    def _compute_twice(self, batch: Any, rules: classify.Rules, offsets: dict,
+                       timings: dict[str, float]) -> tuple[list[dict], list[dict]]:
+        """_compute, tried again once if Spark fails (a broker hiccup); a second failure while
+        MySQL answers makes the batch _Unprocessable (a message Spark cannot handle)."""
+        for attempt in (1, 2):
+            try:
+                return self._compute(batch, rules, offsets, timings)
+            except Exception as exc:  # noqa: BLE001 - Spark's errors come as many classes
+                if self.stopping.is_set():
+                    raise
+                log.error("batch_compute_failed", attempt=attempt, error=_describe(exc))
+                if attempt == 2:
+                    self._unless_mysql_is_away(exc)
+                    raise _Unprocessable() from exc
+        raise AssertionError("unreachable")
+
     def _compute(self, batch: Any, rules: classify.Rules, offsets: dict,
                  timings: dict[str, float]) -> tuple[list[dict], list[dict]]:
-        """Spark work of one batch: window aggregates, rejected rows; advances `offsets`.
+        """Spark work of one batch: window aggregates, rejected rows; advances `offsets` once
+        all of it has succeeded (so a failed attempt leaves them as they were).
         `timings` gets the milliseconds of each step (the batch log line shows them)."""
         clock = _Stopwatch(timings)
         classified = classify.classify(batch, rules)
@@ -169,6 +255,36 @@ class _Stopwatch:
         now = time.monotonic()
         self.laps[name] = round((now - self.last) * 1000, 1)
         self.last = now
+
+
+def _next_offsets(messages: list[dict]) -> dict[str, dict[str, int]]:
+    """{topic: {partition: one past the highest offset}} of the messages."""
+    offsets: dict[str, dict[str, int]] = {}
+    for m in messages:
+        partitions = offsets.setdefault(m["topic"], {})
+        partitions[str(m["partition"])] = max(partitions.get(str(m["partition"]), 0), m["offset"] + 1)
+    return offsets
+
+
+def _describe(exc: BaseException) -> str:
+    """Error class and MySQL errno only (messages can echo statements or credentials)."""
+    return f"{type(exc).__name__}({getattr(exc, 'errno', None)})"
+
+
+def batch_limit(config: Config) -> int:
+    """Messages per micro-batch: the configured maxOffsetsPerTrigger, capped so that a batch
+    of rejects fits its share of the driver's memory (DRIVER_BYTES_PER_MESSAGE each)."""
+    budget = _memory_bytes(config.processor.driver_memory) // DRIVER_MEMORY_SHARE
+    cap = max(1000, budget // DRIVER_BYTES_PER_MESSAGE)
+    configured = config.processor.max_offsets_per_trigger
+    return min(configured, cap) if configured else cap
+
+
+def _memory_bytes(size: str) -> int:
+    """A Spark memory size ("1g", "512m", "2048k", bytes) in bytes."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    text = size.strip().lower().rstrip("b")
+    return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(text)
 
 
 def _count_reasons(rejects: list[dict[str, Any]]) -> dict[str, int]:
@@ -235,8 +351,7 @@ def start_query(spark: Any, config: Config, handler: BatchHandler) -> Any:
               .option("subscribe", config.kafka.topic)
               .option("startingOffsets", "earliest")
               .option("failOnDataLoss", str(settings.fail_on_data_loss).lower()))
-    if settings.max_offsets_per_trigger:
-        reader = reader.option("maxOffsetsPerTrigger", str(settings.max_offsets_per_trigger))
+    reader = reader.option("maxOffsetsPerTrigger", str(batch_limit(config)))
     return (reader.load().writeStream.queryName(settings.query_name)
             .foreachBatch(handler)
             .option("checkpointLocation", str(config.checkpoint_dir))

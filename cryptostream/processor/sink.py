@@ -22,9 +22,15 @@ import structlog
 from cryptostream import db
 from cryptostream.backoff import Backoff
 from cryptostream.config import Config
+from cryptostream.schema import TIME_LIMIT_MS  # a Kafka record time outside [0, it) is stored as NULL
 
 AVERAGE_PLACES = Decimal("0.000000000001")  # DECIMAL(32,12)
 NO_WATERMARK = -(2**62)
+# Rejects go to MySQL in chunks of at most this many rows and bytes of raw values: one
+# multi-row INSERT stays far below max_allowed_packet (16 MiB on MariaDB) however many a
+# batch has. Each raw value is at most classify.VALUE_PREFIX bytes.
+REJECT_CHUNK_ROWS = 500
+REJECT_CHUNK_BYTES = 1 << 20
 log = structlog.get_logger("sink")
 
 
@@ -176,6 +182,31 @@ class MySQLSink:
         result.write_ms, result.attempts = (time.monotonic() - started) * 1000, attempts
         return result
 
+    def quarantine_batch(self, batch_id: int, messages: list[dict[str, Any]],
+                         offsets: dict[str, dict[str, int]], watermark_ms: int) -> BatchResult:
+        """Record every message of a batch that cannot be stored as "quarantined" (position,
+        length, SHA-256; no content, no windows) and the batch as applied, in one transaction,
+        so the query moves on and the messages can be found again in Kafka."""
+        def apply(cursor: Any) -> BatchResult:
+            return self._apply(cursor, batch_id, [], messages, offsets, watermark_ms)
+        started = time.monotonic()
+        result, attempts = self._with_retries(apply, commit=True)
+        result.write_ms, result.attempts = (time.monotonic() - started) * 1000, attempts
+        return result
+
+    def healthy(self) -> bool:
+        """Does MySQL answer a trivial statement now (one attempt, fresh connection)? Tells a
+        batch MySQL cannot take apart from MySQL being away."""
+        self._drop_connection()
+        try:
+            with self._connect().cursor() as cursor:
+                cursor.execute(self.sql["ping"])
+                cursor.fetchall()
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not healthy"; the caller re-raises its own
+            self._drop_connection()
+            return False
+
     def _apply(self, cursor: Any, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
                offsets: dict[str, dict[str, int]], watermark_ms: int) -> BatchResult:
         name = self.config.processor.query_name
@@ -190,8 +221,8 @@ class MySQLSink:
             cursor.executemany(self.sql["insert_window"], [self._insert_params(w) for w in new])
         if updates:
             cursor.executemany(self.sql["update_window"], [self._update_params(w) for w in updates])
-        if rejects:
-            cursor.executemany(self.sql["insert_rejected"], [_reject_params(r) for r in rejects])
+        for chunk in reject_chunks([_reject_params(r) for r in rejects]):
+            cursor.executemany(self.sql["insert_rejected"], chunk)
         offsets_json = json.dumps(offsets, sort_keys=True)
         cursor.execute(self.sql["save_progress"], (name, batch_id, watermark_ms, offsets_json,
                                                    batch_id, watermark_ms, offsets_json))
@@ -267,8 +298,33 @@ class MySQLSink:
 
 
 def _reject_params(r: dict[str, Any]) -> tuple:
-    return (r["topic"], r["partition"], r["offset"], utc(r["record_ms"]) if r["record_ms"] is not None else None,
-            r["key"], r["value"], r["reason"])
+    """A reject as insert_rejected's parameters; key and value may be absent (a batch stored
+    without them, or quarantined)."""
+    stamp = r.get("record_ms")
+    kafka_time = utc(stamp) if stamp is not None and 0 <= stamp < TIME_LIMIT_MS else None
+    return (r["topic"], r["partition"], r["offset"], kafka_time, _bytes(r.get("key")), _bytes(r.get("value")),
+            r.get("value_length"), r.get("value_sha256"), r["reason"])
+
+
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def reject_chunks(params: list[tuple], rows: int = REJECT_CHUNK_ROWS,
+                  size: int = REJECT_CHUNK_BYTES) -> Iterable[list[tuple]]:
+    """`params` in consecutive chunks of at most `rows` rows and about `size` bytes of key
+    and value (a single larger row still goes alone)."""
+    chunk: list[tuple] = []
+    used = 0
+    for row in params:
+        weight = len(row[4] or b"") + len(row[5] or b"")
+        if chunk and (len(chunk) >= rows or used + weight > size):
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(row)
+        used += weight
+    if chunk:
+        yield chunk
 
 
 def _describe(exc: Exception) -> str:
