@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from typing import Iterator
 
 import pytest
@@ -13,6 +14,16 @@ __all__ = ["free_port", "url_of", "exchange"]
 
 # testcontainers' reaper image cannot be pulled here; the fixtures stop their containers.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stack_homes_reachable(tmp_path_factory) -> None:
+    """Started by root, a stack's servers run as an unprivileged user (ops/service_user.py),
+    which must be able to enter pytest's temporary folders (0700): traverse, not list."""
+    if os.geteuid() == 0:
+        base = tmp_path_factory.getbasetemp()
+        for folder in (base.parent, base):
+            folder.chmod(stat.S_IMODE(folder.stat().st_mode) | stat.S_IXOTH)
 
 
 @pytest.fixture

@@ -116,6 +116,9 @@ def source_environment(config: Config, simulated: bool, source: str) -> dict[str
 
 def with_secrets(config: Config) -> Config:
     """The config with the generated dev passwords, creating them on first use."""
+    if secrets.keep_from_environment(config):
+        say(f"wrote CRYPTOSTREAM_MYSQL_PASSWORD to {config.secrets_dir} (programs read it there, not from "
+            f"their environment)")
     if not secrets.ensure(config):
         return config
     say(f"generated local dev passwords in {config.secrets_dir} (mode 0600)")
