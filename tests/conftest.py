@@ -16,6 +16,16 @@ __all__ = ["free_port", "url_of", "exchange"]
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 
+# Any of these makes a test more than a unit test; every other test is marked unit.
+NOT_UNIT = {"integration", "e2e", "fault", "badinput", "scaleout", "fresh"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if not NOT_UNIT & {mark.name for mark in item.iter_markers()}:
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def stack_homes_reachable(tmp_path_factory) -> None:
     """Started by root, a stack's servers run as an unprivileged user (ops/service_user.py),

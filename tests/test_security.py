@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cryptostream.config import PROJECT_DIR, load
 
 
@@ -18,6 +20,7 @@ def test_bandit_finds_nothing_of_medium_or_high_severity() -> None:
     assert result.returncode == 0, result.stdout[-3000:]
 
 
+@pytest.mark.integration  # asks PyPI's advisory service
 def test_pip_audit_finds_no_known_vulnerability() -> None:
     """pip-audit (PyPI's advisory data) finds no known vulnerability in the installed packages,
     except those listed with a reason in .ci/pip-audit-ignore."""
