@@ -22,11 +22,12 @@ from cryptostream.ops.stack import free_port
 
 pytestmark = pytest.mark.fresh
 
-# What a new machine of this kind has: Python and Java (README), and its package access.
+# What a new machine of this kind has: Python and Java (README), its package access and its
+# name resolution (a container runtime or VM writes /etc/hosts; debootstrap does not).
 PREINSTALLED = ("python3", "openjdk-17-jre-headless", "ca-certificates")
 PACKAGE_ACCESS = ("etc/apt/sources.list", "etc/apt/sources.list.d", "etc/apt/apt.conf.d/99artifact-registry",
                   "etc/ssl/certs/ca-certificates.crt", "usr/local/share/ca-certificates", "etc/pip.conf",
-                  "etc/resolv.conf", "root/.m2/settings.xml")
+                  "etc/resolv.conf", "root/.m2/settings.xml", "etc/hosts")
 ACCESS_VARIABLES = ("PIP_CERT", "PIP_DEFAULT_TIMEOUT", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "SSL_CERT_FILE",
                     "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "http_proxy", "https_proxy",
                     "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY")
@@ -67,6 +68,10 @@ def make_machine(root: Path, out) -> None:
         elif source.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    # Debian's container images (which CI's machines are) forbid service starts this way
+    policy = root / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
     say(f"installing what the README says a fresh machine has: {' '.join(PREINSTALLED)}")
     prepared = inside(root, ["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
                              f"--no-install-recommends {' '.join(PREINSTALLED)}"], out, machine_environment())

@@ -58,11 +58,16 @@ def server_command(config: Config, datadir: Path, *extra: str) -> list[str]:
 
 
 def initialise(datadir: Path) -> None:
-    """Create the system tables (their root accounts have no password until harden())."""
+    """Create the system tables (their root accounts have no password until harden()). Host
+    names are not resolved, as by the server: a machine without /etc/hosts entries works."""
     datadir.mkdir(parents=True)
-    subprocess.run([find("mariadb-install-db", "mysql_install_db"), "--no-defaults",
-                    f"--datadir={datadir}", "--auth-root-authentication-method=normal",
-                    "--skip-test-db", *user_args()], check=True, stdout=subprocess.DEVNULL)
+    made = subprocess.run([find("mariadb-install-db", "mysql_install_db"), "--no-defaults",
+                           f"--datadir={datadir}", "--auth-root-authentication-method=normal",
+                           "--skip-test-db", "--skip-name-resolve", *user_args()],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        print(made.stdout[-3000:], made.stderr[-3000:], sep="\n", file=sys.stderr)
+        raise RuntimeError(f"mariadb-install-db failed (exit {made.returncode}) for {datadir}; its output is above")
 
 
 def harden(config: Config, datadir: Path) -> None:
