@@ -66,5 +66,13 @@ def client_options_file(config: Config, admin: bool = False) -> Path:
     path = config.secrets_dir / f"{'admin' if admin else 'app'}-client.cnf"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(f"[client]\n{where}\nuser={user}\npassword={password.reveal()}\n")
+        handle.write(f"[client]\n{where}\nuser={user}\npassword={option_value(password.reveal())}\n")
     return path
+
+
+def option_value(value: str) -> str:
+    """A value for a MySQL option file: quoted, so '#', quotes, backslashes and spaces survive."""
+    if "\n" in value or "\r" in value:
+        raise ValueError("a MySQL option file value cannot hold a line break")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from typing import Iterator
 
 import pytest
@@ -13,6 +14,26 @@ __all__ = ["free_port", "url_of", "exchange"]
 
 # testcontainers' reaper image cannot be pulled here; the fixtures stop their containers.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+
+# Any of these makes a test more than a unit test; every other test is marked unit.
+NOT_UNIT = {"integration", "e2e", "fault", "badinput", "scaleout", "fresh"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if not NOT_UNIT & {mark.name for mark in item.iter_markers()}:
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stack_homes_reachable(tmp_path_factory) -> None:
+    """Started by root, a stack's servers run as an unprivileged user (ops/service_user.py),
+    which must be able to enter pytest's temporary folders (0700): traverse, not list."""
+    if os.geteuid() == 0:
+        base = tmp_path_factory.getbasetemp()
+        for folder in (base.parent, base):
+            folder.chmod(stat.S_IMODE(folder.stat().st_mode) | stat.S_IXOTH)
 
 
 @pytest.fixture

@@ -14,6 +14,9 @@ import subprocess
 import time
 from pathlib import Path
 
+import mysql.connector
+
+from cryptostream import db
 from cryptostream.config import PROJECT_DIR, Config, load
 from cryptostream.bench.stack import environment
 
@@ -75,6 +78,88 @@ class NativeStack:
         os.killpg(pid, 9)
         return pid
 
+    # --- what a local attacker would try (tests/test_e2e.py, security) ---
+
+    def mysql_accounts(self) -> set[tuple[str, str]]:
+        connection = db.connect(self.config, admin=True, database=False)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT user, host FROM mysql.user")
+                return {(user, host) for user, host in cursor.fetchall()}
+        finally:
+            connection.close()
+
+    def passwordless_logins(self, user: str) -> dict[str, bool]:
+        """Whether `user` gets in without a password, per way in."""
+        port = self.config.mysql.port
+        return {"tcp 127.0.0.1": _enters(host="127.0.0.1", port=port, user=user),
+                "tcp ::1": _enters(host="::1", port=port, user=user),
+                "socket": self._enters_by_socket(user)}
+
+    def _enters_by_socket(self, user: str) -> bool:
+        return _enters(unix_socket=str(db.admin_socket(self.config)), user=user)
+
+    def into_outfile(self, target: str) -> dict[str, str]:
+        """SELECT ... INTO OUTFILE as the administrator and as the application user."""
+        return {who: _outfile(db.connect(self.config, admin=(who == "root"), database=False), target)
+                for who in ("root", self.config.mysql.user)}
+
+    def server_processes(self) -> list[tuple[int, int, str]]:
+        """(uid, pid, command) of supervisord and every process below it."""
+        root = int((self.home / "run" / "supervisord.pid").read_text())
+        table = _process_table()
+        pids, found = [root], []
+        while pids:
+            pid = pids.pop()
+            if pid in table:
+                found.append((table[pid][1], pid, table[pid][2]))
+                pids.extend(child for child, (parent, _uid, _cmd) in table.items() if parent == pid)
+        return found
+
+    def process_texts(self) -> list[tuple[int, str, str]]:
+        """Every command line of the machine, and the environment of each of the stack's processes."""
+        texts = [(pid, "cmdline", cmd) for pid, (_parent, _uid, cmd) in _process_table().items()]
+        for _uid, pid, _cmd in self.server_processes():
+            try:
+                texts.append((pid, "environ", Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")))
+            except OSError:
+                pass  # exited meanwhile
+        return texts
+
+
+def _enters(**where) -> bool:
+    try:
+        mysql.connector.connect(password="", connection_timeout=5, use_pure=True, **where).close()
+    except mysql.connector.Error:
+        return False
+    return True
+
+
+def _outfile(connection, target: str) -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 'planted' INTO OUTFILE %s", (target,))
+        return "written"
+    except mysql.connector.Error as exc:
+        return f"refused: {exc.msg}"
+    finally:
+        connection.close()
+
+
+def _process_table() -> dict[int, tuple[int, int, str]]:
+    """pid -> (parent pid, real uid, command line) of every process now running."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line)
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # exited meanwhile
+        table[int(entry.name)] = (int(status["PPid"]), int(status["Uid"].split()[0]), cmd)
+    return table
+
 
 class ContainerStack(NativeStack):
     kind = "docker"
@@ -130,6 +215,37 @@ class ContainerStack(NativeStack):
         pid = int(self.ctl("pid", "processor").strip())
         self.exec("kill", "-9", "--", f"-{pid}")
         return pid
+
+    def secrets(self) -> list[str]:
+        return [p.read_text().strip() for p in (self.home / "secrets" / "container").glob("mysql-*password")]
+
+    def _mysql_as_root(self, sql: str):
+        """The mysql client inside the MySQL container as root; the password goes through the
+        environment of that one command, read from the container's secret file."""
+        script = 'MYSQL_PWD="$(cat /run/secrets/mysql_root_password)" exec mysql -uroot -N -B -e "$0"'
+        return self.containers["mysql"].exec(["sh", "-c", script, sql])
+
+    def mysql_accounts(self) -> set[tuple[str, str]]:
+        result = self._mysql_as_root("SELECT user, host FROM mysql.user")
+        assert result.exit_code == 0, result.output
+        return {tuple(line.split("\t")) for line in result.output.decode().splitlines() if line}
+
+    def _enters_by_socket(self, user: str) -> bool:
+        return self.containers["mysql"].exec(["mysql", "-u", user, "--skip-password", "-e", "SELECT 1"]).exit_code == 0
+
+    def into_outfile(self, target: str) -> dict[str, str]:
+        as_root = self._mysql_as_root(f"SELECT 'planted' INTO OUTFILE '{target}'")
+        config = self.config
+        return {"root": "written" if as_root.exit_code == 0 else f"refused: {as_root.output.decode().strip()}",
+                config.mysql.user: _outfile(db.connect(config, database=False), target)}
+
+    def server_processes(self) -> list[tuple[int, int, str]]:
+        """(uid, pid on this machine, command) of every process of every container."""
+        found = []
+        for container in self.containers.values():
+            top = container.get_wrapped_container().top(ps_args="-o uid,pid,args")
+            found.extend((int(row[0]), int(row[1]), row[2]) for row in top["Processes"])
+        return found
 
 
 def _resolved_services(command: list[str], env: dict[str, str]) -> dict:

@@ -10,6 +10,8 @@ from cryptostream.processor import classify, partials
 from cryptostream.schema import Reason, problem
 from tests.test_schema import NOW, POISON, SYMBOLS, message
 
+pytestmark = pytest.mark.integration  # a local Spark session
+
 pyspark = pytest.importorskip("pyspark")
 WINDOW_MS = 5_000
 

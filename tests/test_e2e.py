@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import requests
@@ -243,3 +244,46 @@ def test_no_secret_in_any_log(stack) -> None:
     logs = stack.all_logs()
     assert secrets and logs
     assert not any(secret in logs for secret in secrets)
+
+
+# --- Security, tried as a local user would, against the running stack -----------------------
+
+# Names tried without a password on top of every account the server has.
+LIKELY_NAMES = ("root", "admin", "mysql", "mariadb.sys", "cryptostream", "")
+
+
+def test_no_account_logs_in_without_a_password(stack) -> None:
+    """Every account the server has, and the usual names, refused without a password over TCP
+    (127.0.0.1 and ::1) and through the server's socket."""
+    accounts = stack.mysql_accounts()
+    assert ("root", "localhost") in accounts
+    names = sorted({user for user, _host in accounts} | set(LIKELY_NAMES))
+    let_in = [f"{name!r} over {way}" for name in names for way, entered in stack.passwordless_logins(name).items()
+              if entered]
+    assert let_in == []
+
+
+def test_into_outfile_is_refused_for_every_account(stack) -> None:
+    """Neither the administrator nor the application account can write a file on the server's
+    machine (secure_file_priv), so MySQL cannot be used to plant files as its OS user."""
+    target = f"/tmp/cryptostream-outfile-{time.time_ns()}"
+    for who, outcome in stack.into_outfile(target).items():
+        assert outcome.startswith("refused"), f"{who}: {outcome}"
+    assert not Path(target).exists()
+
+
+def test_no_server_process_runs_as_root(stack) -> None:
+    """MariaDB, Kafka, supervisord, producer, processor (and its JVM), the simulated exchange:
+    none runs as root, even though the stack was started by root."""
+    processes = stack.server_processes()
+    assert len(processes) >= 5, processes
+    assert [p for p in processes if p[0] == 0] == []
+
+
+def test_no_password_on_a_command_line_or_in_an_environment(stack) -> None:
+    """No process of the machine shows a MySQL password in its command line, and none of the
+    stack's processes has one in its environment."""
+    secrets = stack.secrets()
+    assert secrets
+    exposed = [(pid, where) for pid, where, text in stack.process_texts() if any(s in text for s in secrets)]
+    assert exposed == []

@@ -149,14 +149,19 @@ def test_a_broker_stopped_mid_stream_loses_nothing(stack, cluster, kill: bool) -
     wait_until("producer running", lambda: "RUNNING" in stack.ctl("status", "producer"), 60)
     partition = 1 if kill else 0
     victim = partitions(config)[partition]["leader_id"]
-    before = sum(topic_end_offsets(config).values())
     stopped_at = time.monotonic()
     cluster.stop(victim, kill=kill)
+    # After kill -9 the controller fences the broker only when broker.session.timeout.ms runs
+    # out, so how soon prices flow again is Kafka's to decide: wait for what it promises (a
+    # new leader, then appends on the two brokers left), not for a rate over a fixed time.
     wait_until(f"a new leader for partition {partition}",
                lambda: partitions(config)[partition]["leader_id"] not in (victim, -1), 60)
-    time.sleep(max(0.0, OUTAGE - (time.monotonic() - stopped_at)))
-    during = sum(topic_end_offsets(config).values()) - before
-    assert during >= 5 * OUTAGE, f"only {during} messages while broker {victim} was down"
+    after_failover = sum(topic_end_offsets(config).values())
+    wanted = after_failover + 2 * len(config.exchange.symbols)
+    wait_until("prices appended without the stopped broker",
+               lambda: sum(topic_end_offsets(config).values()) >= wanted, 60)
+    assert not cluster.running(victim), f"broker {victim} came back by itself"
+    time.sleep(max(0.0, OUTAGE - (time.monotonic() - stopped_at)))  # the outage lasts its full length
     cluster.start(victim)
     cluster.wait_ready(timeout=180)
     wait_until(f"broker {victim} back in sync",

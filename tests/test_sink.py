@@ -19,6 +19,8 @@ from cryptostream.processor.sink import CountedKeys, MySQLSink, Window, reject_c
 from cryptostream.ops.stack import free_port
 from tests.harness import query
 
+pytestmark = pytest.mark.integration  # a private MariaDB
+
 START = datetime(2026, 1, 2, 3, 4, 0)
 
 

@@ -1,11 +1,14 @@
 # Sourced by every bin/ script: finds the project, makes sure the system packages and the
 # virtualenv exist (installing them on first use), and sets VENV_BIN.
-# Variables: CRYPTOSTREAM_VENV (default ./.venv), CRYPTOSTREAM_PYTHON (default python3).
+# Variables: CRYPTOSTREAM_VENV (default ./.venv), CRYPTOSTREAM_PYTHON (default python3; as root
+# /usr/bin/python3, see below).
 
 PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${CRYPTOSTREAM_VENV:-$PROJECT_DIR/.venv}"
 VENV_BIN="$VENV/bin"
-PYTHON="${CRYPTOSTREAM_PYTHON:-python3}"
+# As root the servers run as an unprivileged user (cryptostream/ops/service_user.py), which must
+# be able to run the virtualenv's interpreter: the system one, not one under root's home.
+if [ "$(id -u)" = 0 ] && [ -z "${CRYPTOSTREAM_PYTHON:-}" ]; then PYTHON=/usr/bin/python3; else PYTHON="${CRYPTOSTREAM_PYTHON:-python3}"; fi
 export PATH="$PATH:/usr/sbin:/sbin"
 
 CURRENT_STEP="starting"
@@ -30,7 +33,7 @@ missing_system_packages() {
   command -v mvn >/dev/null || missing+=(maven)
   command -v mariadbd >/dev/null || command -v mysqld >/dev/null || missing+=(mariadb-server)
   command -v mariadb >/dev/null || command -v mysql >/dev/null || missing+=(mariadb-client)
-  "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+  "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3 python3-venv)
   echo "${missing[@]}"
 }
 
@@ -62,10 +65,13 @@ check_versions() {
 
 ensure_venv() {
   local stamp="$VENV/.cryptostream-setup" want
-  want="$(cat "$PROJECT_DIR/setup.cfg" "$PROJECT_DIR/pyproject.toml" | sha256sum | cut -c1-16)"
+  local base
+  base="$("$PYTHON" -c 'import sys; print(sys.base_prefix)')"
+  want="$({ cat "$PROJECT_DIR/setup.cfg" "$PROJECT_DIR/pyproject.toml"; echo "$base"; } | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
-  if [ ! -x "$VENV_BIN/python" ]; then
-    step "creating virtualenv $VENV"
+  if [ ! -x "$VENV_BIN/python" ] || [ "$("$VENV_BIN/python" -c 'import sys; print(sys.base_prefix)')" != "$base" ]; then
+    step "creating virtualenv $VENV with $PYTHON"
+    rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV"
   fi
   step "installing Python packages into $VENV (pyspark is ~300 MB the first time)"

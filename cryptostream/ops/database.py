@@ -1,4 +1,4 @@
-"""Prepares the database: root's password on a new private instance, the schema, the app user."""
+"""Prepares the database: the schema and the least-privilege application user."""
 from __future__ import annotations
 
 import mysql.connector
@@ -11,18 +11,10 @@ TABLES = ("moving_averages", "rejected_messages", "stream_progress", "counted_ke
 
 
 def _admin_connection(config: Config):
-    """Root over the private instance's socket; on a brand-new instance root has no password yet."""
-    password = db.admin_password(config).reveal()
-    socket = str(db.admin_socket(config))
-    try:
-        return mysql.connector.connect(unix_socket=socket, user=db.ADMIN_USER, password=password,
-                                       autocommit=True, use_pure=True)
-    except mysql.connector.errors.ProgrammingError:
-        connection = mysql.connector.connect(unix_socket=socket, user=db.ADMIN_USER, password="",
-                                             autocommit=True, use_pure=True)
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", (password,))
-        return connection
+    """root over the private instance's socket, with the generated password it was given before
+    it first listened (services/mysql_server.py)."""
+    return mysql.connector.connect(unix_socket=str(db.admin_socket(config)), user=db.ADMIN_USER,
+                                   password=db.admin_password(config).reveal(), autocommit=True, use_pure=True)
 
 
 def bootstrap(config: Config) -> None:

@@ -10,7 +10,7 @@ from cryptostream.config import PROJECT_DIR, Config
 from cryptostream.ops import images, secrets
 
 COMPOSE_FILE = PROJECT_DIR / "docker" / "compose.yml"
-OFFICIAL = {"kafka": "apache/kafka:4.1.1", "mysql": "mysql:8.4"}
+OFFICIAL = {"kafka": "apache/kafka:4.4.0", "mysql": "mysql:8.4"}
 
 
 def project_name() -> str:

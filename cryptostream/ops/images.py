@@ -12,6 +12,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from cryptostream.config import PROJECT_DIR, Config
 from cryptostream.ops import jars
@@ -31,6 +32,15 @@ def exists(image: str) -> bool:
 def build_base(say) -> None:
     if exists(BASE_IMAGE):
         return
+    tarball = base_tarball(say)
+    say(f"importing {BASE_IMAGE}")
+    with open(tarball, "rb") as data:
+        subprocess.run(["docker", "import", "-", BASE_IMAGE], stdin=data, check=True, stdout=subprocess.DEVNULL)
+
+
+def base_tarball(say) -> Path:
+    """A minimal Debian bookworm root filesystem (debootstrap), made once and cached: the base
+    image, and the fresh machine of tests/test_fresh_machine.py."""
     tarball = PROJECT_DIR / "var" / "docker" / "bookworm-minbase.tar"
     if not tarball.exists():
         rootfs = tarball.with_suffix(".rootfs")
@@ -41,9 +51,7 @@ def build_base(say) -> None:
                        stdout=subprocess.DEVNULL)
         subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
         shutil.rmtree(rootfs)
-    say(f"importing {BASE_IMAGE}")
-    with open(tarball, "rb") as data:
-        subprocess.run(["docker", "import", "-", BASE_IMAGE], stdin=data, check=True, stdout=subprocess.DEVNULL)
+    return tarball
 
 
 def _debootstrap() -> str:

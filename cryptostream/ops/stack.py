@@ -116,6 +116,9 @@ def source_environment(config: Config, simulated: bool, source: str) -> dict[str
 
 def with_secrets(config: Config) -> Config:
     """The config with the generated dev passwords, creating them on first use."""
+    if secrets.keep_from_environment(config):
+        say(f"wrote CRYPTOSTREAM_MYSQL_PASSWORD to {config.secrets_dir} (programs read it there, not from "
+            f"their environment)")
     if not secrets.ensure(config):
         return config
     say(f"generated local dev passwords in {config.secrets_dir} (mode 0600)")
@@ -133,9 +136,25 @@ def up_docker(config: Config, simulated: bool, wait_rows: float) -> int:
 def wait_for_rows(config: Config, timeout: float) -> None:
     if not timeout:
         return
-    say(f"waiting for rows of all {len(config.exchange.symbols)} symbols in moving_averages")
-    wait_for("rows for every symbol", lambda: symbols_with_rows(config) >= set(config.exchange.symbols),
-             timeout, interval=2)
+    wanted = set(config.exchange.symbols)
+    say(f"waiting up to {timeout:.0f}s for rows of all {len(wanted)} symbols in moving_averages")
+    started = time.monotonic()
+    missing = sorted(wanted)
+    next_report = started + 15
+
+    def all_there() -> bool:
+        nonlocal missing, next_report
+        missing = sorted(wanted - symbols_with_rows(config))
+        if missing and time.monotonic() >= next_report:  # progress, so a slow start is not a hang
+            say(f"  {time.monotonic() - started:.0f}s: no rows yet for {', '.join(missing)}")
+            next_report += 15
+        return not missing
+
+    try:
+        wait_for("rows for every symbol", all_there, timeout, interval=2)
+    except TimeoutError as exc:
+        raise TimeoutError(f"no rows for {', '.join(missing)} after {timeout:.0f}s; look at bin/logs producer "
+                           f"(is the exchange answering?) and bin/logs processor ({exc})") from None
     print_latest_rows(config)
 
 

@@ -12,14 +12,20 @@ from xmlrpc.client import ServerProxy  # nosec B411
 from supervisor.xmlrpc import SupervisorTransport
 
 from cryptostream.config import PROJECT_DIR, Config
+from cryptostream.ops import service_user
 
 CONF = PROJECT_DIR / "conf" / "supervisord.conf"
 # Programs live in groups (infra, pipeline); users type the bare names.
 GROUPS = {"mysql": "infra", "kafka": "infra", "producer": "pipeline", "processor": "pipeline"}
 
 
+# Passwords reach programs as files (var/secrets), never through every child's environment.
+PRIVATE_VARIABLES = ("CRYPTOSTREAM_MYSQL_PASSWORD",)
+
+
 def environment(config: Config, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ, CRYPTOSTREAM_HOME=str(config.var_dir),
+    env = {k: v for k, v in os.environ.items() if k not in PRIVATE_VARIABLES}
+    env.update(service_user.environment(config), CRYPTOSTREAM_HOME=str(config.var_dir),
                CRYPTOSTREAM_BIN=str(Path(sys.executable).parent), PYTHONUNBUFFERED="1",
                CRYPTOSTREAM_LOG_MAXBYTES="50MB", CRYPTOSTREAM_PIPELINE_AUTOSTART="false")
     env.update(extra or {})
@@ -45,7 +51,9 @@ def is_running(config: Config) -> bool:
 def start_daemon(config: Config, extra_env: dict[str, str]) -> None:
     for folder in ("log", "run"):
         (config.var_dir / folder).mkdir(parents=True, exist_ok=True)
-    subprocess.run([_bin("supervisord"), "-c", str(CONF)], env=environment(config, extra_env), check=True)
+    user = service_user.ensure(config)
+    as_user = ["--user", user] if user else []
+    subprocess.run([_bin("supervisord"), "-c", str(CONF), *as_user], env=environment(config, extra_env), check=True)
     deadline = time.monotonic() + 30
     while not is_running(config):
         if time.monotonic() > deadline:

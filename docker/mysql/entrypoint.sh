@@ -11,8 +11,15 @@ secret() {  # value of $1, or of the file named by ${1}_FILE
 
 sql_string() { printf "'%s'" "$(printf '%s' "$1" | sed "s/\\\\/\\\\\\\\/g; s/'/\\\\'/g")"; }
 
+# The root password reaches the client through a 0600 option file, never a command line.
+client_options() {
+  local quoted
+  quoted="$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+  ( umask 077; printf '[client]\nuser=root\npassword="%s"\n' "$quoted" > "$2" )
+}
+
 initialise() {
-  local root_password socket=/run/mysqld/init.sock
+  local root_password socket=/run/mysqld/init.sock options=/run/mysqld/init-client.cnf
   root_password="$(secret MYSQL_ROOT_PASSWORD)"
   [ -n "$root_password" ] || { echo "MYSQL_ROOT_PASSWORD(_FILE) is required" >&2; exit 1; }
   mariadb-install-db --user=mysql --datadir=/var/lib/mysql --auth-root-authentication-method=normal \
@@ -21,6 +28,10 @@ initialise() {
   local pid=$!
   for _ in $(seq 60); do mariadb-admin --socket="$socket" ping >/dev/null 2>&1 && break; sleep 0.5; done
   client=(mariadb --protocol=socket --socket="$socket" -uroot)
+  # install-db makes root@127.0.0.1, root@::1 and root@<hostname> without a password: only
+  # root@localhost (the socket) stays, with the given password
+  "${client[@]}" -N -e "SELECT CONCAT('DROP USER ', QUOTE(user), '@', QUOTE(host), ';') FROM mysql.user
+                        WHERE (user = 'root' AND host <> 'localhost') OR user = ''" | "${client[@]}"
   {
     echo "ALTER USER 'root'@'localhost' IDENTIFIED BY $(sql_string "$root_password");"
     if [ -n "${MYSQL_DATABASE:-}" ]; then echo "CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\`;"; fi
@@ -29,20 +40,24 @@ initialise() {
       [ -n "${MYSQL_DATABASE:-}" ] && echo "GRANT ALL ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'%';"
     fi
   } | "${client[@]}"
-  client+=(-p"$root_password")
+  client_options "$root_password" "$options"
+  client=(mariadb --defaults-extra-file="$options" --protocol=socket --socket="$socket")
   for f in /docker-entrypoint-initdb.d/*; do
     case "$f" in
       *.sql) echo "init: $f"; "${client[@]}" "${MYSQL_DATABASE:-mysql}" < "$f" ;;
       *.sh)  echo "init: $f"; . "$f" ;;
     esac
   done
-  mariadb-admin --socket="$socket" -uroot -p"$root_password" shutdown
+  mariadb-admin --defaults-extra-file="$options" --socket="$socket" shutdown
+  rm -f "$options"
   wait "$pid" || true
 }
 
 if [ "$1" = mariadbd ] || [ "$1" = mysqld ]; then
   [ -d /var/lib/mysql/mysql ] || initialise
   shift
-  exec mariadbd --user=mysql --character-set-server=utf8mb4 --default-time-zone=+00:00 "$@"
+  # LOAD DATA / INTO OUTFILE only inside a folder of its own, as the official image does
+  exec mariadbd --user=mysql --secure-file-priv=/var/lib/mysql-files --character-set-server=utf8mb4 \
+    --default-time-zone=+00:00 "$@"
 fi
 exec "$@"
