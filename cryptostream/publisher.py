@@ -11,11 +11,16 @@ from typing import Any, Iterable
 import structlog
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyExistsError
 
 from cryptostream import metrics
 from cryptostream.config import Config, KafkaConfig
 from cryptostream.schema import PriceMessage
+
+# The client's own limit on one request (kafka-python's default): a bigger message is refused
+# before it is sent; the topic's max.message.bytes can refuse smaller ones at the broker.
+MAX_REQUEST_BYTES = 1_048_576
+TOO_LARGE = object()  # _send's answer for a message Kafka will never take
 
 log = structlog.get_logger("publisher")
 
@@ -62,6 +67,9 @@ class Publisher:
         self.published = 0
         self._producer: KafkaProducer | None = None
         self._topic_ready = False
+        # Messages in a batch the broker refused as too large: each is sent again alone, so
+        # only the one really too large is dropped, not its batch-mates
+        self._suspects: set[PriceMessage] = set()
 
     @property
     def backlog(self) -> int:
@@ -92,18 +100,29 @@ class Publisher:
 
     def _hand_over(self) -> None:
         while self.pending:
+            alone = self.pending[0] in self._suspects
+            if alone and self.in_flight:
+                return  # a suspect goes in a batch of its own, once the others are acknowledged
             future = self._send(self.pending[0])
+            if future is TOO_LARGE:
+                continue  # refused for good and logged; the next one goes on
             if future is None:  # broker away: the rest stay pending for the next drain
                 return
             self.in_flight.append((self.pending.popleft(), future))
+            if alone:
+                return
 
     def _collect(self) -> int:
         acked, failed, waiting = 0, [], []
+        alone = len(self.in_flight) == 1
         for message, future in self.in_flight:
             if not future.is_done:
                 waiting.append((message, future))
             elif future.succeeded():
                 acked += 1
+                self._suspects.discard(message)
+            elif isinstance(future.exception, MessageSizeTooLargeError):
+                self._size_refused(message, future.exception, alone, failed)
             else:
                 failed.append(message)
         if failed:
@@ -117,9 +136,34 @@ class Publisher:
         try:
             return self._producer.send(self.config.kafka.topic, key=message.symbol.encode(),
                                        value=message.to_json())
+        except MessageSizeTooLargeError as exc:
+            self._refuse_too_large(self.pending.popleft(), exc, by=f"max_request_size ({MAX_REQUEST_BYTES} bytes)")
+            return TOO_LARGE
         except KafkaError as exc:
             log.warning("kafka_send_failed", error=str(exc))
             return None
+
+    def _size_refused(self, message: PriceMessage, exc: KafkaError, alone: bool, failed: list) -> None:
+        """The broker refused a batch as too large; kafka-python then fails every batch of the
+        idempotent producer, so it is replaced, and the message is dropped only if it was alone."""
+        if self._producer is not None:
+            self._producer.close(timeout=0)
+            self._producer = None
+        if alone and message in self._suspects:
+            self._suspects.discard(message)
+            self._refuse_too_large(message, exc, by=f"the topic's max.message.bytes ({self.config.kafka.topic})")
+        else:
+            self._suspects.add(message)
+            failed.append(message)
+
+    def _refuse_too_large(self, message: PriceMessage, exc: KafkaError, by: str) -> None:
+        """Kafka will never take this message, whatever the retries: it is dropped and counted,
+        not retried forever at the head of the queue (which would stop every later price)."""
+        self.dropped += 1
+        metrics.DROPPED.inc()
+        log.error("message_too_large", symbol=message.symbol, event_time=message.event_time,
+                  size_bytes=len(message.to_json()), refused_by=by, error=type(exc).__name__,
+                  topic=self.config.kafka.topic, dropped_total=self.dropped)
 
     def _connect(self) -> bool:
         if self._producer is not None and self._topic_ready:
@@ -152,6 +196,7 @@ class Publisher:
             # while the broker is away a send gives up fast, so polling keeps its pace
             max_block_ms=1_000,
             request_timeout_ms=10_000,
+            max_request_size=MAX_REQUEST_BYTES,
         )
 
     def close(self, timeout: float = 10.0) -> None:

@@ -46,5 +46,17 @@ def exchange() -> Iterator[simulator.ThreadingHTTPServer]:
     server.server_close()
 
 
+@pytest.fixture
+def stream_exchange() -> Iterator[tuple]:
+    """The simulated exchange with its trade stream (WebSocket), pinging every 0.5 s."""
+    server = simulator.make_server(port=0, seed=7)
+    simulator.start_in_thread(server)
+    ws = simulator.stream(server, 0, ping_interval=0.5)
+    yield server, ws
+    ws.shutdown()
+    server.shutdown()
+    server.server_close()
+
+
 def url_of(server: simulator.ThreadingHTTPServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"

@@ -16,6 +16,8 @@ import pytest
 from cryptostream.bench.stack import environment
 from cryptostream.config import PROJECT_DIR
 
+pytestmark = pytest.mark.integration  # runs the bin/ wrappers as processes (about a minute)
+
 BIN = PROJECT_DIR / "bin"
 CHECKS = ("daily-check", "weekly-check", "check-alerts", "status")
 # every command that reads the configuration, with arguments that get it past argparse

@@ -9,6 +9,7 @@ the messages read back from Kafka.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 import time
@@ -18,9 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 
-from cryptostream.ops.reconcile import reconcile
+from cryptostream.ops.reconcile import read_messages, reconcile
 from cryptostream.processor.sink import utc
 from tests.harness import query, wait_until_processed
 from tests.stacks import ContainerStack, NativeStack, running
@@ -191,26 +192,39 @@ def test_bad_messages_are_stored_with_their_reason(stack) -> None:
     assert "RUNNING" in stack.ctl("status", "processor")
 
 
+def window_start_now(window_ms: int) -> int:
+    """The time now, once it is in the first second of a window: a price stamped with it has the
+    window's length plus the watermark to be processed before its window closes."""
+    while (now_ms := int(time.time() * 1000)) % window_ms >= 1000:
+        time.sleep((window_ms - now_ms % window_ms) / 1000)
+    return now_ms
+
+
 @pytest.mark.badinput
 def test_repeated_deliveries_of_a_price_count_once(stack) -> None:
     """Copies of a valid message (same symbol and event time: the dedup key), in the same
-    batch or a later one, even with another price, are stored as duplicates; averages unchanged."""
+    batch or a later one, even with another price, are never counted; averages unchanged.
+    A later copy is a 'duplicate' while its window is open and 'late' once the watermark has
+    closed it, which on a 5 s window depends on how soon the processor gets to it: both are
+    right, and reconcile checks each against the window's own rows."""
     config = stack.config
-    now_ms = int(time.time() * 1000)
+    window_ms = int(config.processor.window * 1000)
+    now_ms = window_start_now(window_ms)
     body = {"schema_version": 1, "symbol": "SOLUSDT", "price": "150.25000000", "event_time": now_ms,
             "ingest_time": now_ms, "source": "test"}
     original = json.dumps(body).encode()
     send(config, [(b"SOLUSDT", original), (b"SOLUSDT", original)])
-    assert_mysql_matches_kafka(stack)
+    wait_until_processed(config)
     send(config, [(b"SOLUSDT", original), (b"SOLUSDT", json.dumps({**body, "price": "0.00000001"}).encode())])
     assert_mysql_matches_kafka(stack)
-    rows = query(config, "SELECT raw_value FROM rejected_messages WHERE reason = 'duplicate'")
-    copies = [json.loads(r[0]) for r in rows if json.loads(r[0])["event_time"] == now_ms]
-    assert len(copies) == 3 and {c["price"] for c in copies} == {"150.25000000", "0.00000001"}
-    window_ms = int(config.processor.window * 1000)
-    low = query(config, "SELECT min_price FROM moving_averages WHERE symbol = 'SOLUSDT' AND start_time = %s",
-                (utc(now_ms - now_ms % window_ms),))
-    assert low and low[0][0] > Decimal("0.00000001")  # the conflicting copy was not counted
+    rows = query(config, "SELECT reason, raw_value FROM rejected_messages WHERE reason IN ('duplicate', 'late')")
+    copies = [(reason, json.loads(raw)) for reason, raw in rows
+              if json.loads(raw)["event_time"] == now_ms and json.loads(raw)["source"] == "test"]
+    assert len(copies) == 3 and {c["price"] for _, c in copies} == {"150.25000000", "0.00000001"}
+    assert [reason for reason, _ in copies].count("duplicate") >= 1  # the copy next to the original
+    counted = query(config, "SELECT min_price, sample_count FROM moving_averages WHERE symbol = 'SOLUSDT' "
+                            "AND start_time = %s", (utc(now_ms - now_ms % window_ms),))
+    assert counted and counted[0][0] > Decimal("0.00000001")  # the conflicting copy was not counted
 
 
 @pytest.mark.badinput
@@ -287,3 +301,45 @@ def test_no_password_on_a_command_line_or_in_an_environment(stack) -> None:
     assert secrets
     exposed = [(pid, where) for pid, where, text in stack.process_texts() if any(s in text for s in secrets)]
     assert exposed == []
+
+
+@pytest.mark.badinput
+def test_a_message_the_topic_refuses_is_logged_and_the_rest_flow(stack) -> None:
+    """With the topic's max.message.bytes below a message's size, the broker refuses it for
+    good: the publisher logs message_too_large with the size, drops and counts it, and the
+    messages after it are published (no retry loop at the head of the queue)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+    from structlog.testing import capture_logs
+
+    from cryptostream.publisher import Publisher
+    from cryptostream.schema import PriceMessage
+    config = stack.config
+    admin = KafkaAdminClient(bootstrap_servers=config.kafka.bootstrap_servers)
+    topic = ConfigResource(ConfigResourceType.TOPIC, config.kafka.topic, configs={"max.message.bytes": "3000"})
+    admin.alter_configs([topic])
+    try:
+        now_ms = int(time.time() * 1000)
+        batch = [PriceMessage("BTCUSDT", "1.5", now_ms, now_ms, "test"),
+                 # random digits: the producer compresses (gzip), and the limit applies after that
+                 PriceMessage("BTCUSDT", "1" + "".join(random.choices("0123456789", k=12000)), now_ms + 1,
+                              now_ms, "test"),
+                 PriceMessage("BTCUSDT", "2.5", now_ms + 2, now_ms, "test")]
+        publisher = Publisher(config)
+        publisher.add(batch)
+        with capture_logs() as events:
+            deadline = time.monotonic() + 60
+            while publisher.backlog and time.monotonic() < deadline:
+                publisher.drain(wait=1)
+        publisher.close()
+    finally:
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, config.kafka.topic,  # back to the default
+                                            configs={"max.message.bytes": ("DELETE", None)})])
+        admin.close()
+    refused = [e for e in events if e["event"] == "message_too_large"]
+    assert publisher.published == 2 and publisher.dropped == 1 and publisher.backlog == 0
+    assert len(refused) == 1 and refused[0]["log_level"] == "error" and refused[0]["size_bytes"] > 12000
+    assert "max.message.bytes" in refused[0]["refused_by"]
+    in_kafka = sorted(m.body["price"] for m in read_messages(config)
+                      if m.body.get("source") == "test" and m.body.get("event_time") in (now_ms, now_ms + 2))
+    assert in_kafka == ["1.5", "2.5"]  # its batch-mates went through, once each
+    assert_mysql_matches_kafka(stack)

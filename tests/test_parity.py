@@ -25,6 +25,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+pytestmark = pytest.mark.integration  # a local Spark session
+
 SKEW_MS = 300_000
 VALID = {"schema_version": "1", "symbol": '"BTCUSDT"', "price": '"97123.45000000"', "event_time": str(NOW),
          "ingest_time": str(NOW + 5), "source": '"binance-rest"'}

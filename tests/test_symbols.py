@@ -233,17 +233,6 @@ def test_with_every_symbol_left_out_nothing_is_requested(exchange) -> None:
 
 # --- the WebSocket source ---
 
-@pytest.fixture
-def stream_exchange():
-    server = simulator.make_server(port=0, seed=7)
-    simulator.start_in_thread(server)
-    ws = simulator.stream(server, 0, ping_interval=0.5)
-    yield server, ws
-    ws.shutdown()
-    server.shutdown()
-    server.server_close()
-
-
 def test_trade_stream_leaves_out_unknown_and_delisted_symbols(stream_exchange) -> None:
     """An unknown symbol is never in the stream URL; a symbol delisted while streaming is left
     out by the next check (the connection is renewed without it) and gets no backfill; the

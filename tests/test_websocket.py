@@ -164,18 +164,6 @@ def test_bin_up_passes_the_source_and_the_simulated_urls() -> None:
 
 # --- the connection, against a WebSocket server on 127.0.0.1 ---
 
-@pytest.fixture
-def stream_exchange() -> Iterator[tuple]:
-    """The simulated exchange with its trade stream, pinging every 0.5 s."""
-    server = simulator.make_server(port=0, seed=7)
-    simulator.start_in_thread(server)
-    ws = simulator.stream(server, 0, ping_interval=0.5)
-    yield server, ws
-    ws.shutdown()
-    server.shutdown()
-    server.server_close()
-
-
 def receive_for(conn: TradeConnection, seconds: float) -> list:
     items, deadline = [], time.monotonic() + seconds
     while time.monotonic() < deadline:

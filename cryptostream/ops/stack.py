@@ -9,8 +9,8 @@ import time
 from typing import Callable
 
 from cryptostream import config as config_module
-from cryptostream.config import Config, ConfigError
-from cryptostream.ops import database, docker_stack, jars, probes, secrets, supervisor
+from cryptostream.config import Config
+from cryptostream.ops import cli, database, docker_stack, jars, probes, secrets, supervisor
 
 
 def say(message: str) -> None:
@@ -136,15 +136,16 @@ def up_docker(config: Config, simulated: bool, wait_rows: float) -> int:
 def wait_for_rows(config: Config, timeout: float) -> None:
     if not timeout:
         return
-    wanted = set(config.exchange.symbols)
-    say(f"waiting up to {timeout:.0f}s for rows of all {len(wanted)} symbols in moving_averages")
+    configured = set(config.exchange.symbols)
+    say(f"waiting up to {timeout:.0f}s for rows of all {len(configured)} symbols in moving_averages")
     started = time.monotonic()
-    missing = sorted(wanted)
+    missing, excluded = sorted(configured), {}
     next_report = started + 15
 
     def all_there() -> bool:
-        nonlocal missing, next_report
-        missing = sorted(wanted - symbols_with_rows(config))
+        nonlocal missing, excluded, next_report
+        excluded = excluded_symbols(config)  # the exchange does not list them: no rows will come
+        missing = sorted(configured - set(excluded) - symbols_with_rows(config))
         if missing and time.monotonic() >= next_report:  # progress, so a slow start is not a hang
             say(f"  {time.monotonic() - started:.0f}s: no rows yet for {', '.join(missing)}")
             next_report += 15
@@ -156,6 +157,16 @@ def wait_for_rows(config: Config, timeout: float) -> None:
         raise TimeoutError(f"no rows for {', '.join(missing)} after {timeout:.0f}s; look at bin/logs producer "
                            f"(is the exchange answering?) and bin/logs processor ({exc})") from None
     print_latest_rows(config)
+    if excluded:
+        say("left out, the exchange does not trade them: "
+            + ", ".join(f"{symbol} ({status})" for symbol, status in sorted(excluded.items()))
+            + "; see bin/status and docs/RUNBOOK.md")
+
+
+def excluded_symbols(config: Config) -> dict[str, str]:
+    """{symbol: exchange status} the producer's newest symbol check left out."""
+    newest = probes.newest_event(config, "producer", "symbol_check", hours=1) or {}
+    return dict(newest.get("excluded") or {})
 
 
 def symbols_with_rows(config: Config) -> set[str]:
@@ -203,6 +214,7 @@ def _docker_command(config: Config, args: argparse.Namespace) -> int:
     return docker_stack.down(config, args.volumes)
 
 
+@cli.command()
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cryptostream-stack", description="Run the native stack.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -217,13 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     for command in (start, stop):
         command.add_argument("--docker", action="store_true", help="the container stack (docker/compose.yml)")
     args = parser.parse_args(argv)
-    try:
-        config = config_module.load()
-        if args.docker:
-            return _docker_command(config, args)
-        if args.command == "up":
-            return up(config, args.simulated, args.wait_rows, args.source)
-        return down(config)
-    except (ConfigError, TimeoutError, FileNotFoundError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    config = config_module.load()
+    if args.docker:
+        return _docker_command(config, args)
+    if args.command == "up":
+        return up(config, args.simulated, args.wait_rows, args.source)
+    return down(config)
