@@ -97,6 +97,8 @@ def assert_burst_accounted(stack: NativeStack, pid: int, failures_before: int, p
     daily = stack.run("daily-check")
     assert daily.returncode in (0, 1, 2) and "Traceback" not in daily.stdout + daily.stderr, daily.stdout + daily.stderr
     assert "exact" in daily.stdout, daily.stdout
+    too_large = query(stack.config, "SELECT COUNT(*) FROM rejected_messages WHERE reason = 'too_large'")[0][0]
+    assert f"too_large {too_large}" in daily.stdout, daily.stdout  # the rejects reported, by reason
 
 
 def test_burst_while_the_processor_runs(stack) -> None:

@@ -201,6 +201,18 @@ class DailyCheck:
                                                f"{rows[0][1]}", len(rows))
         return ok("mysql", "timestamps", "all times UTC and not in the future", 0)
 
+    def rejects(self) -> Result:
+        """Bad input is the outside world's, not a fault: counted by reason. A batch MySQL
+        would not take (quarantined) is a fault of ours and warns."""
+        counts = dict(probes.mysql_query(self.config, "rejected_by_reason", (24,)))
+        total = sum(counts.values())
+        detail = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items())) or "none"
+        if counts.get("quarantined"):
+            return warn("mysql", "rejects", f"{counts['quarantined']} messages quarantined (a batch MySQL "
+                                            f"would not take; see bin/logs processor, batch_quarantined); "
+                                            f"last 24 h: {detail}", total)
+        return ok("mysql", "rejects", f"last 24 h: {detail}", total)
+
     def account(self) -> Result:
         """Duplicated or corrupted data the row checks cannot see: wrong figures, a price
         counted twice, a message neither in a window nor rejected."""
@@ -229,6 +241,7 @@ class DailyCheck:
             ("mysql", "duplicates", self.duplicates),
             ("mysql", "corrupted", self.corrupted),
             ("mysql", "timestamps", self.timestamps),
+            ("mysql", "rejects", self.rejects),
             ("mysql", "account", self.account),
         ]
 
