@@ -78,3 +78,17 @@ def tree_files() -> list[Path]:
     generated = {".venv", "var", "build", "__pycache__", ".pytest_cache"}
     files = [f.relative_to(PROJECT_DIR) for f in PROJECT_DIR.rglob("*") if f.is_file()]
     return [f for f in files if not generated & set(f.parts) and not any(p.endswith(".egg-info") for p in f.parts)]
+
+
+def test_a_password_from_the_environment_reaches_programs_as_a_file(tmp_path, monkeypatch) -> None:
+    """CRYPTOSTREAM_MYSQL_PASSWORD is written to the app's 0600 password file and is not in
+    the environment supervisord (and so every program) is given."""
+    from cryptostream.ops import secrets, supervisor
+    monkeypatch.setenv("CRYPTOSTREAM_MYSQL_PASSWORD", "from-the-environment#1")
+    config = load(env={"CRYPTOSTREAM_HOME": str(tmp_path)})
+    assert secrets.keep_from_environment(config)
+    written = tmp_path / "secrets" / "mysql-password"
+    assert written.read_text().strip() == "from-the-environment#1"
+    assert oct(written.stat().st_mode & 0o777) == "0o600"
+    assert "CRYPTOSTREAM_MYSQL_PASSWORD" not in supervisor.environment(config)
+    assert not secrets.keep_from_environment(config)  # already there: nothing to do

@@ -1,7 +1,9 @@
 """The MySQL sink against a real private MariaDB: exactly-once batches and exact merges."""
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cryptostream import db
-from cryptostream.config import Config, load
+from cryptostream.config import Config, Secret, load
 from cryptostream.ops import database, secrets
 from cryptostream.ops.stack import port_open
 from cryptostream.processor.sink import CountedKeys, MySQLSink, Window, reject_chunks
@@ -188,3 +190,24 @@ def test_a_quarantined_batch_is_recorded_by_position_and_applied(mysql_config: C
                                "WHERE reason = 'quarantined'") == [(5, 0)]
     assert sink.healthy()
     sink.close()
+
+
+def test_option_files_carry_any_password(mysql_config: Config) -> None:
+    """The [client] file written for the mysql tools quotes the password, so '#', quotes,
+    backslashes and spaces reach the server intact (the real client logs in with it)."""
+    password = 'a#b "c\' \\d\\\\e  f'
+    admin = db.connect(mysql_config, admin=True, database=False)
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("CREATE USER 'optfile'@'127.0.0.1' IDENTIFIED BY %s", (password,))
+        user = dataclasses.replace(mysql_config.mysql, user="optfile", password=Secret(password))
+        options = db.client_options_file(dataclasses.replace(mysql_config, mysql=user))
+        client = shutil.which("mariadb") or shutil.which("mysql")
+        who = subprocess.run([client, f"--defaults-file={options}", "-N", "-e", "SELECT CURRENT_USER()"],
+                             capture_output=True, text=True, timeout=30)
+        assert who.stdout.strip() == "optfile@127.0.0.1", who.stderr
+        assert oct(options.stat().st_mode & 0o777) == "0o600"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute("DROP USER IF EXISTS 'optfile'@'127.0.0.1'")
+        admin.close()
