@@ -17,7 +17,7 @@ from cryptostream import metrics
 from cryptostream.backoff import Backoff
 from cryptostream.config import Config, ConfigError, ExchangeConfig
 from cryptostream.exchange.client import (BinanceClient, ExchangeError, RateLimited, TickerResult)
-from cryptostream.exchange.symbols import SymbolInfo, SymbolWatch, WeightBudget, is_invalid_symbol
+from cryptostream.exchange.symbols import SymbolWatch, is_invalid_symbol
 from cryptostream.logs import configure
 from cryptostream.publisher import Publisher
 from cryptostream.schema import PriceMessage
@@ -56,8 +56,7 @@ class PriceProducer:
                  watch: SymbolWatch | None = None) -> None:
         self.config = config
         self.client = client or BinanceClient(config.exchange, clock=clock)
-        self.watch = watch or SymbolWatch(config.exchange, SymbolInfo(config.exchange, clock=clock),
-                                          WeightBudget(config.exchange, clock))
+        self.watch = watch or SymbolWatch(config.exchange, clock=clock)
         self.publisher = publisher or Publisher(config)
         self.clock = clock
         self.counters = Counters()

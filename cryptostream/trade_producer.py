@@ -38,7 +38,7 @@ from cryptostream.backoff import Backoff
 from cryptostream.config import Config
 from cryptostream.exchange.backfill import Backfill, Gap, Repair, TradeHistory, TradePage
 from cryptostream.exchange.client import RateLimited
-from cryptostream.exchange.symbols import SymbolInfo, SymbolWatch, WeightBudget
+from cryptostream.exchange.symbols import SymbolWatch
 from cryptostream.exchange.limiter import SlidingWindowLimiter
 from cryptostream.exchange.websocket import (CONNECT_ERRORS, Disconnected, Trade, TradeConnection,
                                              TradeMessageError)
@@ -133,7 +133,7 @@ class TradeProducer:
                  watch: SymbolWatch | None = None) -> None:
         exchange = config.exchange
         self.config, self.connect, self.clock = config, connect, clock
-        self.watch = watch or SymbolWatch(exchange, SymbolInfo(exchange, clock=clock), WeightBudget(exchange, clock))
+        self.watch = watch or SymbolWatch(exchange, clock=clock)
         self.resubscribe = False  # the active symbols changed: renew the connection with the new set
         self.publisher = publisher or Publisher(config)
         self.history = history or TradeHistory(exchange)

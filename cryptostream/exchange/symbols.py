@@ -112,11 +112,12 @@ class SymbolWatch:
     `active` is what the ticker request and the trade stream ask for."""
 
     def __init__(self, exchange: ExchangeConfig, info: SymbolInfo | None = None,
-                 budget: WeightBudget | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 budget: WeightBudget | None = None, monotonic: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], float] = time.time) -> None:
         self.configured = tuple(exchange.symbols)
         self.interval = exchange.symbol_check_interval
-        self.info = info or SymbolInfo(exchange)
-        self.budget = budget or WeightBudget(exchange)
+        self.info = info or SymbolInfo(exchange, clock=clock)
+        self.budget = budget or WeightBudget(exchange, clock)
         self.monotonic = monotonic
         self.excluded: dict[str, str] = {}  # symbol -> status, for every symbol left out
         self.next_check = 0.0  # due at once: the first check runs before the first request
