@@ -344,7 +344,7 @@ def _spark_master(value: str) -> str | None:
             "k8s://[https://]host[:port] or yarn")
 
 
-def _memory_bytes(text: str) -> int | None:
+def memory_bytes(text: str) -> int | None:
     """Bytes of a JVM size such as 512m or 2g; None when it is not one."""
     match = _MEMORY.match(text)
     return int(match.group(1)) << _MEMORY_SHIFT[match.group(2).lower()] if match else None
@@ -352,11 +352,11 @@ def _memory_bytes(text: str) -> int | None:
 
 def _jvm_memory(value: str) -> str | None:
     # A bare number means bytes to -Xmx and MiB to Spark, and 1gb is refused by -Xmx: insist on k/m/g/t.
-    return None if _memory_bytes(value) is not None else "expected a JVM size such as 512m, 2g or 2048k"
+    return None if memory_bytes(value) is not None else "expected a JVM size such as 512m, 2g or 2048k"
 
 
 def _spark_memory(value: str) -> str | None:
-    size = _memory_bytes(value)
+    size = memory_bytes(value)
     if size is None:
         return _jvm_memory(value)
     return None if size >= SPARK_MIN_MEMORY else "expected at least 512m (Spark refuses a heap under 450 MiB)"

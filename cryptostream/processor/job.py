@@ -22,7 +22,7 @@ from prometheus_client import Counter
 
 from cryptostream import config as config_module
 from cryptostream import metrics
-from cryptostream.config import PROJECT_DIR, Config, ConfigError
+from cryptostream.config import PROJECT_DIR, Config, ConfigError, memory_bytes
 from cryptostream.logs import configure
 from cryptostream.processor import classify, partials
 from cryptostream.processor.sink import MySQLSink, keys_from_row, window_from_row
@@ -274,17 +274,10 @@ def _describe(exc: BaseException) -> str:
 def batch_limit(config: Config) -> int:
     """Messages per micro-batch: the configured maxOffsetsPerTrigger, capped so that a batch
     of rejects fits its share of the driver's memory (DRIVER_BYTES_PER_MESSAGE each)."""
-    budget = _memory_bytes(config.processor.driver_memory) // DRIVER_MEMORY_SHARE
+    budget = memory_bytes(config.processor.driver_memory) // DRIVER_MEMORY_SHARE  # validated at load
     cap = max(1000, budget // DRIVER_BYTES_PER_MESSAGE)
     configured = config.processor.max_offsets_per_trigger
     return min(configured, cap) if configured else cap
-
-
-def _memory_bytes(size: str) -> int:
-    """A Spark memory size ("1g", "512m", "2048k", bytes) in bytes."""
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-    text = size.strip().lower().rstrip("b")
-    return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(text)
 
 
 def _count_reasons(rejects: list[dict[str, Any]]) -> dict[str, int]:
