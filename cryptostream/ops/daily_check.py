@@ -147,7 +147,7 @@ class DailyCheck:
                                                "exchangeInfo at start and every exchange.symbol_check_interval)")
         excluded, active = event.get("excluded") or {}, event.get("active") or []
         configured = len(event.get("configured") or []) or len(excluded) + len(active)
-        checked = f"checked {_age(event['timestamp'])} ago"
+        checked = f"checked {_age(event)} ago"
         if not excluded:
             return ok("producer", "symbols", f"all {configured} configured symbols TRADING ({checked})", {})
         left_out = ", ".join(f"{symbol} {status}" for symbol, status in excluded.items())
@@ -246,10 +246,9 @@ class DailyCheck:
         ]
 
 
-def _age(timestamp: str) -> str:
-    """'4m 10s' since an ISO-8601 UTC log timestamp."""
-    seconds = int((datetime.now(timezone.utc) - datetime.fromisoformat(timestamp.replace("Z", "+00:00")))
-                  .total_seconds())
+def _age(event: dict) -> str:
+    """'4m 10s' since a log event was logged."""
+    seconds = int((datetime.now(timezone.utc) - probes.time_of(event)).total_seconds())
     return f"{seconds // 60}m {seconds % 60}s" if seconds >= 60 else f"{max(0, seconds)}s"
 
 

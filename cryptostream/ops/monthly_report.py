@@ -22,12 +22,8 @@ from cryptostream.ops import cli
 DAYS = 30
 
 
-def time_of(event: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
-
-
 def hour_of(event: dict[str, Any]) -> datetime:
-    return time_of(event).replace(minute=0, second=0, microsecond=0)
+    return probes.time_of(event).replace(minute=0, second=0, microsecond=0)
 
 
 def percentiles(values: list[float]) -> str:
@@ -96,7 +92,7 @@ class Report:
                        {"msgs/s": (hours, [hourly[h] / 3600 for h in hours])})
         if warm:
             self.image("batch-duration.png", "Micro-batch duration", "seconds",
-                       {"duration": ([time_of(e) for e in warm], durations)})
+                       {"duration": ([probes.time_of(e) for e in warm], durations)})
         if latency:
             self.image("latency.png", "End-to-end latency of rows", "rows", {"seconds": ([], latency)}, "hist")
 

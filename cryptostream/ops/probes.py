@@ -112,11 +112,16 @@ def log_events(config: Config, program: str, hours: float) -> Iterator[dict[str,
                 continue
             try:
                 event = json.loads(line)
-                stamp = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+                stamp = time_of(event)
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue
             if stamp >= since:
                 yield event
+
+
+def time_of(event: dict[str, Any]) -> datetime:
+    """When a JSON log event was logged (its ISO-8601 UTC `timestamp`)."""
+    return datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
 
 
 def newest_event(config: Config, program: str, name: str, hours: float) -> dict[str, Any] | None:
