@@ -13,7 +13,7 @@ from typing import Callable
 import structlog
 
 from cryptostream import config as config_module
-from cryptostream import metrics
+from cryptostream import events, metrics
 from cryptostream.backoff import Backoff
 from cryptostream.config import Config, ConfigError, ExchangeConfig
 from cryptostream.exchange.client import (BinanceClient, ExchangeError, RateLimited, TickerResult)
@@ -71,7 +71,7 @@ class PriceProducer:
         acked = self.publisher.drain()
         metrics.PUBLISHED.inc(acked)
         metrics.PENDING.set(self.publisher.backlog)
-        log.info("poll", **fields, published=acked, pending=self.publisher.backlog,
+        log.info(events.POLL, **fields, published=acked, pending=self.publisher.backlog,
                  dropped_total=self.publisher.dropped, published_total=self.publisher.published)
         if self.publisher.backlog and acked == 0:
             next_at = max(next_at, time.monotonic() + self.config.producer.retry_interval)
@@ -116,7 +116,7 @@ class PriceProducer:
             self.counters.invalid_prices += 1
             self.counters.by_reason[reason] = self.counters.by_reason.get(reason, 0) + 1
             metrics.INVALID_PRICES.labels(reason).inc()
-            log.warning("invalid_price", symbol=symbol, price=price, reason=reason,
+            log.warning(events.INVALID_PRICE, symbol=symbol, price=price, reason=reason,
                         invalid_total=self.counters.invalid_prices)
 
     def run(self, max_polls: int | None = None, duration: float | None = None) -> None:
@@ -137,7 +137,7 @@ class PriceProducer:
         self.publisher.close()
         self.client.close()
         self.watch.info.close()
-        log.info("stopped", polls=self.counters.polls, published_total=self.publisher.published,
+        log.info(events.STOPPED, polls=self.counters.polls, published_total=self.publisher.published,
                  pending=self.publisher.backlog, api_failures_total=self.counters.api_failures,
                  rate_limited_total=self.counters.rate_limited)
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = config_module.load()
     except ConfigError as exc:
-        log.error("config_error", error=str(exc))
+        log.error(events.CONFIG_ERROR, error=str(exc))
         return 2
     if config.exchange.source == "websocket":
         return run_trade_stream(config, args.duration)
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics.serve(config.metrics.producer_port)
     signal.signal(signal.SIGTERM, producer.stop)
     signal.signal(signal.SIGINT, producer.stop)
-    log.info("started", symbols=list(config.exchange.symbols), base_url=producer.client.base_url,
+    log.info(events.STARTED, symbols=list(config.exchange.symbols), base_url=producer.client.base_url,
              topic=config.kafka.topic, poll_interval_s=config.exchange.poll_interval)
     producer.run(args.max_polls, args.duration)
     return 0
@@ -173,7 +173,7 @@ def run_trade_stream(config: Config, duration: float | None) -> int:
     metrics.serve(config.metrics.producer_port)
     signal.signal(signal.SIGTERM, producer.stop)
     signal.signal(signal.SIGINT, producer.stop)
-    log.info("started", source="websocket", symbols=list(config.exchange.symbols),
+    log.info(events.STARTED, source="websocket", symbols=list(config.exchange.symbols),
              ws_base_url=config.exchange.ws_base_url, backfill_base_url=producer.history.base_url,
              topic=config.kafka.topic, max_connection_age_s=config.exchange.ws_max_connection_age,
              resume_from_trade_ids=resume or None)

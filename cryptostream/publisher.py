@@ -13,7 +13,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyExistsError
 
-from cryptostream import metrics
+from cryptostream import events, metrics
 from cryptostream.config import Config, KafkaConfig
 from cryptostream.schema import PriceMessage
 
@@ -82,7 +82,7 @@ class Publisher:
                 lost = self.pending.popleft()
                 self.dropped += 1
                 metrics.DROPPED.inc()
-                log.error("buffer_overflow", dropped_symbol=lost.symbol,
+                log.error(events.BUFFER_OVERFLOW, dropped_symbol=lost.symbol,
                           dropped_event_time=lost.event_time, dropped_total=self.dropped)
             self.pending.append(message)
 
@@ -126,7 +126,7 @@ class Publisher:
             else:
                 failed.append(message)
         if failed:
-            log.warning("kafka_delivery_failed", count=len(failed), error=str(self.in_flight[0][1].exception)[:200])
+            log.warning(events.KAFKA_DELIVERY_FAILED, count=len(failed), error=str(self.in_flight[0][1].exception)[:200])
             self.pending = deque([*failed, *self.pending])  # sent again, in their order
         self.in_flight = waiting
         self.published += acked
@@ -140,7 +140,7 @@ class Publisher:
             self._refuse_too_large(self.pending.popleft(), exc, by=f"max_request_size ({MAX_REQUEST_BYTES} bytes)")
             return TOO_LARGE
         except KafkaError as exc:
-            log.warning("kafka_send_failed", error=str(exc))
+            log.warning(events.KAFKA_SEND_FAILED, error=str(exc))
             return None
 
     def _size_refused(self, message: PriceMessage, exc: KafkaError, alone: bool, failed: list) -> None:
@@ -161,7 +161,7 @@ class Publisher:
         not retried forever at the head of the queue (which would stop every later price)."""
         self.dropped += 1
         metrics.DROPPED.inc()
-        log.error("message_too_large", symbol=message.symbol, event_time=message.event_time,
+        log.error(events.MESSAGE_TOO_LARGE, symbol=message.symbol, event_time=message.event_time,
                   size_bytes=len(message.to_json()), refused_by=by, error=type(exc).__name__,
                   topic=self.config.kafka.topic, dropped_total=self.dropped)
 
@@ -171,14 +171,14 @@ class Publisher:
         try:
             if not self._topic_ready:
                 if ensure_topic(self.config):
-                    log.info("topic_created", topic=self.config.kafka.topic,
+                    log.info(events.TOPIC_CREATED, topic=self.config.kafka.topic,
                              partitions=self.config.kafka.partitions)
                 self._topic_ready = True
             if self._producer is None:
                 self._producer = self._new_producer()
             return True
         except KafkaError as exc:
-            log.warning("kafka_unreachable", error=type(exc).__name__,
+            log.warning(events.KAFKA_UNREACHABLE, error=type(exc).__name__,
                         bootstrap_servers=self.config.kafka.bootstrap_servers,
                         pending=len(self.pending))
             return False
@@ -204,4 +204,4 @@ class Publisher:
         if self._producer is not None:
             self._producer.close(timeout=timeout)
         if self.backlog:
-            log.error("unsent_at_exit", pending=self.backlog)
+            log.error(events.UNSENT_AT_EXIT, pending=self.backlog)

@@ -33,7 +33,7 @@ from typing import Callable
 
 import structlog
 
-from cryptostream import metrics
+from cryptostream import events, metrics
 from cryptostream.backoff import Backoff
 from cryptostream.config import Config
 from cryptostream.exchange.backfill import Backfill, Gap, Repair, TradeHistory, TradePage
@@ -100,7 +100,7 @@ def published_trade_ids(config: Config, per_partition: int = 5_000) -> dict[str,
     try:
         sample = sample_messages(config, per_partition)
     except Exception as exc:  # noqa: BLE001 - no resume point: the stream starts afresh, logged
-        log.warning("resume_point_unknown", error=type(exc).__name__, detail=str(exc)[:200])
+        log.warning(events.RESUME_POINT_UNKNOWN, error=type(exc).__name__, detail=str(exc)[:200])
         return {}
     last: dict[str, int] = {}
     for _, _, value, _ in sample:
@@ -183,7 +183,7 @@ class TradeProducer:
         try:
             changed = self.watch.check()
         except RateLimited as exc:  # the watch waits out Retry-After; the stream itself goes on
-            log.warning("symbol_check_rate_limited", status=exc.status, retry_after_s=exc.retry_after)
+            log.warning(events.SYMBOL_CHECK_RATE_LIMITED, status=exc.status, retry_after_s=exc.retry_after)
             return
         self.resubscribe = self.resubscribe or (changed and self.conn is not None)
 
@@ -210,11 +210,11 @@ class TradeProducer:
             if getattr(getattr(exc, "response", None), "status_code", None) == 400:
                 self.watch.invalid_symbol_seen()  # a stream URL refused: perhaps a symbol is gone
             self.counters.connect_failures += 1
-            log.warning("ws_connect_failed", error=type(exc).__name__, detail=str(exc)[:300],
+            log.warning(events.WS_CONNECT_FAILED, error=type(exc).__name__, detail=str(exc)[:300],
                         attempts_5m=self.attempts.count(), connect_failures_total=self.counters.connect_failures)
             return None
         self.counters.connects += 1
-        log.info("ws_connected", connection=conn.id, url=conn.url, attempts_5m=self.attempts.count())
+        log.info(events.WS_CONNECTED, connection=conn.id, url=conn.url, attempts_5m=self.attempts.count())
         return conn
 
     def _reconnect(self) -> None:
@@ -235,7 +235,7 @@ class TradeProducer:
             self.backoff.reset()
         delay = self.backoff.next_delay()
         self.retry_at = time.monotonic() + delay
-        log.warning("ws_disconnected", connection=conn.id, detail=str(exc)[:300], code=exc.code,
+        log.warning(events.WS_DISCONNECTED, connection=conn.id, detail=str(exc)[:300], code=exc.code,
                     age_s=round(conn.age, 1), messages=conn.messages, reconnect_in_s=round(delay, 3),
                     disconnects_total=self.counters.disconnects)
 
@@ -252,7 +252,7 @@ class TradeProducer:
         old.close()
         self.conn, self.resubscribe = new, False
         self.counters.renewals += 1
-        log.info("ws_renewed", old_connection=old.id, new_connection=new.id, old_age_s=round(old.age, 1),
+        log.info(events.WS_RENEWED, old_connection=old.id, new_connection=new.id, old_age_s=round(old.age, 1),
                  renewals_total=self.counters.renewals)
         self._repair(held, lost)
 
@@ -306,9 +306,9 @@ class TradeProducer:
         self.counters.missed += missed
         fields = _repair_fields(gaps, repair, started)
         if repair.incomplete:
-            log.error("backfill_incomplete", **fields, missed_at_least=missed, missed_total=self.counters.missed)
+            log.error(events.BACKFILL_INCOMPLETE, **fields, missed_at_least=missed, missed_total=self.counters.missed)
         else:
-            log.info("backfill", **fields, acknowledged=acked, pending=self.publisher.backlog)
+            log.info(events.BACKFILL, **fields, acknowledged=acked, pending=self.publisher.backlog)
 
     def _publish_in_time_order(self, trades: list[Trade]) -> int:
         """Publish backfilled trades oldest first, in slices of half the processor's watermark,
@@ -362,7 +362,7 @@ class TradeProducer:
         self.counters.invalid += 1
         self._since_report.invalid += 1
         metrics.INVALID_PRICES.labels(error.reason).inc()
-        log.warning("invalid_trade", reason=error.reason, symbol=error.symbol, trade_id=error.trade_id,
+        log.warning(events.INVALID_TRADE, reason=error.reason, symbol=error.symbol, trade_id=error.trade_id,
                     error=str(error)[:400], invalid_total=self.counters.invalid)
 
     def _hand_over(self, wait: float, until_empty: bool = False) -> int:
@@ -384,7 +384,7 @@ class TradeProducer:
         self._hand_over(0.2)
         recent, self._since_report = self._since_report, StreamCounters()
         conn = self.conn
-        log.info("stream", received=recent.received, published=recent.published, duplicates=recent.duplicates,
+        log.info(events.STREAM, received=recent.received, published=recent.published, duplicates=recent.duplicates,
                  invalid=recent.invalid, backfilled=recent.backfilled, pending=self.publisher.backlog,
                  connection=conn.id if conn else None, connection_age_s=round(conn.age, 1) if conn else None,
                  pings_answered=len(conn.pings_answered) if conn else None,
@@ -404,7 +404,7 @@ class TradeProducer:
         self.publisher.close()
         self.history.close()
         self.watch.info.close()
-        log.info("stopped", published_total=self.publisher.published, pending=self.publisher.backlog,
+        log.info(events.STOPPED, published_total=self.publisher.published, pending=self.publisher.backlog,
                  received_total=self.counters.received, disconnects_total=self.counters.disconnects,
                  renewals_total=self.counters.renewals, backfilled_total=self.counters.backfilled,
                  missed_total=self.counters.missed)

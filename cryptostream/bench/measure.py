@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from cryptostream import db
+from cryptostream import db, events
 from cryptostream.config import Config
 from cryptostream.ops import probes
 
@@ -79,29 +79,26 @@ class ResourceSampler(Background):
 
 def batch_events(log: Path) -> list[dict[str, Any]]:
     """The processor's per-batch JSON lines, in order."""
-    events = []
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith("{") and '"event": "batch"' in line:
-            events.append(json.loads(line))
-    return events
+    return [json.loads(line) for line in log.read_text(errors="replace").splitlines()
+            if line.startswith("{") and f'"event": "{events.BATCH}"' in line]
 
 
-def drain_rate(events: list[dict[str, Any]], messages: int) -> dict[str, Any]:
+def drain_rate(batches: list[dict[str, Any]], messages: int) -> dict[str, Any]:
     """Messages per second from the first batch's start to the last batch's end, and the
     micro-batch duration percentiles (batches that read nothing left out)."""
-    busy = [e for e in events if e.get("input_rows")]
+    busy = [e for e in batches if e.get("input_rows")]
     if not busy:
         return {}
-    start = _epoch(busy[0]["timestamp"]) - busy[0]["duration_ms"] / 1000
-    span = _epoch(busy[-1]["timestamp"]) - start
+    start = _epoch(busy[0]) - busy[0]["duration_ms"] / 1000
+    span = _epoch(busy[-1]) - start
     durations = [e["duration_ms"] / 1000 for e in busy]
     return {"msgs_per_s": round(messages / span), "seconds": round(span, 1), "batches": len(busy),
             "batch_s": {k: v and round(v, 2) for k, v in percentiles(durations).items()},
             "rows_per_batch_max": max(e["input_rows"] for e in busy)}
 
 
-def _epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+def _epoch(event: dict[str, Any]) -> float:
+    return probes.time_of(event).timestamp()
 
 
 class LatencyProbe(Background):

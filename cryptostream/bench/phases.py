@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import requests
 
+from cryptostream import events
 from cryptostream.bench import load
 from cryptostream.bench.measure import LatencyProbe, ResourceSampler, batch_events, drain_rate
 from cryptostream.bench.stack import OwnStack
@@ -134,7 +135,7 @@ def _sim_requests(config: Config) -> list[dict]:
 
 
 def _polls(config: Config) -> list[dict]:
-    return [e for e in probes.log_events(config, "producer", 24) if e.get("event") == "poll"]
+    return probes.events_named(config, "producer", {events.POLL}, 24)
 
 
 def publish_path(stack: OwnStack, messages: int, say: Say) -> dict[str, Any]:

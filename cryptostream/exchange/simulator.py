@@ -42,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from cryptostream import events
 from cryptostream.exchange.simulated_stream import STREAM_FAULTS, StreamLog, StreamServer
 from cryptostream.exchange.trade_tape import TradeTape, as_historical
 from cryptostream.logs import configure
@@ -372,9 +373,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             stream(server, args.ws_port, args.ping_interval)
         except OSError as exc:  # the REST exchange still serves; only the trade stream is missing
-            log.error("ws_port_unavailable", port=args.ws_port, error=str(exc))
+            log.error(events.WS_PORT_UNAVAILABLE, port=args.ws_port, error=str(exc))
             args.ws_port = 0
-    log.info("listening", url=f"http://127.0.0.1:{server.server_address[1]}", seed=args.seed,
+    log.info(events.LISTENING, url=f"http://127.0.0.1:{server.server_address[1]}", seed=args.seed,
              mirror_url=f"http://127.0.0.1:{args.mirror_port}" if args.mirror_port else None,
              ws_url=f"ws://127.0.0.1:{args.ws_port}" if args.ws_port else None)
     try:

@@ -20,7 +20,7 @@ from typing import Callable
 
 import structlog
 
-from cryptostream import metrics
+from cryptostream import events, metrics
 from cryptostream.config import ExchangeConfig
 from cryptostream.exchange.client import ExchangeError, RateLimited, RestApi
 
@@ -152,7 +152,7 @@ class SymbolWatch:
             statuses, requests = self.info.statuses(self.configured, self.budget)
         except WeightDeferred:
             self.next_check = now + 60.0 - time.time() % 60.0  # the weight counter resets each minute
-            log.info("symbol_check_deferred", reason="request weight headroom reached",
+            log.info(events.SYMBOL_CHECK_DEFERRED, reason="request weight headroom reached",
                      retry_in_s=round(self.next_check - now, 1))
             return False
         except RateLimited as exc:
@@ -160,14 +160,14 @@ class SymbolWatch:
             raise
         except ExchangeError as exc:
             self.next_check = now + RETRY_FAILED
-            log.warning("symbol_check_failed", error=type(exc).__name__, detail=str(exc)[:300], status=exc.status,
+            log.warning(events.SYMBOL_CHECK_FAILED, error=type(exc).__name__, detail=str(exc)[:300], status=exc.status,
                         retry_in_s=RETRY_FAILED, active=list(self.active), excluded=self.excluded or None)
             return False
         self.last_check, self.next_check = now, now + self.interval
         before = self.active
         self._apply(statuses)
         self.unexplained, self.triggered = self.triggered and self.active == before, False
-        log.info("symbol_check", configured=list(self.configured), active=list(self.active),
+        log.info(events.SYMBOL_CHECK, configured=list(self.configured), active=list(self.active),
                  excluded=self.excluded, requests=requests, used_weight_1m=self.budget.used,
                  next_check_s=self.interval)
         return self.active != before
@@ -178,12 +178,12 @@ class SymbolWatch:
             if status == TRADING and was is not None:
                 del self.excluded[symbol]
                 metrics.SYMBOL_EXCLUDED.labels(symbol).set(0)
-                log.info("symbol_included", symbol=symbol, status=status, previous_status=was)
+                log.info(events.SYMBOL_INCLUDED, symbol=symbol, status=status, previous_status=was)
             elif status != TRADING and status != was:  # logged once per symbol and status
                 self.excluded[symbol] = status
                 metrics.SYMBOL_EXCLUDED.labels(symbol).set(1)
                 metrics.SYMBOL_EXCLUSIONS.labels(symbol, status).inc()
-                log.warning("symbol_excluded", symbol=symbol, status=status, previous_status=was,
+                log.warning(events.SYMBOL_EXCLUDED, symbol=symbol, status=status, previous_status=was,
                             meaning=meaning(status), still_active=list(self.active))
 
 

@@ -8,22 +8,20 @@ from __future__ import annotations
 import argparse
 
 from cryptostream import config as config_module
+from cryptostream import events
 from cryptostream.ops import probes
 from cryptostream.ops.checks import Result, fail, ok, report, run_all
 from cryptostream.ops.daily_check import DailyCheck
 from cryptostream.ops import cli
 
-WRITE_FAILURE_EVENTS = {"mysql_retry", "query_failed", "query_terminated"}
-
-
 def mysql_write_failures(check: DailyCheck) -> Result:
     """Sink retries and failed queries logged by the processor in the last hour."""
-    events = [e for e in probes.log_events(check.config, "processor", 1) if e.get("event") in WRITE_FAILURE_EVENTS]
-    if events:
-        last = events[-1]
+    failures = probes.events_named(check.config, "processor", events.WRITE_FAILURES, 1)
+    if failures:
+        last = failures[-1]
         error = str(last.get("error", last["event"])).splitlines()[0][:160]
-        return fail("mysql", "write failures", f"{len(events)} MySQL write failures/retries in 1 h, last "
-                                               f"{last['timestamp']}: {error}", len(events))
+        return fail("mysql", "write failures", f"{len(failures)} MySQL write failures/retries in 1 h, last "
+                                               f"{last['timestamp']}: {error}", len(failures))
     return ok("mysql", "write failures", "no MySQL write failure in 1 h", 0)
 
 

@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Callable
 
 from cryptostream import config as config_module
+from cryptostream import events
 from cryptostream.config import Config
 from cryptostream.ops import probes
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
@@ -107,7 +109,7 @@ class DailyCheck:
     def api_health(self) -> Result:
         if self.config.exchange.source == "websocket":
             return self.stream_health()
-        polls = [e for e in probes.log_events(self.config, "producer", 24) if e.get("event") == "poll"]
+        polls = probes.events_named(self.config, "producer", {events.POLL}, 24)
         limited = sum(1 for e in polls if e.get("error") == "rate_limited")
         failed = sum(1 for e in polls if e.get("error") and e.get("error") != "rate_limited")
         rate = (limited + failed) / len(polls) if polls else 0.0
@@ -122,10 +124,8 @@ class DailyCheck:
 
     def stream_health(self) -> Result:
         """The WebSocket source: connected and streaming, gaps refilled, few reconnects."""
-        events = [e for e in probes.log_events(self.config, "producer", 24)
-                  if e.get("event") in ("stream", "ws_disconnected", "ws_connect_failed", "backfill_incomplete")]
-        count = {name: sum(1 for e in events if e["event"] == name)
-                 for name in ("stream", "ws_disconnected", "ws_connect_failed", "backfill_incomplete")}
+        found = Counter(e["event"] for e in probes.events_named(self.config, "producer", events.STREAM_HEALTH, 24))
+        count = {name: found[name] for name in events.STREAM_HEALTH}
         detail = (f"{count['stream']} stream reports, {count['ws_disconnected']} disconnects, "
                   f"{count['ws_connect_failed']} failed connects, {count['backfill_incomplete']} gaps not "
                   f"refilled in 24 h")
@@ -141,7 +141,7 @@ class DailyCheck:
     def symbols(self) -> Result:
         """The producer's newest exchangeInfo check: which configured symbols it leaves out and why."""
         hours = max(1.0, 3 * self.config.exchange.symbol_check_interval / 3600)
-        event = probes.newest_event(self.config, "producer", "symbol_check", hours)
+        event = probes.newest_event(self.config, "producer", events.SYMBOL_CHECK, hours)
         if event is None:
             return warn("producer", "symbols", f"no symbol check logged in {hours:g} h (the producer checks "
                                                "exchangeInfo at start and every exchange.symbol_check_interval)")

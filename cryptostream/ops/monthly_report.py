@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptostream import config as config_module
+from cryptostream import events
 from cryptostream.config import Config
 from cryptostream.ops import probes
 from cryptostream.ops import cli
@@ -65,8 +66,8 @@ class Report:
     def __init__(self, config: Config, folder: Path) -> None:
         self.config = config
         self.folder = folder
-        self.batches = [e for e in probes.log_events(config, "processor", DAYS * 24) if e.get("event") == "batch"]
-        self.polls = [e for e in probes.log_events(config, "producer", DAYS * 24) if e.get("event") == "poll"]
+        self.batches = probes.events_named(config, "processor", {events.BATCH}, DAYS * 24)
+        self.polls = probes.events_named(config, "producer", {events.POLL}, DAYS * 24)
         self.lines: list[str] = []
 
     def performance(self) -> None:

@@ -8,11 +8,11 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator
 
 from kafka import KafkaConsumer, TopicPartition
 
-from cryptostream import db
+from cryptostream import db, events
 from cryptostream.config import Config
 from cryptostream.ops import supervisor
 from cryptostream.ops.cli import Unavailable, require_supervisord
@@ -124,25 +124,27 @@ def time_of(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
 
 
+def events_named(config: Config, program: str, names: Collection[str], hours: float) -> list[dict[str, Any]]:
+    """The program's log events of the last `hours` called one of `names` (cryptostream.events)."""
+    return [event for event in log_events(config, program, hours) if event.get("event") in names]
+
+
 def newest_event(config: Config, program: str, name: str, hours: float) -> dict[str, Any] | None:
     """The program's newest log event called `name` in the last `hours`; None if there is none."""
-    newest = None
-    for event in log_events(config, program, hours):
-        if event.get("event") == name:
-            newest = event
-    return newest
+    found = events_named(config, program, {name}, hours)
+    return found[-1] if found else None
 
 
 WARM_UP_BATCHES = 3  # the first batches of a run include JVM and connector start-up
 
 
-def warm_batches(events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def warm_batches(log: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """The processor's per-batch events, leaving out each run's warm-up batches."""
     since_start = 0
-    for event in events:
-        if event.get("event") == "query_started":
+    for event in log:
+        if event.get("event") == events.QUERY_STARTED:
             since_start = 0
-        elif event.get("event") == "batch" and event.get("duration_ms") is not None:
+        elif event.get("event") == events.BATCH and event.get("duration_ms") is not None:
             since_start += 1
             if since_start > WARM_UP_BATCHES:
                 yield event

@@ -9,6 +9,7 @@ import time
 from typing import Callable
 
 from cryptostream import config as config_module
+from cryptostream import events
 from cryptostream.config import Config
 from cryptostream.ops import cli, database, docker_stack, jars, probes, secrets, supervisor
 
@@ -165,7 +166,7 @@ def wait_for_rows(config: Config, timeout: float) -> None:
 
 def excluded_symbols(config: Config) -> dict[str, str]:
     """{symbol: exchange status} the producer's newest symbol check left out."""
-    newest = probes.newest_event(config, "producer", "symbol_check", hours=1) or {}
+    newest = probes.newest_event(config, "producer", events.SYMBOL_CHECK, hours=1) or {}
     return dict(newest.get("excluded") or {})
 
 

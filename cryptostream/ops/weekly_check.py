@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 from cryptostream import config as config_module
+from cryptostream import events
 from cryptostream import db
 from cryptostream.config import Config
 from cryptostream.ops import probes
@@ -23,13 +24,12 @@ from cryptostream.ops import cli
 DAYS = 7
 HOURS = DAYS * 24
 REPEATED = 10  # the same warning this often in a week is worth a look
-CONNECTION_EVENTS = {"kafka_unreachable", "kafka_send_failed", "kafka_flush_failed", "mysql_retry"}
 SPARK_TYPES = {"schema_version": "IntegerType", "symbol": "StringType", "price": "StringType",
                "event_time": "LongType", "ingest_time": "LongType", "source": "StringType",
                "trade_id": "LongType", "quantity": "StringType"}
 
 
-def events(config: Config) -> list[dict[str, Any]]:
+def week_log(config: Config) -> list[dict[str, Any]]:
     """The producer's then the processor's events of the week, each in time order."""
     return [e for program in ("producer", "processor") for e in probes.log_events(config, program, HOURS)]
 
@@ -50,7 +50,7 @@ def repeated_warnings(log: list[dict[str, Any]]) -> Result:
 
 
 def connection_failures(log: list[dict[str, Any]]) -> Result:
-    found = [e for e in log if e.get("event") in CONNECTION_EVENTS or e.get("error") == "ExchangeUnavailable"]
+    found = [e for e in log if e.get("event") in events.CONNECTION_FAILURES or e.get("error") == "ExchangeUnavailable"]
     if found:
         return warn("logs", "connection failures", f"{len(found)} in {DAYS} days, e.g. {_example(found[-1])}", len(found))
     return ok("logs", "connection failures", f"none in {DAYS} days", 0)
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=200, help="newest messages per partition to validate")
     args = parser.parse_args(argv)
     config = config_module.load()
-    log = events(config)
+    log = week_log(config)
     return report(run_all([
         ("logs", "repeated warnings", lambda: repeated_warnings(log)),
         ("logs", "connection failures", lambda: connection_failures(log)),

@@ -21,7 +21,7 @@ import structlog
 from prometheus_client import Counter
 
 from cryptostream import config as config_module
-from cryptostream import metrics
+from cryptostream import events, metrics
 from cryptostream.config import PROJECT_DIR, Config, ConfigError, memory_bytes
 from cryptostream.logs import configure
 from cryptostream.processor import classify, partials
@@ -121,7 +121,7 @@ class BatchHandler:
     def _apply(self, batch: Any, batch_id: int) -> None:
         last_batch, watermark_ms, offsets = self.sink.progress()
         if batch_id <= last_batch:
-            log.info("batch_already_applied", batch_id=batch_id, last_applied=last_batch)
+            log.info(events.BATCH_ALREADY_APPLIED, batch_id=batch_id, last_applied=last_batch)
             return
         rules = classify.Rules(self.config.exchange.symbols, int(self.config.processor.window * 1000),
                                int(self.config.processor.max_future_skew * 1000), watermark_ms)
@@ -160,7 +160,7 @@ class BatchHandler:
                 return self._write_whole(batch_id, aggregates, these, offsets, watermarks[1]), these
             except Exception as exc:  # noqa: BLE001 - any failure: MySQL's health decides below
                 self._unless_mysql_is_away(exc)
-                log.error("batch_write_refused", batch_id=batch_id, attempt=action, error=_describe(exc),
+                log.error(events.BATCH_WRITE_REFUSED, batch_id=batch_id, attempt=action, error=_describe(exc),
                           rejects=len(rejects))
         return self._quarantine(batch, batch_id, offsets, watermarks[0]), []
 
@@ -170,7 +170,7 @@ class BatchHandler:
         quarantined = self._positions(batch)
         BATCHES_SET_ASIDE.labels("quarantined").inc()
         metrics.REJECTED.labels(Reason.QUARANTINED).inc(len(quarantined))
-        log.error("batch_quarantined", batch_id=batch_id, messages=len(quarantined),
+        log.error(events.BATCH_QUARANTINED, batch_id=batch_id, messages=len(quarantined),
                   detail="no window written; find them with: SELECT * FROM rejected_messages "
                          "WHERE reason = 'quarantined'")
         for topic, partitions in _next_offsets(quarantined).items():
@@ -205,7 +205,7 @@ class BatchHandler:
             except Exception as exc:  # noqa: BLE001 - Spark's errors come as many classes
                 if self.stopping.is_set():
                     raise
-                log.error("batch_compute_failed", attempt=attempt, error=_describe(exc))
+                log.error(events.BATCH_COMPUTE_FAILED, attempt=attempt, error=_describe(exc))
                 if attempt == 2:
                     self._unless_mysql_is_away(exc)
                     raise _Unprocessable() from exc
@@ -293,14 +293,14 @@ def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event) -
 
     class ProgressLogger(StreamingQueryListener):
         def onQueryStarted(self, event: Any) -> None:  # noqa: N802 - Spark's names
-            log.info("query_started", query_id=str(event.id), run_id=str(event.runId), name=event.name)
+            log.info(events.QUERY_STARTED, query_id=str(event.id), run_id=str(event.runId), name=event.name)
 
         def onQueryProgress(self, event: Any) -> None:  # noqa: N802
             progress = event.progress
             source = progress.sources[0].metrics if progress.sources else {}
             behind = _int(source.get("maxOffsetsBehindLatest"))
             _record_progress(progress, behind)
-            log.info("batch", batch_id=progress.batchId, input_rows=progress.numInputRows,
+            log.info(events.BATCH, batch_id=progress.batchId, input_rows=progress.numInputRows,
                      input_rows_per_s=round(progress.inputRowsPerSecond, 1),
                      processed_rows_per_s=round(progress.processedRowsPerSecond, 1),
                      duration_ms=progress.durationMs.get("triggerExecution"),
@@ -313,11 +313,11 @@ def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event) -
 
         def onQueryTerminated(self, event: Any) -> None:  # noqa: N802
             if event.exception and stopping.is_set():
-                log.info("query_stopped", query_id=str(event.id), detail="next batch left for replay")
+                log.info(events.QUERY_STOPPED, query_id=str(event.id), detail="next batch left for replay")
             elif event.exception:
-                log.error("query_failed", query_id=str(event.id), error=event.exception[:2000])
+                log.error(events.QUERY_FAILED, query_id=str(event.id), error=event.exception[:2000])
             else:
-                log.info("query_stopped", query_id=str(event.id))
+                log.info(events.QUERY_STOPPED, query_id=str(event.id))
 
     return ProgressLogger()
 
@@ -376,17 +376,17 @@ def run(config: Config) -> int:
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    log.info("started", spark_master=config.processor.spark_master, topic=config.kafka.topic,
+    log.info(events.STARTED, spark_master=config.processor.spark_master, topic=config.kafka.topic,
              window_s=config.processor.window, watermark_s=config.processor.watermark,
              checkpoint=str(config.checkpoint_dir))
     failure = wait_for_end(query, stopping)
     if stopping.is_set():
-        log.info("stopping", reason="signal")
+        log.info(events.STOPPING, reason="signal")
         _quietly(lambda: handler.stop_between_batches(query))
     sink.close()
     _quietly(spark.stop)
     if failure is not None:
-        log.error("query_terminated", error=str(failure)[:2000])
+        log.error(events.QUERY_TERMINATED, error=str(failure)[:2000])
         return 1
     return 0
 
@@ -409,7 +409,7 @@ def _quietly(stop: Any) -> None:
     try:
         stop()
     except Exception as exc:  # noqa: BLE001 - py4j errors once the JVM is gone
-        log.info("jvm_already_stopped", detail=type(exc).__name__)
+        log.info(events.JVM_ALREADY_STOPPED, detail=type(exc).__name__)
 
 
 def main() -> int:
@@ -418,7 +418,7 @@ def main() -> int:
         config = config_module.load()
         return run(config)
     except (ConfigError, MissingJars, CheckpointUnwritable) as exc:
-        log.error("cannot_start", error=str(exc))
+        log.error(events.CANNOT_START, error=str(exc))
         return 2
 
 

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 import mysql.connector
 import structlog
 
-from cryptostream import db
+from cryptostream import db, events
 from cryptostream.backoff import Backoff
 from cryptostream.config import Config
 from cryptostream.schema import TIME_LIMIT_MS  # a Kafka record time outside [0, it) is stored as NULL
@@ -272,7 +272,7 @@ class MySQLSink:
                 if attempt == attempts:
                     raise
                 delay = backoff.next_delay()
-                log.warning("mysql_retry", attempt=attempt, of=attempts, error=_describe(exc),
+                log.warning(events.MYSQL_RETRY, attempt=attempt, of=attempts, error=_describe(exc),
                             retry_in_s=round(delay, 2))
                 time.sleep(delay)
             except Exception:
