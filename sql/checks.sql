@@ -1,4 +1,4 @@
--- Statements of the runbook checks (cryptostream/ops/daily_check.py), by name. All times UTC.
+-- Statements of the runbook checks (cryptostream/ops/health/daily_check.py), by name. All times UTC.
 
 -- name: row_count
 SELECT COUNT(*) FROM moving_averages;

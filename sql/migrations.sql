@@ -1,5 +1,5 @@
 -- Columns added after a table was first created: bin/up adds each one that is missing
--- (cryptostream/ops/database.py), since CREATE TABLE IF NOT EXISTS leaves old tables as they are.
+-- (cryptostream/ops/stack/database.py), since CREATE TABLE IF NOT EXISTS leaves old tables as they are.
 -- Statement names are <table>.<column>.
 
 -- name: moving_averages.volume

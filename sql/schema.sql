@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS moving_averages (
 -- key), with the value's full length and SHA-256, and its Kafka position to find it again.
 -- raw_value and message_key are NULL when a batch could only be stored without them, and
 -- reason "quarantined" marks every message of a batch that could not be stored at all
--- (cryptostream/processor/job.py).
+-- (cryptostream/pipeline/processor/job.py).
 CREATE TABLE IF NOT EXISTS rejected_messages (
     id               BIGINT AUTO_INCREMENT PRIMARY KEY,
     topic            VARCHAR(249) NOT NULL,

@@ -1,4 +1,4 @@
--- Statements of the processor's MySQL sink (cryptostream/processor/sink.py), by name.
+-- Statements of the processor's MySQL sink (cryptostream/pipeline/processor/sink.py), by name.
 
 -- name: lock_progress
 SELECT batch_id, watermark_ms FROM stream_progress WHERE query_name = %s FOR UPDATE;

@@ -7,8 +7,8 @@ from typing import Iterator
 
 import pytest
 
-from cryptostream.exchange import simulator
-from cryptostream.ops.stack import free_port
+from cryptostream.simulator import server as simulator
+from cryptostream.core.ports import free_port
 
 __all__ = ["free_port", "url_of", "exchange"]
 

@@ -6,10 +6,10 @@ processor's Spark and sink code; tests/test_reconcile.py checks it against hand-
 """
 from __future__ import annotations
 
-from cryptostream import db
-from cryptostream.config import Config
-from cryptostream.ops import probes
+from cryptostream.core import db
+from cryptostream.core.config import Config
 from cryptostream.ops.reconcile import wait_processed
+from cryptostream.pipeline import topic
 
 
 def query(config: Config, sql: str, params: tuple = ()) -> list[tuple]:
@@ -24,6 +24,6 @@ def query(config: Config, sql: str, params: tuple = ()) -> list[tuple]:
 
 def wait_until_processed(config: Config, timeout: float = 120) -> dict[int, int]:
     """Wait until the processor has applied everything now in the topic; returns the offsets."""
-    target = {p: o for p, o in probes.topic_end_offsets(config).items() if o > 0}
+    target = {p: o for p, o in topic.end_offsets(config).items() if o > 0}
     wait_processed(config, target, timeout)
     return target

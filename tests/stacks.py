@@ -16,8 +16,8 @@ from pathlib import Path
 
 import mysql.connector
 
-from cryptostream import db
-from cryptostream.config import PROJECT_DIR, Config, load
+from cryptostream.core import db
+from cryptostream.core.config import PROJECT_DIR, Config, load
 from cryptostream.bench.stack import environment
 
 BIN = PROJECT_DIR / "bin"
@@ -171,12 +171,12 @@ class ContainerStack(NativeStack):
         self.containers: dict[str, object] = {}
 
     def start(self) -> None:
-        from cryptostream.ops import docker_stack, images
+        from cryptostream.ops.stack import containers, images
         config = self.config
         chosen = images.build_all(config, say=lambda m: None)
-        docker_stack.container_secrets(config)
-        env = docker_stack.environment(config, chosen, simulated=True)
-        services = _resolved_services(docker_stack.compose_command("config"), env)
+        containers.container_secrets(config)
+        env = containers.environment(config, chosen, simulated=True)
+        services = _resolved_services(containers.compose_command("config"), env)
         try:
             for name in self.order:
                 self.containers[name] = _start_service(name, services[name])
@@ -187,7 +187,7 @@ class ContainerStack(NativeStack):
             raise
 
     def _wait_for_rows(self) -> None:
-        from cryptostream.ops.stack import symbols_with_rows, wait_for
+        from cryptostream.ops.stack.native import symbols_with_rows, wait_for
         config = self.config
         wait_for("rows for every symbol", lambda: symbols_with_rows(config) >= set(config.exchange.symbols), 180, 2)
 

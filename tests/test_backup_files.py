@@ -1,4 +1,4 @@
-"""bin/restore's checks of a backup before MySQL is touched (cryptostream/ops/backup.py): each
+"""bin/restore's checks of a backup before MySQL is touched (cryptostream/ops/repair/backup.py): each
 damaged or incomplete file is one clear error naming it. No server needed."""
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream.config import load
-from cryptostream.ops import backup
+from cryptostream.core.config import load
+from cryptostream.ops.repair import backup
 from cryptostream.ops.cli import CommandError
 
 DUMP = b"".join(b"INSERT INTO `moving_averages` VALUES (%d);\n" % i for i in range(2000))

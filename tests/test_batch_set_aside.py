@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from cryptostream.processor import job
-from cryptostream.processor.sink import BatchResult
+from cryptostream.pipeline.processor import job
+from cryptostream.pipeline.processor.sink import BatchResult
 
 
 class RefusingSink:

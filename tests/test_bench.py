@@ -39,7 +39,7 @@ def test_medians_of_nested_figures_and_the_table() -> None:
 
 
 def test_extra_symbols_are_valid_symbols() -> None:
-    from cryptostream.schema import symbol_problem
+    from cryptostream.pipeline.schema import symbol_problem
     extra = load.extra_symbols(3)
     assert extra == ("X001USDT", "X002USDT", "X003USDT")
     assert all(symbol_problem(s, extra) is None for s in extra)

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from cryptostream.processor import classify, partials
-from cryptostream.schema import Reason, problem
+from cryptostream.pipeline.processor import classify, partials
+from cryptostream.pipeline.schema import Reason, problem
 from tests.test_schema import NOW, POISON, SYMBOLS, message
 
 pytestmark = pytest.mark.integration  # a local Spark session

@@ -10,8 +10,9 @@ import mysql.connector
 import pytest
 from kafka.errors import KafkaTimeoutError
 
-from cryptostream.config import ConfigError
-from cryptostream.ops import checks, cli, daily_check
+from cryptostream.core.config import ConfigError
+from cryptostream.ops import checks, cli
+from cryptostream.ops.health import daily_check
 from cryptostream.ops.checks import Status, ok, run_all, warn, worst
 from cryptostream.ops.reconcile import time_ms
 

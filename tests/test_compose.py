@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from cryptostream.ops import docker_stack
+from cryptostream.ops.stack import containers
 from tests.stacks import NativeStack
 from tests.test_e2e import docker_unavailable
 
@@ -20,8 +20,8 @@ def test_compose_file_is_valid(tmp_path) -> None:
         pytest.skip("no docker-compose or docker compose to validate with")
     stack = NativeStack(tmp_path)
     config = stack.config
-    docker_stack.container_secrets(config)
-    resolved = subprocess.run(docker_stack.compose_command("config"), env=docker_stack.environment(config),
+    containers.container_secrets(config)
+    resolved = subprocess.run(containers.compose_command("config"), env=containers.environment(config),
                               capture_output=True, text=True, check=True).stdout
     for service in ("kafka:", "mysql:", "app:", "exchange-sim:"):
         assert service in resolved

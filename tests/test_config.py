@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream.config import ConfigError, Secret, load
+from cryptostream.core.config import ConfigError, Secret, load
 
 
 def test_defaults_match_the_documented_file() -> None:
@@ -289,7 +289,7 @@ def test_a_misspelt_variable_is_rejected_with_the_closest_name(home) -> None:
 def test_every_variable_the_project_uses_is_known() -> None:
     """Each CRYPTOSTREAM_* name in the code, scripts, images and tests is a setting or in
     config.OTHER_VARIABLES, so the typo check never rejects what the project itself sets."""
-    from cryptostream import config as config_module
+    from cryptostream.core import config as config_module
     settings = {f"CRYPTOSTREAM_{s}_{f.name}".upper() for s, cls in config_module._SECTIONS.items()
                 for f in dataclasses.fields(cls)}
     known = settings | {f"CRYPTOSTREAM_{name}" for name in config_module.OTHER_VARIABLES}

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from cryptostream.config import load
-from cryptostream.ops.daily_check import DailyCheck
+from cryptostream.core.config import load
+from cryptostream.ops.health.daily_check import DailyCheck
 
 
 def check_with_log(tmp_path, *events: str):

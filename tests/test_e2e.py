@@ -22,7 +22,7 @@ import requests
 from kafka import KafkaAdminClient, KafkaProducer
 
 from cryptostream.ops.reconcile import read_messages, reconcile
-from cryptostream.processor.sink import utc
+from cryptostream.pipeline.processor.sink import utc
 from tests.harness import query, wait_until_processed
 from tests.stacks import ContainerStack, NativeStack, running
 
@@ -311,8 +311,8 @@ def test_a_message_the_topic_refuses_is_logged_and_the_rest_flow(stack) -> None:
     from kafka.admin import ConfigResource, ConfigResourceType
     from structlog.testing import capture_logs
 
-    from cryptostream.publisher import Publisher
-    from cryptostream.schema import PriceMessage
+    from cryptostream.pipeline.producer.publisher import Publisher
+    from cryptostream.pipeline.schema import PriceMessage
     config = stack.config
     admin = KafkaAdminClient(bootstrap_servers=config.kafka.bootstrap_servers)
     topic = ConfigResource(ConfigResourceType.TOPIC, config.kafka.topic, configs={"max.message.bytes": "3000"})

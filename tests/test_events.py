@@ -1,4 +1,4 @@
-"""Log event names: every program emits them from cryptostream.events and every check reads them
+"""Log event names: every program emits them from cryptostream.core.events and every check reads them
 from there, so no check watches for an event nothing emits (weekly-check once did)."""
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 
-from cryptostream import events, logs
-from cryptostream.config import PROJECT_DIR, load
-from cryptostream.ops import weekly_check
-from cryptostream.publisher import Publisher
-from cryptostream.schema import PriceMessage
+from cryptostream.core import events, logs
+from cryptostream.core.config import PROJECT_DIR, load
+from cryptostream.ops.health import weekly_check
+from cryptostream.pipeline.producer.publisher import Publisher
+from cryptostream.pipeline.schema import PriceMessage
 
 LEVELS = {"debug", "info", "warning", "error", "exception", "critical"}
 DECLARED = {name for name, value in vars(events).items() if name.isupper() and isinstance(value, str)}
@@ -40,13 +40,13 @@ def emitted_names() -> set[str]:
 def test_no_program_spells_an_event_name_out() -> None:
     literal = [f"{file}:{line} {arg.value!r}" for file, line, arg in log_calls()
                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.isidentifier()]
-    assert not literal, f"log events named by a string instead of cryptostream.events: {literal}"
+    assert not literal, f"log events named by a string instead of cryptostream.core.events: {literal}"
 
 
 def test_every_declared_event_is_emitted_somewhere() -> None:
-    """A name in cryptostream.events that no program logs would blind whatever check reads it."""
+    """A name in cryptostream.core.events that no program logs would blind whatever check reads it."""
     never = sorted(DECLARED - emitted_names())
-    assert not never, f"declared in cryptostream/events.py but logged by nothing: {never}"
+    assert not never, f"declared in cryptostream/core/events.py but logged by nothing: {never}"
 
 
 def test_every_event_a_check_reads_is_declared() -> None:

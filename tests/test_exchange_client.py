@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 import requests
 
-from cryptostream.config import load
-from cryptostream.exchange import simulator
-from cryptostream.exchange.client import (BinanceClient, ExchangeError, ExchangeUnavailable, RateLimited,
-                                          parse_ticker)
-from cryptostream.ops.stack import free_port
+from cryptostream.core.config import load
+from cryptostream.simulator import server as simulator
+from cryptostream.pipeline.binance.client import (BinanceClient, ExchangeError, ExchangeUnavailable,
+                                                  RateLimited, parse_ticker)
+from cryptostream.core.ports import free_port
 from tests.conftest import url_of
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "ADAUSDT")

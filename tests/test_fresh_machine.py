@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream.config import PROJECT_DIR, load
-from cryptostream.ops import images
-from cryptostream.ops.stack import free_port
+from cryptostream.core.config import PROJECT_DIR, load
+from cryptostream.ops.stack import images
+from cryptostream.core.ports import free_port
 
 pytestmark = pytest.mark.fresh
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream.config import ConfigError, load
-from cryptostream.ops import daily_check, restart
-from cryptostream.publisher import new_topic
+from cryptostream.core.config import ConfigError, load
+from cryptostream.ops.health import daily_check
+from cryptostream.ops.repair import restart
+from cryptostream.pipeline.topic import new_topic
 from cryptostream.services.kafka_cluster import KafkaCluster, local_ports, settings
 from cryptostream.services.kafka_server import private_node, random_uuid, server_properties
 
@@ -96,7 +97,7 @@ def test_generated_ids_are_kafka_uuids_safe_on_a_command_line() -> None:
 
 def test_runbook_leaves_an_external_kafka_alone(monkeypatch, capsys) -> None:
     """daily-check does not look for a kafka program; bin/restart all skips it and says so."""
-    monkeypatch.setattr("cryptostream.config.load", lambda *a, **k: load(env=CLUSTER))
+    monkeypatch.setattr("cryptostream.core.config.load", lambda *a, **k: load(env=CLUSTER))
     names = [(component, check) for component, check, _ in daily_check.DailyCheck(load(env=CLUSTER)).checks()]
     assert ("kafka", "topic") in names and ("kafka", "running") not in names
     assert ("kafka", "running") in [(c, k) for c, k, _ in daily_check.DailyCheck(load(env={})).checks()]

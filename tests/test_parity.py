@@ -16,8 +16,8 @@ from typing import Callable
 
 import pytest
 
-from cryptostream.processor import classify
-from cryptostream.schema import MAX_MESSAGE_BYTES, Reason, problem
+from cryptostream.pipeline.processor import classify
+from cryptostream.pipeline.schema import MAX_MESSAGE_BYTES, Reason, problem
 from tests.test_classify import kafka_frame, rules, spark  # noqa: F401 - spark is a fixture
 from tests.test_schema import NOW, SYMBOLS
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import time
 
-from cryptostream.config import load
-from cryptostream.producer import PriceProducer, weight_pause
+from cryptostream.core.config import load
+from cryptostream.pipeline.binance.endpoints import weight_pause
+from cryptostream.pipeline.producer.poller import PriceProducer
 from tests.conftest import url_of
 from tests.test_exchange_client import add_fault, client_for
 

@@ -1,10 +1,10 @@
 """The publisher keeps prices while Kafka is unreachable and drops only past its bound."""
 from __future__ import annotations
 
-from cryptostream.config import load
-from cryptostream.publisher import Publisher
-from cryptostream.schema import PriceMessage
-from cryptostream.ops.stack import free_port
+from cryptostream.core.config import load
+from cryptostream.pipeline.producer.publisher import Publisher
+from cryptostream.pipeline.schema import PriceMessage
+from cryptostream.core.ports import free_port
 
 
 def messages(count: int) -> list[PriceMessage]:

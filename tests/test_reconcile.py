@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
-from cryptostream.config import load
+from cryptostream.core.config import load
 from cryptostream.ops.reconcile import Message, compare, reference
 
 CONFIG = load(env={"CRYPTOSTREAM_PROCESSOR_WINDOW": "5s"})

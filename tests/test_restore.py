@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream import db
-from cryptostream.ops import backup
+from cryptostream.core import db
+from cryptostream.ops.repair import backup
 from tests.stacks import NativeStack, running
 from tests.test_backup_files import rewrite_checksum
 

@@ -11,9 +11,9 @@ import pytest
 import requests
 from kafka import KafkaProducer
 
-from cryptostream import db
-from cryptostream.config import PROJECT_DIR
-from cryptostream.ops import backup
+from cryptostream.core import db
+from cryptostream.core.config import PROJECT_DIR
+from cryptostream.ops.repair import backup
 from tests.harness import query, wait_until_processed
 from tests.stacks import NativeStack, running
 

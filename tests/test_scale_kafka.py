@@ -17,11 +17,11 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 
-from cryptostream.config import PROJECT_DIR, Config, load
-from cryptostream.ops.probes import topic_end_offsets
+from cryptostream.core.config import PROJECT_DIR, Config, load
+from cryptostream.pipeline.topic import end_offsets
 from cryptostream.ops.reconcile import read_messages, reconcile
 from cryptostream.services.kafka_cluster import KafkaCluster
-from tests.conftest import free_port
+from cryptostream.core.ports import free_port
 from tests.harness import wait_until_processed
 from tests.stacks import NativeStack, running
 
@@ -120,7 +120,7 @@ def settle_and_account(stack: NativeStack) -> None:
     assert len(runs) == len(producer_events(stack, "started")), "the producer died on its own"
     assert all(run["pending"] == 0 for run in runs)
     assert producer_events(stack, "poll")[-1]["dropped_total"] == 0
-    assert sum(run["published_total"] for run in runs) == len(keys) == sum(topic_end_offsets(config).values())
+    assert sum(run["published_total"] for run in runs) == len(keys) == sum(end_offsets(config).values())
     assert "started" in stack.ctl("start", "producer")
 
 
@@ -156,10 +156,10 @@ def test_a_broker_stopped_mid_stream_loses_nothing(stack, cluster, kill: bool) -
     # new leader, then appends on the two brokers left), not for a rate over a fixed time.
     wait_until(f"a new leader for partition {partition}",
                lambda: partitions(config)[partition]["leader_id"] not in (victim, -1), 60)
-    after_failover = sum(topic_end_offsets(config).values())
+    after_failover = sum(end_offsets(config).values())
     wanted = after_failover + 2 * len(config.exchange.symbols)
     wait_until("prices appended without the stopped broker",
-               lambda: sum(topic_end_offsets(config).values()) >= wanted, 60)
+               lambda: sum(end_offsets(config).values()) >= wanted, 60)
     assert not cluster.running(victim), f"broker {victim} came back by itself"
     time.sleep(max(0.0, OUTAGE - (time.monotonic() - stopped_at)))  # the outage lasts its full length
     cluster.start(victim)

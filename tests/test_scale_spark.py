@@ -17,12 +17,12 @@ from typing import Iterator
 import pytest
 from kafka import KafkaProducer
 
-from cryptostream.config import load
+from cryptostream.core.config import load
 from cryptostream.ops.reconcile import read_messages, reconcile
-from cryptostream.ops.stack import wait_for
+from cryptostream.ops.stack.native import wait_for
 from cryptostream.services import spark_cluster
 from cryptostream.services.spark_cluster import SparkCluster
-from tests.conftest import free_port
+from cryptostream.core.ports import free_port
 from tests.harness import query, wait_until_processed
 from tests.stacks import NativeStack, running
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cryptostream.schema import SCHEMA_VERSION, PriceMessage, Reason, dedup_key, price_problem, problem
+from cryptostream.pipeline.schema import SCHEMA_VERSION, PriceMessage, Reason, dedup_key, price_problem, problem
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 NOW = 1_764_200_000_000

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream.config import PROJECT_DIR, load
+from cryptostream.core.config import PROJECT_DIR, load
 
 
 def test_bandit_finds_nothing_of_medium_or_high_severity() -> None:
@@ -44,13 +44,13 @@ def test_every_listener_binds_loopback_by_default() -> None:
     assert config.kafka.bootstrap_servers.startswith("127.0.0.1:")
     assert config.mysql.host == "127.0.0.1"
     sources = {name: (PROJECT_DIR / "cryptostream" / name).read_text()
-               for name in ("services/kafka_server.py", "services/mysql_server.py", "metrics.py",
-                            "exchange/simulator.py", "processor/job.py")}
+               for name in ("services/kafka_server.py", "services/mysql_server.py", "core/metrics.py",
+                            "simulator/server.py", "pipeline/processor/job.py")}
     assert "0.0.0.0" not in "".join(sources.values())
     assert "PLAINTEXT://127.0.0.1" in sources["services/kafka_server.py"]
     assert "--bind-address=127.0.0.1" in sources["services/mysql_server.py"]
-    assert 'addr="127.0.0.1"' in sources["metrics.py"]
-    assert '"SPARK_LOCAL_IP", "127.0.0.1"' in sources["processor/job.py"]
+    assert 'addr="127.0.0.1"' in sources["core/metrics.py"]
+    assert '"SPARK_LOCAL_IP", "127.0.0.1"' in sources["pipeline/processor/job.py"]
 
 
 def test_supervisord_socket_is_private_and_has_no_http_server() -> None:
@@ -83,7 +83,8 @@ def tree_files() -> list[Path]:
 def test_a_password_from_the_environment_reaches_programs_as_a_file(tmp_path, monkeypatch) -> None:
     """CRYPTOSTREAM_MYSQL_PASSWORD is written to the app's 0600 password file and is not in
     the environment supervisord (and so every program) is given."""
-    from cryptostream.ops import secrets, supervisor
+    from cryptostream.ops import supervisor
+    from cryptostream.ops.stack import secrets
     monkeypatch.setenv("CRYPTOSTREAM_MYSQL_PASSWORD", "from-the-environment#1")
     config = load(env={"CRYPTOSTREAM_HOME": str(tmp_path)})
     assert secrets.keep_from_environment(config)

@@ -11,8 +11,8 @@ import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from cryptostream.exchange import simulator
-from cryptostream.exchange.trade_tape import TradeTape
+from cryptostream.simulator import server as simulator
+from cryptostream.simulator.trade_tape import TradeTape
 from tests.conftest import url_of
 
 

@@ -5,7 +5,7 @@ import json
 
 import requests
 
-from cryptostream.exchange.simulator import PricePath, mirror, start_in_thread
+from cryptostream.simulator.server import PricePath, mirror, start_in_thread
 from tests.conftest import url_of
 
 

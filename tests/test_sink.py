@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream import db
-from cryptostream.config import Config, Secret, load
-from cryptostream.ops import database, secrets
-from cryptostream.ops.stack import port_open
-from cryptostream.processor.sink import CountedKeys, MySQLSink, Window, reject_chunks
-from cryptostream.ops.stack import free_port
+from cryptostream.core import db
+from cryptostream.core.config import Config, Secret, load
+from cryptostream.ops.stack import database, secrets
+from cryptostream.pipeline.processor.sink import CountedKeys, MySQLSink, Window, reject_chunks
+from cryptostream.core.ports import free_port, port_open
 from tests.harness import query
 
 pytestmark = pytest.mark.integration  # a private MariaDB

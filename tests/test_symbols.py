@@ -1,4 +1,4 @@
-"""Unknown, delisted and halted symbols (exchange/symbols.py): the simulated exchange's
+"""Unknown, delisted and halted symbols (pipeline/binance/symbols.py): the simulated exchange's
 exchangeInfo and its delist / symbol_status faults, the check itself, and both producer
 sources leaving such a symbol out while the others keep flowing. Real HTTP and WebSocket on
 127.0.0.1 against the simulated exchange; Kafka is the in-memory publisher of test_producer."""
@@ -14,16 +14,17 @@ import requests
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from cryptostream.backoff import Backoff
-from cryptostream.config import load
-from cryptostream.exchange import simulator
-from cryptostream.exchange.backfill import Backfill, Gap, TradeHistory
-from cryptostream.exchange.client import BinanceClient, ExchangeError
-from cryptostream.exchange.symbols import (EXCHANGE_INFO_WEIGHT, RECHECK_AFTER, UNKNOWN, SymbolInfo, SymbolWatch,
-                                           WeightBudget, is_invalid_symbol, parse_statuses)
-from cryptostream.ops.daily_check import DailyCheck
-from cryptostream.producer import PriceProducer
-from cryptostream.trade_producer import TradeProducer
+from cryptostream.core.backoff import Backoff
+from cryptostream.core.config import load
+from cryptostream.simulator import server as simulator
+from cryptostream.pipeline.binance.backfill import Backfill, Gap, TradeHistory
+from cryptostream.pipeline.binance.client import BinanceClient, ExchangeError
+from cryptostream.pipeline.binance.endpoints import EXCHANGE_INFO_WEIGHT
+from cryptostream.pipeline.binance.symbols import (RECHECK_AFTER, UNKNOWN, SymbolInfo, SymbolWatch, WeightBudget,
+                                                  is_invalid_symbol, parse_statuses)
+from cryptostream.ops.health.daily_check import DailyCheck
+from cryptostream.pipeline.producer.poller import PriceProducer
+from cryptostream.pipeline.producer.trade_stream import TradeProducer
 from tests.conftest import url_of
 from tests.test_producer import MemoryPublisher
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from cryptostream.config import load
-from cryptostream.ops import stack
-from cryptostream.ops.stack import free_port
+from cryptostream.core.config import load
+from cryptostream.ops.stack import native as stack
+from cryptostream.core.ports import free_port
 
 
 def test_a_rows_timeout_names_the_missing_symbols_and_the_logs(tmp_path, capsys) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from cryptostream.config import PROJECT_DIR
-from cryptostream.ops.docker_stack import OFFICIAL
+from cryptostream.core.config import PROJECT_DIR
+from cryptostream.ops.stack.containers import OFFICIAL
 
 
 def maven_property(file: str, name: str) -> str:

@@ -14,16 +14,16 @@ import pytest
 import requests
 from websockets.sync.server import serve
 
-from cryptostream.backoff import Backoff
-from cryptostream.config import ConfigError, load
-from cryptostream.exchange import simulator
-from cryptostream.exchange.backfill import Backfill, Gap, TradeHistory, TradePage, parse_trades
-from cryptostream.exchange.client import RateLimited
-from cryptostream.exchange.limiter import SlidingWindowLimiter
-from cryptostream.exchange.websocket import (Disconnected, Trade, TradeConnection, TradeMessageError,
-                                             parse_message, stream_url)
-from cryptostream.ops.stack import source_environment
-from cryptostream.trade_producer import SOURCE, RecentIds, TradeProducer
+from cryptostream.core.backoff import Backoff
+from cryptostream.core.config import ConfigError, load
+from cryptostream.simulator import server as simulator
+from cryptostream.pipeline.binance.backfill import Backfill, Gap, TradeHistory, TradePage, parse_trades
+from cryptostream.pipeline.binance.client import RateLimited
+from cryptostream.pipeline.binance.limiter import SlidingWindowLimiter
+from cryptostream.pipeline.binance.websocket import (Disconnected, Trade, TradeConnection, TradeMessageError,
+                                                     parse_message, stream_url)
+from cryptostream.ops.stack.native import source_environment
+from cryptostream.pipeline.producer.trade_stream import SOURCE, RecentIds, TradeProducer
 from tests.conftest import url_of
 from tests.test_producer import MemoryPublisher
 

@@ -1,8 +1,8 @@
 """weekly-check's reading of sql/schema.sql: every table, columns only (no key clauses)."""
 from __future__ import annotations
 
-from cryptostream.ops.database import TABLES
-from cryptostream.ops.weekly_check import declared_columns
+from cryptostream.ops.stack.database import TABLES
+from cryptostream.ops.health.weekly_check import declared_columns
 
 
 def test_declared_columns_are_columns_of_every_table() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from cryptostream.bench import phases, profile
 from cryptostream.bench.measure import median
 from cryptostream.bench.stack import OwnStack
-from cryptostream.config import PROJECT_DIR
+from cryptostream.core.config import PROJECT_DIR
 from cryptostream.ops import cli
 
 # (figure, dotted path in the medians, target, "min" = at least / "max" = at most)

@@ -15,8 +15,8 @@ from typing import Callable
 
 from kafka import KafkaProducer
 
-from cryptostream.config import Config
-from cryptostream.schema import PriceMessage
+from cryptostream.core.config import Config
+from cryptostream.pipeline.schema import PriceMessage
 
 MAX_PER_SYMBOL_PER_S = 1000
 

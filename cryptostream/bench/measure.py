@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from cryptostream import db, events
-from cryptostream.config import Config
-from cryptostream.ops import probes
+from cryptostream.core import db, events
+from cryptostream.core.config import Config
+from cryptostream.ops.health import probes
 
 
 def percentiles(values: list[float], points: tuple[float, ...] = (0.5, 0.95, 0.99)) -> dict[str, float | None]:

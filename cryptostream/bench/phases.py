@@ -21,16 +21,18 @@ from typing import Any, Callable
 
 import requests
 
-from cryptostream import events
+from cryptostream.core import events
 from cryptostream.bench import load
 from cryptostream.bench.measure import LatencyProbe, ResourceSampler, batch_events, drain_rate
 from cryptostream.bench.stack import OwnStack
-from cryptostream.config import Config
-from cryptostream.ops import database, probes
+from cryptostream.core.config import Config
+from cryptostream.ops.stack import database
+from cryptostream.ops.health import probes
 from cryptostream.ops.reconcile import reconcile, wait_processed
-from cryptostream.ops.stack import free_port
-from cryptostream.publisher import Publisher, ensure_topic
-from cryptostream.schema import PriceMessage
+from cryptostream.core.ports import free_port
+from cryptostream.pipeline.producer.publisher import Publisher
+from cryptostream.pipeline.topic import end_offsets, ensure_topic
+from cryptostream.pipeline.schema import PriceMessage
 from cryptostream.services.java import kafka_command
 
 Say = Callable[[str], None]
@@ -61,7 +63,7 @@ def throughput(stack: OwnStack, topic: str, symbols: tuple[str, ...], messages: 
     settings = {"kafka_topic": topic, "processor_query_name": f"{topic}_run{run}",
                 "exchange_symbols": ",".join(symbols), "metrics_processor_port": str(free_port())}
     config = stack.config(**settings)
-    ends = probes.topic_end_offsets(config)
+    ends = end_offsets(config)
     log = folder / f"processor-{topic}-run{run}.log"
     process = stack.processor(log, **settings)
     kafka_pid = stack.pids().get("kafka", 0)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from cryptostream.config import Config
-from cryptostream.processor import classify, partials
-from cryptostream.schema import spark_schema
+from cryptostream.core.config import Config
+from cryptostream.pipeline.processor import classify, partials
+from cryptostream.pipeline.schema import spark_schema
 
 
 def synthetic_batch(spark: Any, rows: int, symbols: tuple[str, ...]) -> Any:
@@ -31,7 +31,7 @@ def synthetic_batch(spark: Any, rows: int, symbols: tuple[str, ...]) -> Any:
 
 def profile(config: Config, rows: int) -> dict[str, Any]:
     from pyspark.sql import functions as F
-    from cryptostream.processor.job import build_session
+    from cryptostream.pipeline.processor.job import build_session
     spark = build_session(config)
     try:
         frame = synthetic_batch(spark, rows, config.exchange.symbols)

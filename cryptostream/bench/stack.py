@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from cryptostream.config import PROJECT_DIR, Config, load
-from cryptostream.ops import probes
-from cryptostream.ops.stack import free_port
+from cryptostream.core.config import PROJECT_DIR, Config, load
+from cryptostream.ops.health import probes
+from cryptostream.core.ports import free_port
 
 BIN = PROJECT_DIR / "bin"
 PORT_SETTINGS = ("KAFKA_CONTROLLER_PORT", "MYSQL_PORT", "SIMULATOR_PORT", "SIMULATOR_MIRROR_PORT", "SIMULATOR_WS_PORT",

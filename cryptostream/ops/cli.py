@@ -25,8 +25,9 @@ import mysql.connector
 from kafka import errors as kafka_errors
 from kafka.errors import KafkaError
 
-from cryptostream import config as config_module
-from cryptostream.config import ConfigError
+from cryptostream.core import config as config_module
+from cryptostream.core.config import ConfigError
+from cryptostream.pipeline.topic import TopicMissing
 
 FAILED = 2   # an ordinary command could not do its job
 UNKNOWN = 3  # a check command could not check
@@ -84,7 +85,7 @@ def describe(exc: BaseException) -> str:
 
 def unreachable(exc: BaseException) -> bool:
     """True when `exc` means a part of the stack is down or missing: a finding for a check."""
-    if isinstance(exc, Unavailable | KafkaError):
+    if isinstance(exc, Unavailable | KafkaError | TopicMissing):
         return True
     if isinstance(exc, mysql.connector.Error):
         return exc.errno in MYSQL_UNREACHABLE or exc.errno in (1049, 1146)
@@ -103,7 +104,7 @@ def one_line(text: str) -> str:
 def require_mysql(config, admin: bool = False) -> None:
     """Connect once and close, so a command that needs MySQL fails first with one clear line
     (host:port or socket, refused login) instead of later, deep inside a tool."""
-    from cryptostream import db  # lazy: keeps this module importable without the SQL files
+    from cryptostream.core import db  # lazy: keeps this module importable without the SQL files
     db.connect(config, admin=admin, database=False, timeout=5).close()
 
 
@@ -186,7 +187,7 @@ def _unexpected(exc: BaseException) -> str:
 
 
 _EXPLAINERS: list[tuple[type | tuple[type, ...], Callable[[BaseException], str | None]]] = [
-    (CommandError, str),
+    ((CommandError, TopicMissing), str),
     (ConfigError, _config_error),
     (mysql.connector.Error, _mysql_error),
     (KafkaError, _kafka_error),

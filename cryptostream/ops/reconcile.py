@@ -24,12 +24,12 @@ from typing import Any, Callable, Iterable
 
 from kafka import KafkaConsumer, TopicPartition
 
-from cryptostream import config as config_module
-from cryptostream import db
-from cryptostream.config import Config
-from cryptostream.ops import probes
-from cryptostream.schema import Reason, dedup_key, fields, problem
+from cryptostream.core import config as config_module
+from cryptostream.core import db
+from cryptostream.core.config import Config
+from cryptostream.pipeline.schema import Reason, dedup_key, fields, problem
 from cryptostream.ops import cli
+from cryptostream.pipeline import topic
 
 TOLERANCE = Decimal("1e-8")
 FIGURES = ("sample_count", "price_sum", "min_price", "max_price", "open_price", "close_price", "volume", "notional")
@@ -257,7 +257,7 @@ def reconcile(config: Config, since_ms: int | None = None, until_ms: int | None 
     """Read one snapshot of MySQL and the part of the topic it covers; account for every message."""
     state = snapshot(config)
     messages = read_messages(config, below=state.offsets) if state.offsets else []
-    expired = {p for p, start in probes.topic_start_offsets(config).items() if start > 0}
+    expired = {p for p, start in topic.start_offsets(config).items() if start > 0}
     retained = retained_since(config, messages, expired)
     if retained is not None and (since_ms is None or since_ms < retained):
         since_ms = retained

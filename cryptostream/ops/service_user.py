@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cryptostream.config import PROJECT_DIR, Config
+from cryptostream.core.config import PROJECT_DIR, Config
 
 NAME = "cryptostream"
 

@@ -11,7 +11,7 @@ from xmlrpc.client import ServerProxy  # nosec B411
 
 from supervisor.xmlrpc import SupervisorTransport
 
-from cryptostream.config import PROJECT_DIR, Config
+from cryptostream.core.config import PROJECT_DIR, Config
 from cryptostream.ops import service_user
 
 CONF = PROJECT_DIR / "conf" / "supervisord.conf"

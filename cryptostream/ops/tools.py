@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cryptostream import config as config_module
-from cryptostream import db
-from cryptostream.ops import docker_stack, supervisor
+from cryptostream.core import config as config_module
+from cryptostream.core import db
+from cryptostream.ops import supervisor
+from cryptostream.ops.stack import containers
 from cryptostream.services.java import kafka_command
 from cryptostream.services.mysql_server import find
 from cryptostream.ops import cli
@@ -23,7 +24,7 @@ def supervisorctl(argv: list[str] | None = None) -> int:
     config = config_module.load()
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--docker"]:
-        return docker_stack.ctl(config, args[1:])
+        return containers.ctl(config, args[1:])
     if not set(args) & {"help", "version", "-h", "--help"}:  # the rest needs the daemon
         cli.require_supervisord(config)
     command = supervisor.ctl_command(config, args)
@@ -59,7 +60,7 @@ def logs(argv: list[str] | None = None) -> int:
     names = [a for a in args if not a.startswith("-")]
     config = config_module.load()
     if "--docker" in args:  # container services: kafka, mysql, app, exchange-sim
-        return docker_stack.logs(config, names, follow)
+        return containers.logs(config, names, follow)
     names = names or ["producer", "processor"]
     unknown = [n for n in names if n not in PROGRAMS]
     if unknown:

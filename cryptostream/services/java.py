@@ -5,7 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
-from cryptostream.config import PROJECT_DIR, Config
+from cryptostream.core.config import PROJECT_DIR, Config
 
 CONF_DIR = PROJECT_DIR / "conf"
 

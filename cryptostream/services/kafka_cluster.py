@@ -25,9 +25,9 @@ from typing import Sequence
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from cryptostream import config as config_module
-from cryptostream.config import Config
-from cryptostream.ops.stack import port_open
+from cryptostream.core import config as config_module
+from cryptostream.core.config import Config
+from cryptostream.core.ports import port_open
 from cryptostream.services.java import kafka_command
 from cryptostream.services.kafka_server import Node, format_storage, server_properties, stored_uuid
 

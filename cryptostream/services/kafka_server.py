@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Sequence
 
-from cryptostream import config as config_module
-from cryptostream.config import Config
+from cryptostream.core import config as config_module
+from cryptostream.core.config import Config
 from cryptostream.services.java import kafka_command
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import mysql.connector
 
-from cryptostream import config as config_module
-from cryptostream import db
-from cryptostream.config import Config
+from cryptostream.core import config as config_module
+from cryptostream.core import db
+from cryptostream.core.config import Config
 
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/usr/libexec"])
 # Present once the accounts were made safe (sql/harden.sql); older data dirs get it at next start.

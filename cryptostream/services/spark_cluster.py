@@ -207,7 +207,7 @@ class SparkCluster:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from cryptostream import config as config_module
+    from cryptostream.core import config as config_module
     parser = argparse.ArgumentParser(prog="spark_cluster",
                                      description="Run a local Spark standalone cluster on 127.0.0.1 until Ctrl-C.")
     parser.add_argument("--folder", type=Path, help="logs and work dirs (default: CRYPTOSTREAM_HOME/spark-cluster)")

@@ -1,0 +1,1 @@
+"""The runbook's checks (daily, weekly, monthly, alerts, status) and the probes they read."""

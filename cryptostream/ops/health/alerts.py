@@ -1,0 +1,37 @@
+"""bin/check-alerts: runbook section 7.2, the alert conditions with thresholds from [checks].
+
+Kafka lag, micro-batch duration, MySQL write failures and the producer's API failure rate;
+exit 0 when none fires, 1 for warnings, 2 for alerts at the failure threshold.
+"""
+from __future__ import annotations
+
+import argparse
+
+from cryptostream.core import config as config_module
+from cryptostream.core import events
+from cryptostream.ops.health import probes
+from cryptostream.ops.checks import Result, fail, ok, report, run_all
+from cryptostream.ops.health.daily_check import DailyCheck
+from cryptostream.ops import cli
+
+def mysql_write_failures(check: DailyCheck) -> Result:
+    """Sink retries and failed queries logged by the processor in the last hour."""
+    failures = probes.events_named(check.config, "processor", events.WRITE_FAILURES, 1)
+    if failures:
+        last = failures[-1]
+        error = str(last.get("error", last["event"])).splitlines()[0][:160]
+        return fail("mysql", "write failures", f"{len(failures)} MySQL write failures/retries in 1 h, last "
+                                               f"{last['timestamp']}: {error}", len(failures))
+    return ok("mysql", "write failures", "no MySQL write failure in 1 h", 0)
+
+
+@cli.command(cli.UNKNOWN)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="check-alerts", description="Runbook section 7.2: alert conditions.")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+    check = DailyCheck(config_module.load())
+    return report(run_all([("spark", "lag", check.lag),
+                           ("spark", "batch duration", check.batch_duration),
+                           ("mysql", "write failures", lambda: mysql_write_failures(check)),
+                           ("producer", "api", check.api_health)]), args.json)

@@ -1,0 +1,150 @@
+"""bin/weekly-check: runbook section 4.1 (log review over 7 days) and 4.2 (schema consistency).
+
+4.1  repeated warnings, connection failures, serialization errors (rejected messages) and
+     slow micro-batches, each with a count and an example, from the JSON logs and MySQL
+4.2  a sample of Kafka messages against the package's message schema; the processor's Spark
+     schema against the message schema; the live MySQL tables against sql/schema.sql
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from collections import Counter
+from typing import Any
+
+from cryptostream.core import config as config_module
+from cryptostream.core import events
+from cryptostream.core import db
+from cryptostream.core.config import Config
+from cryptostream.ops.health import probes
+from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
+from cryptostream.pipeline.schema import FIELDS, SCHEMA_VERSION, TRADE_FIELDS, problem, spark_schema
+from cryptostream.ops import cli
+from cryptostream.pipeline import topic
+
+DAYS = 7
+HOURS = DAYS * 24
+REPEATED = 10  # the same warning this often in a week is worth a look
+SPARK_TYPES = {"schema_version": "IntegerType", "symbol": "StringType", "price": "StringType",
+               "event_time": "LongType", "ingest_time": "LongType", "source": "StringType",
+               "trade_id": "LongType", "quantity": "StringType"}
+
+
+def week_log(config: Config) -> list[dict[str, Any]]:
+    """The producer's then the processor's events of the week, each in time order."""
+    return [e for program in ("producer", "processor") for e in probes.log_events(config, program, HOURS)]
+
+
+def _example(event: dict[str, Any]) -> str:
+    detail = event.get("error") or event.get("detail") or event.get("reason") or ""
+    return f"{event.get('timestamp', '')[:19]} {event.get('component')} {event.get('event')} {str(detail)[:100]}".strip()
+
+
+def repeated_warnings(log: list[dict[str, Any]]) -> Result:
+    counts = Counter((e.get("component"), e.get("event")) for e in log if e.get("level") in ("warning", "error"))
+    frequent = [(key, n) for key, n in counts.most_common() if n >= REPEATED]
+    if frequent:
+        listed = ", ".join(f"{c}/{e} x{n}" for (c, e), n in frequent[:5])
+        return warn("logs", "repeated warnings", f"{listed} in {DAYS} days", dict((f"{c}/{e}", n) for (c, e), n in frequent))
+    return ok("logs", "repeated warnings", f"no warning repeated {REPEATED}+ times in {DAYS} days "
+                                           f"({sum(counts.values())} warnings in all)")
+
+
+def connection_failures(log: list[dict[str, Any]]) -> Result:
+    found = [e for e in log if e.get("event") in events.CONNECTION_FAILURES or e.get("error") == "ExchangeUnavailable"]
+    if found:
+        return warn("logs", "connection failures", f"{len(found)} in {DAYS} days, e.g. {_example(found[-1])}", len(found))
+    return ok("logs", "connection failures", f"none in {DAYS} days", 0)
+
+
+def serialization_errors(config: Config) -> Result:
+    rows = probes.mysql_query(config, "rejected_by_reason", (HOURS,))
+    total = sum(n for _, n in rows)
+    if total:
+        by_reason = ", ".join(f"{reason} x{n}" for reason, n in sorted(rows, key=lambda r: -r[1]))
+        return warn("logs", "serialization errors", f"{total} messages rejected in {DAYS} days: {by_reason}",
+                    dict(rows))
+    return ok("logs", "serialization errors", f"no message rejected in {DAYS} days", 0)
+
+
+def slow_batches(config: Config, log: list[dict[str, Any]]) -> Result:
+    limit_ms = config.checks.batch_p95_warn * 1000
+    slow = [e for e in probes.warm_batches(iter(log)) if e["duration_ms"] > limit_ms]
+    if slow:
+        worst = max(slow, key=lambda e: e["duration_ms"])
+        return warn("logs", "slow micro-batches", f"{len(slow)} over {limit_ms / 1000:g}s in {DAYS} days, slowest "
+                                                  f"{worst['duration_ms'] / 1000:.1f}s (batch {worst.get('batch_id')})",
+                    len(slow))
+    return ok("logs", "slow micro-batches", f"none over {limit_ms / 1000:g}s in {DAYS} days", 0)
+
+
+def kafka_messages(config: Config, per_partition: int) -> Result:
+    sample = topic.newest_messages(config, per_partition)
+    skew_ms = int(config.processor.max_future_skew * 1000)
+    bad = [(p, o, problem(v, config.exchange.symbols, skew_ms, t)) for p, o, v, t in sample]
+    bad = [b for b in bad if b[2]]
+    if bad:
+        reasons = Counter(reason for *_, reason in bad)
+        partition, offset, reason = bad[0]
+        return fail("schema", "kafka messages", f"{len(bad)} of {len(sample)} sampled messages break the schema "
+                                                f"({dict(reasons)}), e.g. partition {partition} offset {offset}: {reason}",
+                    len(bad))
+    return ok("schema", "kafka messages", f"{len(sample)} newest messages valid (schema v1-v{SCHEMA_VERSION})", len(sample))
+
+
+def spark_matches_message_schema() -> Result:
+    fields = {f.name: type(f.dataType).__name__ for f in spark_schema().fields}
+    if list(fields) != [*FIELDS, *TRADE_FIELDS] or fields != SPARK_TYPES:
+        return fail("schema", "spark schema", f"processor reads {fields}, the message schema is "
+                                              f"{[*FIELDS, *TRADE_FIELDS]}")
+    return ok("schema", "spark schema", f"processor schema = message schema ({len(fields)} fields)")
+
+
+_COLUMN = re.compile(r"^\s{4}(\w+)\s+([A-Z]+(?:\(\d+(?:,\d+)?\))?)", re.MULTILINE)
+_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\) ENGINE", re.DOTALL)
+
+
+def declared_columns() -> dict[str, dict[str, str]]:
+    """Columns and types as sql/schema.sql declares them."""
+    text = (db.SQL_DIR / "schema.sql").read_text()
+    return {table: {name: _normalise(kind) for name, kind in _COLUMN.findall(body) if name not in ("PRIMARY", "UNIQUE", "KEY")}
+            for table, body in _TABLE.findall(text)}
+
+
+def _normalise(kind: str) -> str:
+    """MariaDB shows int display widths (bigint(20)), MySQL 8 does not."""
+    return re.sub(r"^(tinyint|smallint|int|bigint)\(\d+\)", r"\1", kind.lower())
+
+
+def mysql_matches_sql(config: Config) -> Result:
+    live = {t: {c: _normalise(k) for c, k in cols.items()} for t, cols in probes.table_columns(config).items()}
+    differences = []
+    for table, columns in declared_columns().items():
+        if table not in live:
+            differences.append(f"{table} missing")
+            continue
+        for name, kind in columns.items():
+            if live[table].get(name) != kind:
+                differences.append(f"{table}.{name}: {live[table].get(name, 'missing')} != {kind}")
+    if differences:
+        return fail("schema", "mysql tables", "; ".join(differences[:5]), len(differences))
+    return ok("schema", "mysql tables", f"{len(declared_columns())} tables match sql/schema.sql")
+
+
+@cli.command(cli.UNKNOWN)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="weekly-check", description="Runbook section 4.1 and 4.2.")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--sample", type=int, default=200, help="newest messages per partition to validate")
+    args = parser.parse_args(argv)
+    config = config_module.load()
+    log = week_log(config)
+    return report(run_all([
+        ("logs", "repeated warnings", lambda: repeated_warnings(log)),
+        ("logs", "connection failures", lambda: connection_failures(log)),
+        ("logs", "serialization errors", lambda: serialization_errors(config)),
+        ("logs", "slow micro-batches", lambda: slow_batches(config, log)),
+        ("schema", "kafka messages", lambda: kafka_messages(config, args.sample)),
+        ("schema", "spark schema", spark_matches_message_schema),
+        ("schema", "mysql tables", lambda: mysql_matches_sql(config)),
+    ]), args.json)

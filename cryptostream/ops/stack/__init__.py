@@ -1,0 +1,2 @@
+"""Starting and stopping the stack, natively or in containers, and what it needs first: images,
+jars, secrets and the database schema."""

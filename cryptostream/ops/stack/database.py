@@ -1,0 +1,57 @@
+"""Prepares the database: the schema and the least-privilege application user."""
+from __future__ import annotations
+
+import mysql.connector
+
+from cryptostream.core import db
+from cryptostream.core.config import Config
+
+# The pipeline's tables (sql/schema.sql), in the order backups list them.
+TABLES = ("moving_averages", "rejected_messages", "stream_progress", "counted_keys")
+
+
+def _admin_connection(config: Config):
+    """root over the private instance's socket, with the generated password it was given before
+    it first listened (services/mysql_server.py)."""
+    return mysql.connector.connect(unix_socket=str(db.admin_socket(config)), user=db.ADMIN_USER,
+                                   password=db.admin_password(config).reveal(), autocommit=True, use_pure=True)
+
+
+def bootstrap(config: Config) -> None:
+    """Create the database and tables, and the least-privilege application user (idempotent)."""
+    connection = _admin_connection(config)
+    name = config.mysql.database
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+            cursor.execute(f"USE `{name}`")
+            for statement in db.script("schema"):
+                cursor.execute(statement)
+            add_missing_columns(cursor, name)
+            params = {"user": config.mysql.user, "password": config.mysql.password.reveal()}
+            for statement in db.script("app_user"):
+                cursor.execute(statement.format(database=name), params)
+    finally:
+        connection.close()
+
+
+def add_missing_columns(cursor, database: str) -> None:
+    """Bring tables made by an older schema.sql up to date (sql/migrations.sql)."""
+    migrations = dict(db.named_statements("migrations"))  # a copy: the parsed file is cached
+    cursor.execute(migrations.pop("existing_columns"), (database,))
+    existing = {row[0] for row in cursor.fetchall()}
+    for column, statement in migrations.items():
+        if column not in existing:
+            cursor.execute(statement)
+
+
+def empty_tables(config: Config) -> None:
+    """Delete every row of the pipeline's tables, as the private instance's administrator."""
+    connection = db.connect(config, admin=True)
+    try:
+        with connection.cursor() as cursor:
+            for table in TABLES:
+                cursor.execute(f"DELETE FROM `{table}`")  # nosec B608 - table names are constants
+        connection.commit()
+    finally:
+        connection.close()
