@@ -146,7 +146,10 @@ def test_bootstrap_adds_columns_an_older_schema_lacks(mysql_config: Config) -> N
     finally:
         connection.close()
     database.bootstrap(mysql_config)
-    assert query(mysql_config, "SELECT COUNT(vwap) >= 0 FROM moving_averages") == [(1,)]
+    column = query(mysql_config, "SELECT column_type, is_nullable FROM information_schema.columns WHERE "
+                                 "table_schema = %s AND table_name = 'moving_averages' AND column_name = 'vwap'",
+                   (mysql_config.mysql.database,))
+    assert column == [("decimal(32,12)", "YES")], f"vwap after bootstrap: {column}"
 
 
 def test_rejects_are_inserted_in_bounded_chunks() -> None:
