@@ -24,7 +24,7 @@ from cryptostream.exchange.websocket import (Disconnected, Trade, TradeConnectio
                                              parse_message, stream_url)
 from cryptostream.ops.stack import source_environment
 from cryptostream.trade_producer import SOURCE, RecentIds, TradeProducer
-from tests.conftest import url_of
+from tests.conftest import url_of, wait_until
 from tests.test_producer import MemoryPublisher
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "ADAUSDT")
@@ -175,13 +175,16 @@ def test_pings_are_answered_with_their_own_payload(stream_exchange) -> None:
     """The server's random-payload pings come back as pongs with the same payload (the server
     checks the payload), while trades keep arriving."""
     server, ws = stream_exchange
-    conn = TradeConnection(f"ws://127.0.0.1:{ws.port}", SYMBOLS)
+    conn, trades = TradeConnection(f"ws://127.0.0.1:{ws.port}", SYMBOLS), []
+
+    def three_answered() -> list[dict]:
+        trades.extend(conn.receive(0.05))  # reading is what lets the library answer
+        answered = [p for p in stream_report(server)["pings"] if p["pong"]]
+        return answered if len(answered) >= 3 else []
     try:
-        trades = receive_for(conn, 2.0)
+        answered = wait_until(three_answered, "3 pings answered (one every 0.5 s)", timeout=5)
     finally:
         conn.close()
-    pings = stream_report(server)["pings"]
-    answered = [p for p in pings if p["pong"]]
     assert len(answered) >= 3 and {p["payload"] for p in answered} <= {b.hex() for b in conn.pings_answered}
     assert trades and all(isinstance(t, Trade) for t in trades)
 
@@ -210,9 +213,10 @@ def test_messages_before_a_disconnect_are_handed_over_first(stream_exchange) -> 
     """A closed connection still delivers what it received; only then does it raise."""
     server, ws = stream_exchange
     conn = TradeConnection(f"ws://127.0.0.1:{ws.port}", SYMBOLS)
-    time.sleep(0.5)
+    wait_until(lambda: stream_report(server)["connections"][0]["sent"], "a trade sent to the connection")
     requests.post(url_of(server) + "/sim/faults", json={"mode": "ws_disconnect"}, timeout=5)
-    time.sleep(0.3)
+    # the server records "closed" once its close handshake is done: the close frame is with the client
+    wait_until(lambda: stream_report(server)["connections"][0]["closed"], "the forced disconnect")
     items = conn.receive(0.1)
     assert items  # the trades already received
     with pytest.raises(Disconnected) as closed:
@@ -228,7 +232,8 @@ def test_bad_messages_are_logged_and_counted_and_lose_nothing_around_them() -> N
     def send(connection) -> None:
         for line in lines:
             connection.send(line)
-        time.sleep(1)
+        for _ in connection:  # open until the client closes: a close here would be a disconnect
+            pass
 
     with serve(send, "127.0.0.1", 0, ping_interval=None) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -297,9 +302,11 @@ def test_backfill_waits_out_retry_after_and_reports_what_it_could_not_fetch() ->
 
 def test_backfill_from_the_simulated_exchange_returns_exactly_the_gap(stream_exchange) -> None:
     server, _ws = stream_exchange
-    time.sleep(1.5)
-    first, last = requests.get(url_of(server) + "/sim/trades/bounds", timeout=5).json()["BTCUSDT"]
-    assert last - first >= 3
+
+    def four_trades() -> list[int]:
+        bounds = requests.get(url_of(server) + "/sim/trades/bounds", timeout=5).json().get("BTCUSDT")
+        return bounds if bounds and bounds[1] - bounds[0] >= 3 else []
+    first, last = wait_until(four_trades, "4 BTCUSDT trades on the tape")
     config = load(env={"CRYPTOSTREAM_EXCHANGE_BASE_URLS": url_of(server)})
     repair = Backfill(TradeHistory(config.exchange), 5, lambda used: 0.0, lambda s: False,
                       Backoff(0.1, 1)).repair([Gap("BTCUSDT", first + 1, last)])
@@ -342,20 +349,22 @@ def trade_producer(ws_url: str, rest_url: str, **env) -> tuple[TradeProducer, Me
 
 
 def test_producer_loses_and_duplicates_no_trade_across_disconnects_gaps_and_renewals(stream_exchange) -> None:
-    """Forced disconnects, a 1.5 s gap only REST can fill and connections renewed every 2 s:
-    per symbol the published trade ids are consecutive, each once, equal to the simulator's trades."""
+    """A connection renewed at its age limit, a forced disconnect, a 0.6 s gap only REST can fill
+    and another renewal: per symbol the published trade ids are consecutive, each once, equal to
+    the simulator's trades."""
     server, ws = stream_exchange
     producer, publisher = trade_producer(f"ws://127.0.0.1:{ws.port}", url_of(server),
-                                         CRYPTOSTREAM_EXCHANGE_WS_MAX_CONNECTION_AGE="2s")
-    runner = threading.Thread(target=producer.run, kwargs={"duration": 9.0})
-    started = time.monotonic()
+                                         CRYPTOSTREAM_EXCHANGE_WS_MAX_CONNECTION_AGE="1s",
+                                         CRYPTOSTREAM_EXCHANGE_BACKOFF_MAX="200ms")
+    runner = threading.Thread(target=producer.run)
     runner.start()
-    for at, fault in ((2.5, {"mode": "ws_disconnect"}), (4.5, {"mode": "ws_gap", "seconds": 1.5})):
-        time.sleep(max(0.0, started + at - time.monotonic()))
-        requests.post(url_of(server) + "/sim/faults", json=fault, timeout=5).raise_for_status()
-    runner.join(30)
+    try:
+        drive_through_every_fault(producer, server)
+    finally:
+        producer.stop()
+        runner.join(30)
     sent = publisher.sent + publisher.pending
-    assert producer.counters.renewals >= 1 and producer.counters.disconnects >= 2
+    assert producer.counters.renewals >= 2 and producer.counters.disconnects >= 2
     assert producer.counters.backfilled > 0 and producer.counters.missed == 0
     by_symbol: dict[str, list] = {}
     for m in sent:
@@ -369,12 +378,32 @@ def test_producer_loses_and_duplicates_no_trade_across_disconnects_gaps_and_rene
                                                                     "limit": len(ids)}, timeout=5).json()
         assert {(m.trade_id, m.price, m.quantity, m.event_time) for m in messages} == \
                {(t["t"], t["p"], t["q"], t["T"]) for t in tape}
-    deadline = time.monotonic() + 5  # the server notices a client's close at its next send
-    while None in (reasons := [c["reason"] for c in stream_report(server)["connections"]]):
-        assert time.monotonic() < deadline, reasons
-        time.sleep(0.2)
+    # the server notices a client's close at its next send
+    reasons = wait_until(lambda: closed_reasons(server), "every connection closed, with its reason")
     assert "forced disconnect" in reasons and "closed by client" in reasons  # a renewal closes the old one
     assert "maximum connection age" not in reasons
+
+
+def drive_through_every_fault(producer: TradeProducer, server) -> None:
+    """Each fault once the producer is past the previous one: a renewal, a forced disconnect, a
+    gap refusing connections, and a renewal after it (so the gap's repair is done)."""
+    counters = producer.counters
+    wait_until(lambda: counters.renewals >= 1, "a connection renewed at its 1 s age")
+    post_fault(server, mode="ws_disconnect")
+    wait_until(lambda: counters.disconnects >= 1 and producer.conn is not None, "a reconnect after the disconnect")
+    post_fault(server, mode="ws_gap", seconds=0.6)
+    wait_until(lambda: counters.disconnects >= 2 and producer.conn is not None, "a reconnect after the gap")
+    renewals = counters.renewals
+    wait_until(lambda: counters.renewals > renewals, "a renewal after the gap's reconnect")
+
+
+def post_fault(server, **fault) -> None:
+    requests.post(url_of(server) + "/sim/faults", json=fault, timeout=5).raise_for_status()
+
+
+def closed_reasons(server) -> list[str]:
+    reasons = [c["reason"] for c in stream_report(server)["connections"]]
+    return [] if None in reasons else reasons
 
 
 def stream_report(server) -> dict:
