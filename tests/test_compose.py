@@ -11,7 +11,7 @@ from cryptostream.ops.stack import containers
 from tests.stacks import NativeStack
 from tests.test_e2e import docker_unavailable
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.container]
 
 
 def test_compose_file_is_valid(tmp_path) -> None:

@@ -40,7 +40,7 @@ def docker_unavailable() -> str | None:
     return None if probe.returncode == 0 else f"no Docker engine answers: {probe.stderr.strip()[:200]}"
 
 
-@pytest.fixture(scope="module", params=["native", "docker"])
+@pytest.fixture(scope="module", params=["native", pytest.param("docker", marks=pytest.mark.container)])
 def stack(request, tmp_path_factory):
     if request.param == "docker" and (reason := docker_unavailable()):
         pytest.skip(f"container stack skipped: {reason}")

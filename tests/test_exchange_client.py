@@ -73,12 +73,12 @@ def test_unreachable_hosts_fall_back_then_fail(exchange) -> None:
 
 @pytest.mark.parametrize("fault, error", [({"mode": "server_error", "status": 502}, ExchangeError),
                                           ({"mode": "malformed"}, ExchangeError),
-                                          ({"mode": "slow", "delay": 2.5}, ExchangeUnavailable)])
+                                          ({"mode": "slow", "delay": 1.0}, ExchangeUnavailable)])
 def test_server_faults_raise(exchange, fault, error) -> None:
     """5xx, malformed bodies and reads past the timeout are errors, not prices."""
     add_fault(exchange, **fault)
     with pytest.raises(error):
-        client_for(url_of(exchange), read_timeout="1s").fetch()
+        client_for(url_of(exchange), read_timeout="200ms").fetch()
 
 
 def test_missing_symbols_are_reported(exchange) -> None:

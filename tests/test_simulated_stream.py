@@ -13,7 +13,7 @@ from websockets.sync.client import connect
 
 from cryptostream.simulator import server as simulator
 from cryptostream.simulator.trade_tape import TradeTape
-from tests.conftest import url_of
+from tests.conftest import url_of, wait_until
 
 
 @pytest.fixture
@@ -50,8 +50,7 @@ def test_the_tape_is_seeded_with_consecutive_ids_and_same_millisecond_twins() ->
 
 def test_historical_trades_by_id_with_binance_weight_and_errors(sim) -> None:
     base, _ = sim
-    time.sleep(1.0)
-    first, last = requests.get(base + "/sim/trades/bounds", timeout=5).json()["ETHUSDT"]
+    first, last = wait_until(lambda: two_trades(base, "ETHUSDT"), "2 ETHUSDT trades on the tape")
     page = requests.get(base + "/api/v3/historicalTrades", params={"symbol": "ETHUSDT", "fromId": first, "limit": 2},
                         timeout=5)
     assert [t["id"] for t in page.json()] == [first, first + 1]
@@ -63,6 +62,12 @@ def test_historical_trades_by_id_with_binance_weight_and_errors(sim) -> None:
     assert bad.status_code == 400 and bad.json()["code"] == -1121
     too_many = requests.get(base + "/api/v3/historicalTrades", params={"symbol": "ETHUSDT", "limit": 1001}, timeout=5)
     assert too_many.status_code == 400 and too_many.json()["code"] == -1130
+
+
+def two_trades(base: str, symbol: str) -> list[int]:
+    """The tape's first and last id of `symbol` once it has two trades; [] before."""
+    bounds = requests.get(base + "/sim/trades/bounds", timeout=5).json().get(symbol)
+    return bounds if bounds and bounds[1] > bounds[0] else []
 
 
 def test_stream_sends_only_the_requested_symbols_in_the_combined_format(sim) -> None:
@@ -88,20 +93,22 @@ def test_gap_refuses_connections_for_its_seconds_while_trades_go_on(sim) -> None
     with pytest.raises(InvalidStatus) as refused:
         connect(ws_url + "/stream?streams=btcusdt@trade").__enter__()
     assert refused.value.response.status_code == 503
-    time.sleep(1.6)
+    wait_until(lambda: not requests.get(base + "/sim/stream", timeout=5).json()["refusing"], "the gap's end")
     with connect(ws_url + "/stream?streams=btcusdt@trade") as ws:
         assert json.loads(ws.recv(timeout=3))["data"]["t"] > before + 1  # the gap's trades: only over REST
 
 
 def test_connections_older_than_the_maximum_age_are_closed(sim) -> None:
     base, ws_url = sim
-    fault(base, mode="ws_max_age", seconds=1)
+    fault(base, mode="ws_max_age", seconds=0.3)
     with connect(ws_url + "/stream?streams=btcusdt@trade") as ws:
         started = time.monotonic()
         with pytest.raises(ConnectionClosed) as closed:
             while True:
                 ws.recv(timeout=3)
-    assert 0.9 <= time.monotonic() - started < 2.5 and closed.value.rcvd.reason == "maximum connection age"
+    lived = time.monotonic() - started
+    assert 0.25 <= lived < 1.5, f"closed after {lived:.2f}s, expected at its 0.3 s age"
+    assert closed.value.rcvd.reason == "maximum connection age"
 
 
 def test_a_client_sending_more_than_5_messages_a_second_is_dropped(sim) -> None:

@@ -1,4 +1,4 @@
-"""Unknown, delisted and halted symbols (pipeline/binance/symbols.py): the simulated exchange's
+"""Unknown, delisted and halted symbols (exchange/symbols.py): the simulated exchange's
 exchangeInfo and its delist / symbol_status faults, the check itself, and both producer
 sources leaving such a symbol out while the others keep flowing. Real HTTP and WebSocket on
 127.0.0.1 against the simulated exchange; Kafka is the in-memory publisher of test_producer."""
@@ -16,7 +16,6 @@ from structlog.testing import capture_logs
 
 from cryptostream.core.backoff import Backoff
 from cryptostream.core.config import load
-from cryptostream.simulator import server as simulator
 from cryptostream.pipeline.binance.backfill import Backfill, Gap, TradeHistory
 from cryptostream.pipeline.binance.client import BinanceClient, ExchangeError
 from cryptostream.pipeline.binance.endpoints import EXCHANGE_INFO_WEIGHT
@@ -25,7 +24,7 @@ from cryptostream.pipeline.binance.symbols import (RECHECK_AFTER, UNKNOWN, Symbo
 from cryptostream.ops.health.daily_check import DailyCheck
 from cryptostream.pipeline.producer.poller import PriceProducer
 from cryptostream.pipeline.producer.trade_stream import TradeProducer
-from tests.conftest import url_of
+from tests.conftest import url_of, wait_until
 from tests.test_producer import MemoryPublisher
 
 KNOWN = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "ADAUSDT")
@@ -178,11 +177,23 @@ def test_exchange_info_answers_are_parsed_strictly() -> None:
 
 # --- the REST producer ---
 
-def rest_producer(exchange, symbols, **env) -> tuple[PriceProducer, MemoryPublisher]:
+class CheckClock:
+    """The symbol watch's monotonic clock, moved by the test: a periodic check comes when the
+    test says, so no test waits out symbol_check_interval."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def rest_producer(exchange, symbols, clock: CheckClock | None = None, **env) -> tuple[PriceProducer, MemoryPublisher]:
     config = exchange_config(exchange, symbols, CRYPTOSTREAM_EXCHANGE_POLL_INTERVAL="100ms",
                              CRYPTOSTREAM_EXCHANGE_BACKOFF_INITIAL="2s", **env)
     publisher = MemoryPublisher()
-    return PriceProducer(config, client=BinanceClient(config.exchange), publisher=publisher), publisher
+    watch = SymbolWatch(config.exchange, monotonic=clock or CheckClock())
+    return PriceProducer(config, client=BinanceClient(config.exchange), publisher=publisher, watch=watch), publisher
 
 
 def ticker_statuses(exchange) -> list[int]:
@@ -204,18 +215,19 @@ def test_a_symbol_delisted_while_polling_is_found_at_once_not_backed_off(exchang
     """After the delist the ticker answers -1121 once; the next poll comes without backoff
     (2 s here), checks, and polls the other symbols; a BREAK symbol is left out the same way;
     both come back with the next periodic check once they trade again."""
-    producer, publisher = rest_producer(exchange, KNOWN, CRYPTOSTREAM_EXCHANGE_SYMBOL_CHECK_INTERVAL="1s")
+    clock = CheckClock()  # stands still until the periodic check is due: only the -1121 can ask for one
+    producer, publisher = rest_producer(exchange, KNOWN, clock, CRYPTOSTREAM_EXCHANGE_SYMBOL_CHECK_INTERVAL="1s")
     with capture_logs() as logs:
         producer.run(max_polls=2)
         fault(exchange, mode="delist", symbol="ADAUSDT")
         fault(exchange, mode="symbol_status", symbol="SOLUSDT", status="BREAK")
         started = time.monotonic()
         producer.run(max_polls=5)  # 3 more: the -1121, the check with its poll, one more
-        assert time.monotonic() - started < 0.9  # no 2 s backoff after the -1121, nor a wait for the 1 s check
+        assert time.monotonic() - started < 0.9  # no 2 s backoff after the -1121
         assert {m.symbol for m in publisher.sent[10:]} == {"BTCUSDT", "ETHUSDT", "BNBUSDT"}
         fault(exchange, mode="symbol_status", symbol="ADAUSDT", status="TRADING")
         fault(exchange, mode="symbol_status", symbol="SOLUSDT", status="TRADING")
-        time.sleep(1.1)
+        clock.now += 1.0  # the 1 s check interval has passed
         producer.run(max_polls=8)
     assert ticker_statuses(exchange).count(400) == 1
     assert {(e["symbol"], e["status"]) for e in events(logs, "symbol_excluded")} == {("ADAUSDT", UNKNOWN),
@@ -243,15 +255,16 @@ def test_trade_stream_leaves_out_unknown_and_delisted_symbols(stream_exchange) -
                        f"ws://127.0.0.1:{ws.port}", "CRYPTOSTREAM_EXCHANGE_BASE_URLS": url_of(server),
                        "CRYPTOSTREAM_EXCHANGE_SYMBOLS": ",".join(KNOWN + ("NOPEUSDT",)),
                        "CRYPTOSTREAM_EXCHANGE_SYMBOL_CHECK_INTERVAL": "1s"})
-    publisher = MemoryPublisher()
-    producer = TradeProducer(config, publisher=publisher)
+    publisher, clock = MemoryPublisher(), CheckClock()
+    producer = TradeProducer(config, publisher=publisher, watch=SymbolWatch(config.exchange, monotonic=clock))
     with capture_logs() as logs:
-        runner = threading.Thread(target=producer.run, kwargs={"duration": 6.0})
+        runner = threading.Thread(target=producer.run)
         runner.start()
-        time.sleep(2.5)
-        fault(server, mode="delist", symbol="BNBUSDT")
-        delisted_at = time.time() * 1000
-        runner.join(30)
+        try:
+            delisted_at = delist_while_streaming(producer, server, clock, "BNBUSDT")
+        finally:
+            producer.stop()
+            runner.join(30)
     connections = requests.get(url_of(server) + "/sim/stream", timeout=5).json()["connections"]
     assert connections[0]["symbols"] == list(KNOWN)
     assert connections[-1]["symbols"] == ["BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT"] and producer.counters.renewals
@@ -263,6 +276,21 @@ def test_trade_stream_leaves_out_unknown_and_delisted_symbols(stream_exchange) -
     for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT"):
         ids = sorted(m.trade_id for m in sent if m.symbol == symbol)
         assert ids and ids == list(range(ids[0], ids[-1] + 1)), symbol
+
+
+def delist_while_streaming(producer: TradeProducer, server, clock: CheckClock, symbol: str) -> float:
+    """Delist `symbol` once its trades flow, let the periodic check come, and wait until a renewed
+    connection without it delivers trades. Returns when it was delisted (epoch ms)."""
+    wait_until(lambda: symbol in producer.last_id, f"a {symbol} trade from the stream")
+    fault(server, mode="delist", symbol=symbol)
+    delisted_at = time.time() * 1000
+    clock.now += 1.0  # the 1 s check interval has passed
+
+    def renewed_without_it() -> bool:
+        conn = producer.conn
+        return conn is not None and symbol not in conn.symbols and conn.messages > 0
+    wait_until(renewed_without_it, f"a renewed connection without {symbol} delivering trades")
+    return delisted_at
 
 
 def test_backfill_of_a_delisted_symbol_stops_at_the_first_invalid_symbol(exchange) -> None:

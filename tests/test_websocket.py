@@ -1,14 +1,12 @@
-"""The WebSocket trade source: message parsing, backoff, the connection-attempt limiter, pongs,
-gap repair over REST, and the whole producer loop against the simulated exchange (real
-WebSocket and HTTP on 127.0.0.1; Kafka is replaced by an in-memory publisher here, the
-end-to-end test uses the real one)."""
+"""The WebSocket trade source's parts: message parsing, backoff, the connection-attempt
+limiter, one connection (pongs, disconnects) and gap repair over REST, against real WebSocket
+and HTTP servers on 127.0.0.1. The producer loop that joins them: test_trade_producer.py."""
 from __future__ import annotations
 
 import json
 import random
 import threading
 import time
-from typing import Iterator
 
 import pytest
 import requests
@@ -16,16 +14,13 @@ from websockets.sync.server import serve
 
 from cryptostream.core.backoff import Backoff
 from cryptostream.core.config import ConfigError, load
-from cryptostream.simulator import server as simulator
 from cryptostream.pipeline.binance.backfill import Backfill, Gap, TradeHistory, TradePage, parse_trades
 from cryptostream.pipeline.binance.client import RateLimited
 from cryptostream.pipeline.binance.limiter import SlidingWindowLimiter
 from cryptostream.pipeline.binance.websocket import (Disconnected, Trade, TradeConnection, TradeMessageError,
                                                      parse_message, stream_url)
 from cryptostream.ops.stack.native import source_environment
-from cryptostream.pipeline.producer.trade_stream import SOURCE, RecentIds, TradeProducer
-from tests.conftest import url_of
-from tests.test_producer import MemoryPublisher
+from tests.conftest import url_of, wait_until
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "ADAUSDT")
 GOOD = {"e": "trade", "E": 1672515782136, "s": "BTCUSDT", "t": 12345, "p": "97000.01000000",
@@ -140,13 +135,6 @@ def test_a_stopping_program_is_not_held_by_the_limiter() -> None:
     assert limiter.count() == 1
 
 
-def test_recent_ids_are_bounded_per_symbol() -> None:
-    recent = RecentIds(per_symbol=3)
-    assert all(recent.add("BTCUSDT", i) for i in (1, 2, 3)) and recent.add("ETHUSDT", 1)
-    assert not recent.add("BTCUSDT", 2)
-    assert recent.add("BTCUSDT", 4) and recent.add("BTCUSDT", 1)  # 1 was forgotten: memory stays at 3
-
-
 def test_config_names_a_bad_source() -> None:
     with pytest.raises(ConfigError, match="exchange.source"):
         load(env={"CRYPTOSTREAM_EXCHANGE_SOURCE": "carrier-pigeon"})
@@ -175,13 +163,16 @@ def test_pings_are_answered_with_their_own_payload(stream_exchange) -> None:
     """The server's random-payload pings come back as pongs with the same payload (the server
     checks the payload), while trades keep arriving."""
     server, ws = stream_exchange
-    conn = TradeConnection(f"ws://127.0.0.1:{ws.port}", SYMBOLS)
+    conn, trades = TradeConnection(f"ws://127.0.0.1:{ws.port}", SYMBOLS), []
+
+    def three_answered() -> list[dict]:
+        trades.extend(conn.receive(0.05))  # reading is what lets the library answer
+        answered = [p for p in stream_report(server)["pings"] if p["pong"]]
+        return answered if len(answered) >= 3 else []
     try:
-        trades = receive_for(conn, 2.0)
+        answered = wait_until(three_answered, "3 pings answered (one every 0.5 s)", timeout=5)
     finally:
         conn.close()
-    pings = stream_report(server)["pings"]
-    answered = [p for p in pings if p["pong"]]
     assert len(answered) >= 3 and {p["payload"] for p in answered} <= {b.hex() for b in conn.pings_answered}
     assert trades and all(isinstance(t, Trade) for t in trades)
 
@@ -210,38 +201,15 @@ def test_messages_before_a_disconnect_are_handed_over_first(stream_exchange) -> 
     """A closed connection still delivers what it received; only then does it raise."""
     server, ws = stream_exchange
     conn = TradeConnection(f"ws://127.0.0.1:{ws.port}", SYMBOLS)
-    time.sleep(0.5)
+    wait_until(lambda: stream_report(server)["connections"][0]["sent"], "a trade sent to the connection")
     requests.post(url_of(server) + "/sim/faults", json={"mode": "ws_disconnect"}, timeout=5)
-    time.sleep(0.3)
+    # the server records "closed" once its close handshake is done: the close frame is with the client
+    wait_until(lambda: stream_report(server)["connections"][0]["closed"], "the forced disconnect")
     items = conn.receive(0.1)
     assert items  # the trades already received
     with pytest.raises(Disconnected) as closed:
         receive_for(conn, 2.0)
     assert closed.value.code == 1001
-
-
-def test_bad_messages_are_logged_and_counted_and_lose_nothing_around_them() -> None:
-    """Good, bad, good on one connection: both good trades are published, the bad one is counted
-    by reason, and its readable id counts as seen."""
-    lines = [message(t=1, T=1000), message(t=2, p="-5"), "garbage", message(t=3, T=1002)]
-
-    def send(connection) -> None:
-        for line in lines:
-            connection.send(line)
-        time.sleep(1)
-
-    with serve(send, "127.0.0.1", 0, ping_interval=None) as server:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        producer, publisher = trade_producer(f"ws://127.0.0.1:{server.socket.getsockname()[1]}", "http://127.0.0.1:9")
-        producer.conn = TradeConnection(producer.config.exchange.ws_base_url, SYMBOLS)
-        deadline = time.monotonic() + 5
-        while producer.counters.received < 4 and time.monotonic() < deadline:
-            producer.step()
-        producer.conn.close()
-        server.shutdown()
-    assert [m.trade_id for m in publisher.sent + publisher.pending] == [1, 3]
-    assert producer.counters.invalid == 2 and producer.last_id == {"BTCUSDT": 3}
-    assert not producer.recent.add("BTCUSDT", 2)
 
 
 # --- gap repair over REST ---
@@ -297,84 +265,15 @@ def test_backfill_waits_out_retry_after_and_reports_what_it_could_not_fetch() ->
 
 def test_backfill_from_the_simulated_exchange_returns_exactly_the_gap(stream_exchange) -> None:
     server, _ws = stream_exchange
-    time.sleep(1.5)
-    first, last = requests.get(url_of(server) + "/sim/trades/bounds", timeout=5).json()["BTCUSDT"]
-    assert last - first >= 3
+
+    def four_trades() -> list[int]:
+        bounds = requests.get(url_of(server) + "/sim/trades/bounds", timeout=5).json().get("BTCUSDT")
+        return bounds if bounds and bounds[1] - bounds[0] >= 3 else []
+    first, last = wait_until(four_trades, "4 BTCUSDT trades on the tape")
     config = load(env={"CRYPTOSTREAM_EXCHANGE_BASE_URLS": url_of(server)})
     repair = Backfill(TradeHistory(config.exchange), 5, lambda used: 0.0, lambda s: False,
                       Backoff(0.1, 1)).repair([Gap("BTCUSDT", first + 1, last)])
     assert [t.trade_id for t in repair.trades] == list(range(first + 1, last)) and repair.used_weight >= 25
-
-
-class BatchRecorder(MemoryPublisher):
-    """Records what each drain handed over."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[list[int]] = []
-
-    def drain(self, wait: float = 0) -> int:
-        if self.pending:
-            self.batches.append([m.event_time for m in self.pending])
-        return super().drain(wait)
-
-
-def test_backfill_is_published_oldest_first_in_slices_of_half_the_watermark() -> None:
-    """Each slice is acknowledged before the next goes out, so the processor's watermark (2 s
-    behind the newest trade) never passes a backfilled trade still to come."""
-    config = load(env={"CRYPTOSTREAM_PROCESSOR_WATERMARK": "2s"})
-    publisher = BatchRecorder()
-    producer = TradeProducer(config, publisher=publisher)
-    gap = [Trade(s, 100 + i, "1.0", "1.0", 10_000 + 250 * i) for i, s in enumerate(["ETHUSDT", "BTCUSDT"] * 6)]
-    producer._publish_in_time_order(list(reversed(gap)))
-    assert publisher.batches == [[10_000, 10_250, 10_500, 10_750], [11_000, 11_250, 11_500, 11_750],
-                                 [12_000, 12_250, 12_500, 12_750]]
-
-
-# --- the producer loop against the simulated exchange ---
-
-def trade_producer(ws_url: str, rest_url: str, **env) -> tuple[TradeProducer, MemoryPublisher]:
-    config = load(env={"CRYPTOSTREAM_EXCHANGE_SOURCE": "websocket", "CRYPTOSTREAM_EXCHANGE_WS_BASE_URL": ws_url,
-                       "CRYPTOSTREAM_EXCHANGE_BASE_URLS": rest_url, "CRYPTOSTREAM_EXCHANGE_BACKOFF_INITIAL": "100ms",
-                       **env})
-    publisher = MemoryPublisher()
-    return TradeProducer(config, publisher=publisher), publisher
-
-
-def test_producer_loses_and_duplicates_no_trade_across_disconnects_gaps_and_renewals(stream_exchange) -> None:
-    """Forced disconnects, a 1.5 s gap only REST can fill and connections renewed every 2 s:
-    per symbol the published trade ids are consecutive, each once, equal to the simulator's trades."""
-    server, ws = stream_exchange
-    producer, publisher = trade_producer(f"ws://127.0.0.1:{ws.port}", url_of(server),
-                                         CRYPTOSTREAM_EXCHANGE_WS_MAX_CONNECTION_AGE="2s")
-    runner = threading.Thread(target=producer.run, kwargs={"duration": 9.0})
-    started = time.monotonic()
-    runner.start()
-    for at, fault in ((2.5, {"mode": "ws_disconnect"}), (4.5, {"mode": "ws_gap", "seconds": 1.5})):
-        time.sleep(max(0.0, started + at - time.monotonic()))
-        requests.post(url_of(server) + "/sim/faults", json=fault, timeout=5).raise_for_status()
-    runner.join(30)
-    sent = publisher.sent + publisher.pending
-    assert producer.counters.renewals >= 1 and producer.counters.disconnects >= 2
-    assert producer.counters.backfilled > 0 and producer.counters.missed == 0
-    by_symbol: dict[str, list] = {}
-    for m in sent:
-        assert m.source == SOURCE and m.schema_version == 2
-        by_symbol.setdefault(m.symbol, []).append(m)
-    assert set(by_symbol) == set(SYMBOLS)
-    for symbol, messages in by_symbol.items():
-        ids = sorted(m.trade_id for m in messages)
-        assert ids == list(range(ids[0], ids[-1] + 1)), f"{symbol}: missing or repeated trade ids"
-        tape = requests.get(url_of(server) + "/sim/trades", params={"symbol": symbol, "fromId": ids[0],
-                                                                    "limit": len(ids)}, timeout=5).json()
-        assert {(m.trade_id, m.price, m.quantity, m.event_time) for m in messages} == \
-               {(t["t"], t["p"], t["q"], t["T"]) for t in tape}
-    deadline = time.monotonic() + 5  # the server notices a client's close at its next send
-    while None in (reasons := [c["reason"] for c in stream_report(server)["connections"]]):
-        assert time.monotonic() < deadline, reasons
-        time.sleep(0.2)
-    assert "forced disconnect" in reasons and "closed by client" in reasons  # a renewal closes the old one
-    assert "maximum connection age" not in reasons
 
 
 def stream_report(server) -> dict:

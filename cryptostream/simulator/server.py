@@ -343,8 +343,11 @@ def stream(server: ThreadingHTTPServer, port: int = 0, ping_interval: float = 20
     return ws
 
 
+SHUTDOWN_POLL = 0.02  # serve_forever's poll: shutdown() waits up to this long (the library's 0.5 s per stop)
+
+
 def start_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name="exchange-sim", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL,), name="exchange-sim", daemon=True)
     thread.start()
     return thread
 

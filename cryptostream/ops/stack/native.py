@@ -36,8 +36,8 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float, interval: flo
         else:
             last = None
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout:.0f}s" + (f": {last}" if last else ""))
-        time.sleep(interval)
+            raise TimeoutError(f"{what} not ready after {timeout:g}s" + (f": {last}" if last else ""))
+        time.sleep(max(0.0, min(interval, deadline - time.monotonic())))  # the last check at the deadline
 
 
 def mode_file(config: Config):
@@ -128,7 +128,7 @@ def wait_for_rows(config: Config, timeout: float) -> None:
     if not timeout:
         return
     configured = set(config.exchange.symbols)
-    say(f"waiting up to {timeout:.0f}s for rows of all {len(configured)} symbols in moving_averages")
+    say(f"waiting up to {timeout:g}s for rows of all {len(configured)} symbols in moving_averages")
     started = time.monotonic()
     missing, excluded = sorted(configured), {}
     next_report = started + 15
@@ -145,7 +145,7 @@ def wait_for_rows(config: Config, timeout: float) -> None:
     try:
         wait_for("rows for every symbol", all_there, timeout, interval=2)
     except TimeoutError as exc:
-        raise TimeoutError(f"no rows for {', '.join(missing)} after {timeout:.0f}s; look at bin/logs producer "
+        raise TimeoutError(f"no rows for {', '.join(missing)} after {timeout:g}s; look at bin/logs producer "
                            f"(is the exchange answering?) and bin/logs processor ({exc})") from None
     print_latest_rows(config)
     if excluded:
