@@ -23,7 +23,8 @@ from cryptostream.pipeline.binance.limiter import SlidingWindowLimiter
 from cryptostream.pipeline.binance.websocket import (Disconnected, Trade, TradeConnection, TradeMessageError,
                                                      parse_message, stream_url)
 from cryptostream.ops.stack.native import source_environment
-from cryptostream.pipeline.producer.trade_stream import SOURCE, RecentIds, TradeProducer
+from cryptostream.pipeline.producer.trade_messages import SOURCE, RecentIds
+from cryptostream.pipeline.producer.trade_stream import TradeProducer
 from tests.conftest import url_of
 from tests.test_producer import MemoryPublisher
 
