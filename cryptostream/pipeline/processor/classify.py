@@ -152,7 +152,7 @@ def _reject() -> Column:
 
 def positions(kafka_rows: DataFrame) -> DataFrame:
     """Every message's position, value length and SHA-256, no content: what the processor
-    records for a batch it cannot store (job.BatchHandler)."""
+    records for a batch it cannot store (batch.BatchHandler)."""
     return kafka_rows.select("topic", "partition", "offset",
                              (F.unix_micros(F.col("timestamp")) / 1000).cast("long").alias("record_ms"),
                              F.length("value").alias("value_length"), F.sha2("value", 256).alias("value_sha256"))
