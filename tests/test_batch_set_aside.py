@@ -1,5 +1,5 @@
 """The processor's last resort for a batch MySQL answers for but will not take: try again,
-then store its rejects without content, never fail the query over it (processor/job.py).
+then store its rejects without content, never fail the query over it (processor/batch.py).
 A stand-in sink refuses batches by content; MySQL itself is tested in tests/test_sink.py."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cryptostream.pipeline.processor import job
+from cryptostream.pipeline.processor import batch, query
 from cryptostream.pipeline.processor.sink import BatchResult
 
 
@@ -28,9 +28,9 @@ class RefusingSink:
         return not self.away
 
 
-def handler(sink: RefusingSink) -> job.BatchHandler:
+def handler(sink: RefusingSink) -> batch.BatchHandler:
     config = SimpleNamespace(processor=SimpleNamespace(watermark=2.0))
-    return job.BatchHandler(config, sink)
+    return batch.BatchHandler(config, sink)
 
 
 REJECT = {"topic": "t", "partition": 0, "offset": 1, "record_ms": 0, "key": b"k", "value": b"x" * 1024,
@@ -39,11 +39,11 @@ REJECT = {"topic": "t", "partition": 0, "offset": 1, "record_ms": 0, "key": b"k"
 
 def test_a_refused_batch_is_stored_without_content_and_counted() -> None:
     sink = RefusingSink()
-    before = job.BATCHES_SET_ASIDE.labels("stripped")._value.get()
+    before = batch.BATCHES_SET_ASIDE.labels("stripped")._value.get()
     result, stored = handler(sink)._write(None, 7, [], [REJECT], {}, (0, 0))
     assert [len(a) for a in sink.attempts] == [1, 1, 1]  # as is, again, stripped
     assert result.rejected == 1 and stored[0]["value"] is None and stored[0]["value_sha256"] == "00" * 32
-    assert job.BATCHES_SET_ASIDE.labels("stripped")._value.get() == before + 1
+    assert batch.BATCHES_SET_ASIDE.labels("stripped")._value.get() == before + 1
 
 
 def test_a_mysql_outage_still_fails_the_batch() -> None:
@@ -54,6 +54,6 @@ def test_a_mysql_outage_still_fails_the_batch() -> None:
 
 def test_batch_limit_fits_the_driver_memory() -> None:
     config = SimpleNamespace(processor=SimpleNamespace(driver_memory="1g", max_offsets_per_trigger=500_000))
-    assert job.batch_limit(config) == (1 << 30) // job.DRIVER_MEMORY_SHARE // job.DRIVER_BYTES_PER_MESSAGE
+    assert query.batch_limit(config) == (1 << 30) // query.DRIVER_MEMORY_SHARE // query.DRIVER_BYTES_PER_MESSAGE
     config.processor.max_offsets_per_trigger = 1_000
-    assert job.batch_limit(config) == 1_000
+    assert query.batch_limit(config) == 1_000

@@ -22,7 +22,7 @@ import requests
 from kafka import KafkaAdminClient, KafkaProducer
 
 from cryptostream.ops.reconcile import read_messages, reconcile
-from cryptostream.pipeline.processor.sink import utc
+from cryptostream.pipeline.processor.windows import utc
 from tests.harness import query, wait_until_processed
 from tests.stacks import ContainerStack, NativeStack, running
 

@@ -1,11 +1,15 @@
 """The message schema: encoding and the validation rules every component shares."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import typing
 
 import pytest
 
-from cryptostream.pipeline.schema import SCHEMA_VERSION, PriceMessage, Reason, dedup_key, price_problem, problem
+from cryptostream.core import config
+from cryptostream.pipeline.schema import (MESSAGE_FIELDS, SCHEMA_VERSION, SYMBOL_PATTERN, PriceMessage, Reason,
+                                          dedup_key, price_problem, problem)
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 NOW = 1_764_200_000_000
@@ -28,6 +32,23 @@ def test_message_round_trips_as_compact_json() -> None:
     assert problem(encoded, SYMBOLS, 300_000, NOW) is None
     trade = json.loads(PriceMessage("BTCUSDT", "97123.45", NOW, NOW + 1, "binance-ws", 42, "0.5").to_json())
     assert trade["schema_version"] == SCHEMA_VERSION == 2 and (trade["trade_id"], trade["quantity"]) == (42, "0.5")
+
+
+def test_price_message_has_the_field_list() -> None:
+    """PriceMessage declares exactly the fields of MESSAGE_FIELDS (schema_version derived), with their Python types."""
+    hints = typing.get_type_hints(PriceMessage)
+    declared = {f.name: hints[f.name] for f in dataclasses.fields(PriceMessage)}
+    expected = {f.name: f.python if f.required_from else f.python | None for f in MESSAGE_FIELDS[1:]}
+    assert MESSAGE_FIELDS[0].name == "schema_version" and declared == expected
+    assert max(f.since for f in MESSAGE_FIELDS) == SCHEMA_VERSION
+
+
+def test_the_message_symbol_rule_is_the_configuration_s() -> None:
+    """A message may carry exactly the symbols the configuration's rule accepts, but no final line break."""
+    for symbol in ("BTCUSDT", "1INCHUSDT", "B", "btcusdt", "BTC-USDT", "X" * 21):
+        assert bool(config.SYMBOL_PATTERN.match(symbol)) == (problem(message(symbol=symbol), [symbol], 0, NOW) is None)
+    assert problem(message(symbol="BTCUSDT\n"), ["BTCUSDT\n"], 0, NOW) == Reason.BAD_SYMBOL
+    assert SYMBOL_PATTERN.startswith(config.SYMBOL_PATTERN.pattern[:-1])
 
 
 def test_dedup_key_is_the_trade_id_when_there_is_one() -> None:

@@ -45,12 +45,12 @@ def test_every_listener_binds_loopback_by_default() -> None:
     assert config.mysql.host == "127.0.0.1"
     sources = {name: (PROJECT_DIR / "cryptostream" / name).read_text()
                for name in ("services/kafka_server.py", "services/mysql_server.py", "core/metrics.py",
-                            "simulator/server.py", "pipeline/processor/job.py")}
+                            "simulator/server.py", "pipeline/processor/session.py")}
     assert "0.0.0.0" not in "".join(sources.values())
     assert "PLAINTEXT://127.0.0.1" in sources["services/kafka_server.py"]
     assert "--bind-address=127.0.0.1" in sources["services/mysql_server.py"]
     assert 'addr="127.0.0.1"' in sources["core/metrics.py"]
-    assert '"SPARK_LOCAL_IP", "127.0.0.1"' in sources["pipeline/processor/job.py"]
+    assert '"SPARK_LOCAL_IP", "127.0.0.1"' in sources["pipeline/processor/session.py"]
 
 
 def test_supervisord_socket_is_private_and_has_no_http_server() -> None:

@@ -16,7 +16,10 @@ import pytest
 from cryptostream.core import db
 from cryptostream.core.config import Config, Secret, load
 from cryptostream.ops.stack import database, secrets
-from cryptostream.pipeline.processor.sink import CountedKeys, MySQLSink, Window, reject_chunks
+from cryptostream.pipeline.processor.counted_keys import CountedKeys
+from cryptostream.pipeline.processor.reject_rows import reject_chunks
+from cryptostream.pipeline.processor.sink import MySQLSink
+from cryptostream.pipeline.processor.windows import Window
 from cryptostream.core.ports import free_port, port_open
 from tests.harness import query
 

@@ -13,7 +13,8 @@ from websockets.sync.server import serve
 
 from cryptostream.core.config import load
 from cryptostream.pipeline.binance.websocket import Trade, TradeConnection
-from cryptostream.pipeline.producer.trade_stream import SOURCE, RecentIds, TradeProducer
+from cryptostream.pipeline.producer.trade_messages import SOURCE, RecentIds
+from cryptostream.pipeline.producer.trade_stream import TradeProducer
 from tests.conftest import url_of, wait_until
 from tests.test_producer import MemoryPublisher
 from tests.test_websocket import SYMBOLS, message, stream_report

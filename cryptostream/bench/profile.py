@@ -31,7 +31,7 @@ def synthetic_batch(spark: Any, rows: int, symbols: tuple[str, ...]) -> Any:
 
 def profile(config: Config, rows: int) -> dict[str, Any]:
     from pyspark.sql import functions as F
-    from cryptostream.pipeline.processor.job import build_session
+    from cryptostream.pipeline.processor.session import build_session
     spark = build_session(config)
     try:
         frame = synthetic_batch(spark, rows, config.exchange.symbols)

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import requests
 
 HOST = "127.0.0.1"
-APP_NAME = "cryptostream-processor"  # processor/job.py's appName
+APP_NAME = "cryptostream-processor"  # processor/session.py's appName
 
 
 def spark_home() -> Path:

@@ -18,16 +18,13 @@ from cryptostream.core import db
 from cryptostream.core.config import Config
 from cryptostream.ops.health import probes
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
-from cryptostream.pipeline.schema import FIELDS, SCHEMA_VERSION, TRADE_FIELDS, problem, spark_schema
+from cryptostream.pipeline.schema import FIELDS, SCHEMA_VERSION, SPARK_TYPES, TRADE_FIELDS, problem, spark_schema
 from cryptostream.ops import cli
 from cryptostream.pipeline import topic
 
 DAYS = 7
 HOURS = DAYS * 24
 REPEATED = 10  # the same warning this often in a week is worth a look
-SPARK_TYPES = {"schema_version": "IntegerType", "symbol": "StringType", "price": "StringType",
-               "event_time": "LongType", "ingest_time": "LongType", "source": "StringType",
-               "trade_id": "LongType", "quantity": "StringType"}
 
 
 def week_log(config: Config) -> list[dict[str, Any]]:

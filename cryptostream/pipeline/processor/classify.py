@@ -15,7 +15,8 @@ from pyspark.sql import functions as F
 
 from cryptostream.pipeline.schema import (END, FIELDS, MAX_MESSAGE_BYTES, MAX_NOTIONAL, PRICE_PATTERN,
                                           PRICE_PRECISION, PRICE_SCALE, QUANTITY_PATTERN, SCHEMA_VERSION,
-                                          SOURCE_PATTERN, SYMBOL_PATTERN, TIME_LIMIT_MS, Reason, spark_schema)
+                                          SOURCE_PATTERN, SYMBOL_PATTERN, TEXT_FIELDS, TIME_LIMIT_MS, Reason,
+                                          spark_schema)
 
 CORRUPT = "_corrupt_record"
 
@@ -31,7 +32,6 @@ class Rules:
 # The text fields read again as doubles: a field that reads as a number held a JSON number,
 # which the rules refuse (a price is a decimal string; Spark would give a number's text
 # through a double, which no other reader reproduces).
-TEXT_FIELDS = ("symbol", "price", "source", "quantity")
 NUMBERS = "struct<" + ",".join(f"{name}:double" for name in TEXT_FIELDS) + ">"
 OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "allowSingleQuotes": "false",
            "allowNonNumericNumbers": "false"}
@@ -70,7 +70,7 @@ def parse(kafka_rows: DataFrame) -> DataFrame:
 
 
 def _not_object_is_json(text: Column) -> Column:
-    """For a value that is not a JSON object: is its first value JSON? (schema._read_first_value)"""
+    """For a value that is not a JSON object: is its first value JSON? (schema.json_reader.read_first_value)"""
     first = F.regexp_extract(text, f"(?s)^{_WS}*(.)", 1)
     return (F.when(first.rlike("^[-0-9]"), text.rlike(ROOT_NUMBER))
             .when(first.isin("t", "f", "n"), text.rlike(ROOT_LITERAL))
@@ -152,7 +152,7 @@ def _reject() -> Column:
 
 def positions(kafka_rows: DataFrame) -> DataFrame:
     """Every message's position, value length and SHA-256, no content: what the processor
-    records for a batch it cannot store (job.BatchHandler)."""
+    records for a batch it cannot store (batch.BatchHandler)."""
     return kafka_rows.select("topic", "partition", "offset",
                              (F.unix_micros(F.col("timestamp")) / 1000).cast("long").alias("record_ms"),
                              F.length("value").alias("value_length"), F.sha2("value", 256).alias("value_sha256"))

@@ -3,13 +3,15 @@ aggregate per (symbol, window), the rejected rows, and the next offset per parti
 
 A symbol's prices normally share one partition (the message key is the symbol), so most
 windows arrive as a single group; a window spread over partitions is merged here exactly
-(sums added, open/close by (event_time, partition, offset))."""
+(windows.merged: sums added, open/close by (event_time, partition, offset))."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-SUMMED = ("price_sum", "sample_count", "volume", "notional")
+from cryptostream.pipeline.processor.windows import merged
+
+TIMES_MS = ("first_event_ms", "last_event_ms", "newest_ingest_ms")  # the groups' names of the time fields
 
 
 @dataclass
@@ -37,15 +39,5 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One window's groups from several partitions as one aggregate."""
     first = min(parts, key=lambda p: tuple(p["open_order"]))
     last = max(parts, key=lambda p: tuple(p["close_order"]))
-    merged = dict(first)
-    for name in SUMMED:
-        values = [p[name] for p in parts if p[name] is not None]
-        merged[name] = sum(values) if values else None
-    merged.update(min_price=min(p["min_price"] for p in parts), max_price=max(p["max_price"] for p in parts),
-                  open_price=first["open_price"], close_price=last["close_price"],
-                  first_event_ms=min(p["first_event_ms"] for p in parts),
-                  last_event_ms=max(p["last_event_ms"] for p in parts),
-                  newest_ingest_ms=max(p["newest_ingest_ms"] for p in parts),
-                  keys=",".join(p["keys"] for p in parts if p["keys"]))
-    merged["distinct_keys"] = len(set(merged["keys"].split(",")))
-    return merged
+    keys = ",".join(p["keys"] for p in parts if p["keys"])
+    return {**first, **merged(parts, first, last, TIMES_MS), "keys": keys, "distinct_keys": len(set(keys.split(",")))}

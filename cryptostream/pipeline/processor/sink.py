@@ -12,89 +12,17 @@ import json
 import time
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Iterable
+from datetime import timezone
+from typing import Any, Callable, Iterable
 
-import mysql.connector
-import structlog
-
-from cryptostream.core import db, events
-from cryptostream.core.backoff import Backoff
+from cryptostream.core import db
 from cryptostream.core.config import Config
-from cryptostream.pipeline.schema import TIME_LIMIT_MS  # a Kafka record time outside [0, it) is stored as NULL
+from cryptostream.pipeline.processor.counted_keys import CountedKeys
+from cryptostream.pipeline.processor.reject_rows import reject_chunks, reject_params
+from cryptostream.pipeline.processor.transactions import Transactions
+from cryptostream.pipeline.processor.windows import Window, utc
 
-AVERAGE_PLACES = Decimal("0.000000000001")  # DECIMAL(32,12)
 NO_WATERMARK = -(2**62)
-# Rejects go to MySQL in chunks of at most this many rows and bytes of raw values: one
-# multi-row INSERT stays far below max_allowed_packet (16 MiB on MariaDB) however many a
-# batch has. Each raw value is at most classify.VALUE_PREFIX bytes.
-REJECT_CHUNK_ROWS = 500
-REJECT_CHUNK_BYTES = 1 << 20
-log = structlog.get_logger("sink")
-
-
-@dataclass
-class Window:
-    symbol: str
-    start: datetime
-    price_sum: Decimal
-    sample_count: int
-    min_price: Decimal
-    max_price: Decimal
-    open_price: Decimal
-    close_price: Decimal
-    first_event: datetime
-    last_event: datetime
-    newest_ingest: datetime
-    volume: Decimal | None = None  # sum of the trade quantities, when prices carry them
-    notional: Decimal | None = None  # sum of price x quantity
-
-    def merge(self, later: "Window") -> "Window":
-        """This window's stored aggregate extended by a later batch's partial aggregate."""
-        return Window(
-            self.symbol, self.start, self.price_sum + later.price_sum,
-            self.sample_count + later.sample_count,
-            min(self.min_price, later.min_price), max(self.max_price, later.max_price),
-            later.open_price if later.first_event < self.first_event else self.open_price,
-            later.close_price if later.last_event >= self.last_event else self.close_price,
-            min(self.first_event, later.first_event), max(self.last_event, later.last_event),
-            max(self.newest_ingest, later.newest_ingest),
-            _add(self.volume, later.volume), _add(self.notional, later.notional))
-
-    @property
-    def average(self) -> Decimal:
-        return (self.price_sum / self.sample_count).quantize(AVERAGE_PLACES, ROUND_HALF_EVEN)
-
-    @property
-    def vwap(self) -> Decimal | None:
-        """Volume-weighted average price over the prices that carry a quantity."""
-        if not self.volume:
-            return None
-        return (self.notional / self.volume).quantize(AVERAGE_PLACES, ROUND_HALF_EVEN)
-
-
-def _add(a: Decimal | None, b: Decimal | None) -> Decimal | None:
-    return b if a is None else a if b is None else a + b
-
-
-@dataclass(frozen=True)
-class CountedKeys:
-    """The dedup keys (schema.dedup_key) of the prices one batch counted in one window:
-    "<source>:<event_time>" texts, and the event-time range they cover (to skip lists that
-    cannot hold a copy)."""
-    symbol: str
-    window_start: datetime
-    first: int
-    last: int
-    text: str  # comma-separated
-
-    def values(self) -> set[str]:
-        return set(self.text.split(",")) if self.text else set()
-
-    @property
-    def window(self) -> tuple[str, datetime]:
-        return self.symbol, self.window_start
 
 
 @dataclass
@@ -107,36 +35,14 @@ class BatchResult:
     attempts: int = 0
 
 
-def utc(ms: int) -> datetime:
-    """Epoch milliseconds as a naive UTC datetime (the DATETIME columns hold UTC)."""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
-
-
-def window_from_row(row: dict[str, Any]) -> Window:
-    """A Spark aggregate row (classify.aggregate) as a Window."""
-    return Window(row["symbol"], utc(row["window_start_ms"]), row["price_sum"], row["sample_count"],
-                  row["min_price"], row["max_price"], row["open_price"], row["close_price"],
-                  utc(row["first_event_ms"]), utc(row["last_event_ms"]), utc(row["newest_ingest_ms"]),
-                  row["volume"], row["notional"])
-
-
-def keys_from_row(row: dict[str, Any]) -> CountedKeys:
-    """The counted keys of a Spark aggregate row (classify.aggregate)."""
-    return CountedKeys(row["symbol"], utc(row["window_start_ms"]), row["first_event_ms"], row["last_event_ms"],
-                       row["keys"])
-
-
 class MySQLSink:
-    """One long-lived connection; reconnects and retries transient errors with backoff."""
-
-    TRANSIENT = (mysql.connector.errors.OperationalError, mysql.connector.errors.InterfaceError,
-                 mysql.connector.errors.InternalError)
+    """The statements of sql/sink.sql over one long-lived connection (transactions.py)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.window_ms = int(config.processor.window * 1000)
         self.sql = db.named_statements("sink")
-        self._connection = None
+        self.transactions = Transactions(config)
 
     def progress(self) -> tuple[int, int, dict[str, dict[str, int]]]:
         """(last applied batch id or -1, watermark ms, offsets read so far) as committed."""
@@ -144,7 +50,7 @@ class MySQLSink:
             cursor.execute(self.sql["read_progress"], (self.config.processor.query_name,))
             row = cursor.fetchone()
             return (row[0], row[1], json.loads(row[2])) if row else (-1, NO_WATERMARK, {})
-        return self._with_retries(read, commit=False)[0]
+        return self.transactions.run(read, commit=False)[0]
 
     def counted_before(self, batch_keys: list[CountedKeys]) -> set[tuple[str, str]]:
         """(symbol, key) of this batch's keys that earlier batches already counted.
@@ -167,7 +73,7 @@ class MySQLSink:
                     old = set(zlib.decompress(cursor.fetchone()[0]).decode().split(","))
                     repeated |= {(new.symbol, key) for key in old & new.values()}
             return repeated
-        return self._with_retries(read, commit=False)[0]
+        return self.transactions.run(read, commit=False)[0]
 
     def write_batch(self, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
                     offsets: dict[str, dict[str, int]], watermark_ms: int,
@@ -177,35 +83,29 @@ class MySQLSink:
             if not result.skipped:
                 self._keep_keys(cursor, batch_id, keys, watermark_ms)
             return result
-        started = time.monotonic()
-        result, attempts = self._with_retries(apply, commit=True)
-        result.write_ms, result.attempts = (time.monotonic() - started) * 1000, attempts
-        return result
+        return self._timed(apply)
 
     def quarantine_batch(self, batch_id: int, messages: list[dict[str, Any]],
                          offsets: dict[str, dict[str, int]], watermark_ms: int) -> BatchResult:
         """Record every message of a batch that cannot be stored as "quarantined" (position,
         length, SHA-256; no content, no windows) and the batch as applied, in one transaction,
         so the query moves on and the messages can be found again in Kafka."""
-        def apply(cursor: Any) -> BatchResult:
-            return self._apply(cursor, batch_id, [], messages, offsets, watermark_ms)
-        started = time.monotonic()
-        result, attempts = self._with_retries(apply, commit=True)
-        result.write_ms, result.attempts = (time.monotonic() - started) * 1000, attempts
-        return result
+        return self._timed(lambda cursor: self._apply(cursor, batch_id, [], messages, offsets, watermark_ms))
 
     def healthy(self) -> bool:
-        """Does MySQL answer a trivial statement now (one attempt, fresh connection)? Tells a
-        batch MySQL cannot take apart from MySQL being away."""
-        self._drop_connection()
-        try:
-            with self._connect().cursor() as cursor:
-                cursor.execute(self.sql["ping"])
-                cursor.fetchall()
-            return True
-        except Exception:  # noqa: BLE001 - any failure means "not healthy"; the caller re-raises its own
-            self._drop_connection()
-            return False
+        """Does MySQL answer a trivial statement now? Tells a batch MySQL cannot take apart
+        from MySQL being away."""
+        return self.transactions.healthy(self.sql["ping"])
+
+    def close(self) -> None:
+        self.transactions.close()
+
+    def _timed(self, apply: Callable[[Any], BatchResult]) -> BatchResult:
+        """apply(cursor) committed, with the milliseconds and attempts it took."""
+        started = time.monotonic()
+        result, attempts = self.transactions.run(apply, commit=True)
+        result.write_ms, result.attempts = (time.monotonic() - started) * 1000, attempts
+        return result
 
     def _apply(self, cursor: Any, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
                offsets: dict[str, dict[str, int]], watermark_ms: int) -> BatchResult:
@@ -221,7 +121,7 @@ class MySQLSink:
             cursor.executemany(self.sql["insert_window"], [self._insert_params(w) for w in new])
         if updates:
             cursor.executemany(self.sql["update_window"], [self._update_params(w) for w in updates])
-        for chunk in reject_chunks([_reject_params(r) for r in rejects]):
+        for chunk in reject_chunks([reject_params(r) for r in rejects]):
             cursor.executemany(self.sql["insert_rejected"], chunk)
         offsets_json = json.dumps(offsets, sort_keys=True)
         cursor.execute(self.sql["save_progress"], (name, batch_id, watermark_ms, offsets_json,
@@ -256,77 +156,3 @@ class MySQLSink:
         return (w.average, w.min_price, w.max_price, w.open_price, w.close_price, w.sample_count,
                 w.price_sum, w.first_event, w.last_event, w.newest_ingest, w.volume, w.notional, w.vwap,
                 w.symbol, w.start)
-
-    def _with_retries(self, work: Any, commit: bool) -> tuple[Any, int]:
-        backoff = Backoff(0.5, 10.0)
-        attempts = self.config.processor.mysql_retries
-        for attempt in range(1, attempts + 1):
-            try:
-                connection = self._connect()
-                with connection.cursor() as cursor:
-                    result = work(cursor)
-                connection.commit() if commit else connection.rollback()
-                return result, attempt
-            except self.TRANSIENT as exc:
-                self._drop_connection()
-                if attempt == attempts:
-                    raise
-                delay = backoff.next_delay()
-                log.warning(events.MYSQL_RETRY, attempt=attempt, of=attempts, error=_describe(exc),
-                            retry_in_s=round(delay, 2))
-                time.sleep(delay)
-            except Exception:
-                self._drop_connection()
-                raise
-        raise AssertionError("unreachable")
-
-    def _connect(self) -> Any:
-        if self._connection is None or not self._connection.is_connected():
-            self._connection = db.connect(self.config)
-        return self._connection
-
-    def _drop_connection(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.close()
-            except Exception:  # noqa: BLE001 - the connection is being discarded anyway
-                pass
-        self._connection = None
-
-    def close(self) -> None:
-        self._drop_connection()
-
-
-def _reject_params(r: dict[str, Any]) -> tuple:
-    """A reject as insert_rejected's parameters; key and value may be absent (a batch stored
-    without them, or quarantined)."""
-    stamp = r.get("record_ms")
-    kafka_time = utc(stamp) if stamp is not None and 0 <= stamp < TIME_LIMIT_MS else None
-    return (r["topic"], r["partition"], r["offset"], kafka_time, _bytes(r.get("key")), _bytes(r.get("value")),
-            r.get("value_length"), r.get("value_sha256"), r["reason"])
-
-
-def _bytes(value: Any) -> bytes | None:
-    return None if value is None else bytes(value)
-
-
-def reject_chunks(params: list[tuple], rows: int = REJECT_CHUNK_ROWS,
-                  size: int = REJECT_CHUNK_BYTES) -> Iterable[list[tuple]]:
-    """`params` in consecutive chunks of at most `rows` rows and about `size` bytes of key
-    and value (a single larger row still goes alone)."""
-    chunk: list[tuple] = []
-    used = 0
-    for row in params:
-        weight = len(row[4] or b"") + len(row[5] or b"")
-        if chunk and (len(chunk) >= rows or used + weight > size):
-            yield chunk
-            chunk, used = [], 0
-        chunk.append(row)
-        used += weight
-    if chunk:
-        yield chunk
-
-
-def _describe(exc: Exception) -> str:
-    """Error class and MySQL errno only: messages can echo statements or credentials."""
-    return f"{type(exc).__name__}({getattr(exc, 'errno', None)})"

@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_trade_stream(config: Config, duration: float | None) -> int:
     """exchange.source = websocket: every trade from the trade stream (trade_stream.py)."""
-    from cryptostream.pipeline.producer.trade_stream import TradeProducer, published_trade_ids  # they import from here
+    from cryptostream.pipeline.producer.resume_point import published_trade_ids
+    from cryptostream.pipeline.producer.trade_stream import TradeProducer  # loaded only for this source
     resume = published_trade_ids(config)
     producer = TradeProducer(config, last_ids=resume)
     metrics.serve(config.metrics.producer_port)

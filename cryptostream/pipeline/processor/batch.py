@@ -1,0 +1,218 @@
+"""One micro-batch (foreachBatch): classified and aggregated in Spark, then written to MySQL
+in one transaction; a batch MySQL answers for but will not take, or Spark cannot compute, is
+set aside rather than failing the query forever."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import structlog
+from prometheus_client import Counter
+
+from cryptostream.core import events, metrics
+from cryptostream.core.config import Config
+from cryptostream.pipeline.processor import classify, partials
+from cryptostream.pipeline.processor.counted_keys import keys_from_row
+from cryptostream.pipeline.processor.sink import MySQLSink
+from cryptostream.pipeline.processor.transactions import describe
+from cryptostream.pipeline.processor.windows import window_from_row
+from cryptostream.pipeline.schema import Reason
+
+log = structlog.get_logger("processor")
+BATCHES_SET_ASIDE = Counter("cryptostream_batches_set_aside_total",
+                            "Micro-batches MySQL would not take as they were, by what was done "
+                            "(stripped: rejects stored without key and value; quarantined: every "
+                            "message recorded by position only, no window written)", ["action"])
+
+
+class _Unprocessable(RuntimeError):
+    """Spark failed twice on a batch while MySQL answers: its content is the problem."""
+
+
+class ShuttingDown(RuntimeError):
+    """Raised into Spark for a batch that arrives while the processor is stopping."""
+
+
+class BatchHandler:
+    """foreachBatch: classify and aggregate in Spark, then one MySQL transaction."""
+
+    def __init__(self, config: Config, sink: MySQLSink) -> None:
+        self.config = config
+        self.sink = sink
+        self.stats: dict[int, dict[str, Any]] = {}
+        self.busy = threading.Lock()
+        self.stopping = threading.Event()
+        self.watermark_delay_ms = int(config.processor.watermark * 1000)
+
+    def __call__(self, batch: Any, batch_id: int) -> None:
+        with self.busy:
+            if self.stopping.is_set():
+                # nothing written: the batch stays uncommitted and is replayed at the next start
+                raise ShuttingDown(f"batch {batch_id} left for replay: processor is stopping")
+            self._apply(batch, batch_id)
+
+    def stop_between_batches(self, query: Any) -> None:
+        """Let a running batch finish, refuse new ones, then stop the query.
+
+        Stopping a query interrupts whatever Spark job is running; inside foreachBatch that
+        surfaces as an error from the middle of our callback, so we wait for it instead."""
+        self.stopping.set()
+        with self.busy:
+            pass
+        query.stop()
+
+    def _apply(self, batch: Any, batch_id: int) -> None:
+        last_batch, watermark_ms, offsets = self.sink.progress()
+        if batch_id <= last_batch:
+            log.info(events.BATCH_ALREADY_APPLIED, batch_id=batch_id, last_applied=last_batch)
+            return
+        rules = classify.Rules(self.config.exchange.symbols, int(self.config.processor.window * 1000),
+                               int(self.config.processor.max_future_skew * 1000), watermark_ms)
+        timings: dict[str, float] = {}
+        try:
+            aggregates, rejects = self._compute_twice(batch, rules, offsets, timings)
+        except _Unprocessable:
+            result = self._quarantine(batch, batch_id, offsets, watermark_ms)
+            self.stats[batch_id] = {"rejected": result.rejected, "quarantined": True}
+            return
+        newest = max((a["last_event_ms"] for a in aggregates), default=None)
+        next_watermark = watermark_ms if newest is None else max(watermark_ms, newest - self.watermark_delay_ms)
+        result, rejects = self._write(batch, batch_id, aggregates, rejects, offsets, (watermark_ms, next_watermark))
+        metrics.WINDOWS_WRITTEN.inc(result.windows)
+        metrics.MYSQL_WRITE.observe(result.write_ms / 1000)
+        metrics.MYSQL_WRITE_FAILURES.inc(result.attempts - 1)
+        for reason, count in _count_reasons(rejects).items():
+            metrics.REJECTED.labels(reason).inc(count)
+        self.stats[batch_id] = {"windows_written": result.windows, "windows_new": result.inserted,
+                                "rejected": result.rejected, "write_ms": round(result.write_ms, 1),
+                                "write_attempts": result.attempts, "skipped": result.skipped or None,
+                                "watermark_ms": next_watermark,
+                                "rejected_by_reason": _count_reasons(rejects) or None, **timings}
+
+    def _write(self, batch: Any, batch_id: int, aggregates: list[dict], rejects: list[dict], offsets: dict,
+               watermarks: tuple[int, int]) -> tuple[Any, list[dict]]:
+        """Store the batch. If MySQL answers but will not take it, try again, then store the
+        rejects without key and value, then, as a last resort, record every message by Kafka
+        position only ("quarantined", no window written) and move on: a batch that fails is
+        replayed, and fails, forever. Returns the result and the rejects stored."""
+        stripped = [{**r, "key": None, "value": None} for r in rejects]
+        for action, these in (("as_is", rejects), ("again", rejects), ("stripped", stripped)):
+            if action == "stripped":
+                BATCHES_SET_ASIDE.labels(action).inc()
+            try:
+                return self._write_whole(batch_id, aggregates, these, offsets, watermarks[1]), these
+            except Exception as exc:  # noqa: BLE001 - any failure: MySQL's health decides below
+                self._unless_mysql_is_away(exc)
+                log.error(events.BATCH_WRITE_REFUSED, batch_id=batch_id, attempt=action, error=describe(exc),
+                          rejects=len(rejects))
+        return self._quarantine(batch, batch_id, offsets, watermarks[0]), []
+
+    def _quarantine(self, batch: Any, batch_id: int, offsets: dict, watermark_ms: int) -> Any:
+        """Every message of the batch recorded as "quarantined" by position, length and
+        SHA-256, no window written, the watermark kept; loudly."""
+        quarantined = self._positions(batch)
+        BATCHES_SET_ASIDE.labels("quarantined").inc()
+        metrics.REJECTED.labels(Reason.QUARANTINED).inc(len(quarantined))
+        log.error(events.BATCH_QUARANTINED, batch_id=batch_id, messages=len(quarantined),
+                  detail="no window written; find them with: SELECT * FROM rejected_messages "
+                         "WHERE reason = 'quarantined'")
+        for topic, partitions in _next_offsets(quarantined).items():
+            offsets.setdefault(topic, {}).update(partitions)
+        return self.sink.quarantine_batch(batch_id, quarantined, offsets, watermark_ms)
+
+    def _unless_mysql_is_away(self, exc: BaseException) -> None:
+        """Re-raise `exc` when MySQL does not answer: an outage fails the query, supervisord
+        restarts the processor and the batch is replayed from the checkpoint, as before."""
+        if not self.sink.healthy():
+            raise exc
+
+    def _write_whole(self, batch_id: int, aggregates: list[dict], rejects: list[dict], offsets: dict,
+                     watermark_ms: int) -> Any:
+        windows = [window_from_row(a) for a in aggregates]
+        return self.sink.write_batch(batch_id, windows, rejects, offsets, watermark_ms,
+                                     [keys_from_row(a) for a in aggregates])
+
+    @staticmethod
+    def _positions(batch: Any) -> list[dict]:
+        """Every message of the batch as a "quarantined" reject: position, length, SHA-256."""
+        rows = classify.positions(batch).collect()
+        return [{**row.asDict(), "reason": Reason.QUARANTINED} for row in rows]
+
+    def _compute_twice(self, batch: Any, rules: classify.Rules, offsets: dict,
+                       timings: dict[str, float]) -> tuple[list[dict], list[dict]]:
+        """_compute, tried again once if Spark fails (a broker hiccup); a second failure while
+        MySQL answers makes the batch _Unprocessable (a message Spark cannot handle)."""
+        for attempt in (1, 2):
+            try:
+                return self._compute(batch, rules, offsets, timings)
+            except Exception as exc:  # noqa: BLE001 - Spark's errors come as many classes
+                if self.stopping.is_set():
+                    raise
+                log.error(events.BATCH_COMPUTE_FAILED, attempt=attempt, error=describe(exc))
+                if attempt == 2:
+                    self._unless_mysql_is_away(exc)
+                    raise _Unprocessable() from exc
+        raise AssertionError("unreachable")
+
+    def _compute(self, batch: Any, rules: classify.Rules, offsets: dict,
+                 timings: dict[str, float]) -> tuple[list[dict], list[dict]]:
+        """Spark work of one batch: window aggregates, rejected rows; advances `offsets` once
+        all of it has succeeded (so a failed attempt leaves them as they were).
+        `timings` gets the milliseconds of each step (the batch log line shows them)."""
+        clock = _Stopwatch(timings)
+        classified = classify.classify(batch, rules)
+        summary = self._summarise(classified, rules)
+        clock.lap("aggregate_ms")
+        repeated = self.sink.counted_before([keys_from_row(a) for a in summary.aggregates])
+        clock.lap("dedup_lookup_ms")
+        if repeated or any(a["distinct_keys"] != a["sample_count"] for a in summary.aggregates):
+            # rare: a price delivered twice; the batch is read again with the copies marked
+            summary = self._summarise(classify.mark_duplicates(classified, _keys_frame(batch, repeated)), rules)
+            clock.lap("dedup_again_ms")
+        for topic, partitions in summary.next_offsets.items():
+            offsets.setdefault(topic, {}).update(partitions)
+        return summary.aggregates, summary.rejects
+
+    @staticmethod
+    def _summarise(classified: Any, rules: classify.Rules) -> partials.Summary:
+        return partials.combine([row.asDict() for row in classify.summarise(classified, rules).collect()])
+
+
+def _keys_frame(batch: Any, keys: set[tuple[str, str]]) -> Any:
+    """(symbol, key) rows built in the JVM from one JSON literal, so no Python worker is
+    needed on the executors of a cluster."""
+    from pyspark.sql import functions as F
+    text = json.dumps([{"symbol": symbol, "key": key} for symbol, key in sorted(keys)])
+    rows = F.from_json(F.lit(text), "array<struct<symbol:string,key:string>>")
+    return batch.sparkSession.range(1).select(F.explode(rows).alias("k")).select("k.symbol", "k.key")
+
+
+class _Stopwatch:
+    """Milliseconds since the last lap, recorded under each lap's name."""
+
+    def __init__(self, laps: dict[str, float]) -> None:
+        self.laps = laps
+        self.last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round((now - self.last) * 1000, 1)
+        self.last = now
+
+
+def _next_offsets(messages: list[dict]) -> dict[str, dict[str, int]]:
+    """{topic: {partition: one past the highest offset}} of the messages."""
+    offsets: dict[str, dict[str, int]] = {}
+    for m in messages:
+        partitions = offsets.setdefault(m["topic"], {})
+        partitions[str(m["partition"])] = max(partitions.get(str(m["partition"]), 0), m["offset"] + 1)
+    return offsets
+
+
+def _count_reasons(rejects: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for reject in rejects:
+        counts[reject["reason"]] = counts.get(reject["reason"], 0) + 1
+    return counts

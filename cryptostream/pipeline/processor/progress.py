@@ -1,0 +1,62 @@
+"""The processor's one log line and metrics per micro-batch, from Spark's query progress."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import structlog
+
+from cryptostream.core import events, metrics
+
+log = structlog.get_logger("processor")
+
+
+def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event) -> Any:
+    """A StreamingQueryListener writing one JSON line per micro-batch."""
+    from pyspark.sql.streaming import StreamingQueryListener
+
+    class ProgressLogger(StreamingQueryListener):
+        def onQueryStarted(self, event: Any) -> None:  # noqa: N802 - Spark's names
+            log.info(events.QUERY_STARTED, query_id=str(event.id), run_id=str(event.runId), name=event.name)
+
+        def onQueryProgress(self, event: Any) -> None:  # noqa: N802
+            progress = event.progress
+            source = progress.sources[0].metrics if progress.sources else {}
+            behind = _int(source.get("maxOffsetsBehindLatest"))
+            _record_progress(progress, behind)
+            log.info(events.BATCH, batch_id=progress.batchId, input_rows=progress.numInputRows,
+                     input_rows_per_s=round(progress.inputRowsPerSecond, 1),
+                     processed_rows_per_s=round(progress.processedRowsPerSecond, 1),
+                     duration_ms=progress.durationMs.get("triggerExecution"),
+                     add_batch_ms=progress.durationMs.get("addBatch"),
+                     offsets_behind_latest=behind,
+                     **stats.pop(progress.batchId, {}))
+
+        def onQueryIdle(self, event: Any) -> None:  # noqa: N802
+            return
+
+        def onQueryTerminated(self, event: Any) -> None:  # noqa: N802
+            if event.exception and stopping.is_set():
+                log.info(events.QUERY_STOPPED, query_id=str(event.id), detail="next batch left for replay")
+            elif event.exception:
+                log.error(events.QUERY_FAILED, query_id=str(event.id), error=event.exception[:2000])
+            else:
+                log.info(events.QUERY_STOPPED, query_id=str(event.id))
+
+    return ProgressLogger()
+
+
+def _record_progress(progress: Any, behind: int | None) -> None:
+    metrics.BATCHES.inc()
+    metrics.INPUT_ROWS.inc(progress.numInputRows)
+    metrics.BATCH_DURATION.observe((progress.durationMs.get("triggerExecution") or 0) / 1000)
+    if behind is not None:
+        metrics.OFFSETS_BEHIND.set(behind)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
