@@ -27,6 +27,7 @@ from kafka import KafkaConsumer, TopicPartition
 from cryptostream.core import config as config_module
 from cryptostream.core import db
 from cryptostream.core.config import Config
+from cryptostream.core.polling import wait_for
 from cryptostream.pipeline.schema import Reason, dedup_key, fields, problem
 from cryptostream.ops import cli
 from cryptostream.pipeline import topic
@@ -151,16 +152,19 @@ def wait_processed(config: Config, ends: dict[int, int], timeout: float, interva
                    alive: Callable[[], bool] = lambda: True) -> float:
     """Seconds until the processor has applied every offset below `ends`; TimeoutError after
     `timeout`, RuntimeError as soon as `alive()` says the processor is gone."""
-    started = time.monotonic()
-    while True:
+    started, done = time.monotonic(), {}
+
+    def reached() -> bool:
+        nonlocal done
         done = processed_offsets(config)
         if all(done.get(p, 0) >= end for p, end in ends.items()):
-            return round(time.monotonic() - started, 1)
+            return True
         if not alive():
             raise RuntimeError("the processor exited before it reached the end of the topic")
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"the processor did not reach {ends} within {timeout:.0f}s; it is at {done}")
-        time.sleep(interval)
+        return False
+    wait_for("the processor", reached, timeout, interval, retry=(),
+             timed_out=lambda _: f"the processor did not reach {ends} within {timeout:.0f}s; it is at {done}")
+    return round(time.monotonic() - started, 1)
 
 
 def _epoch_ms(naive_utc: datetime) -> int:

@@ -308,7 +308,7 @@ def processor_stopped(config: Config, live: bool, timeout: float, say=print) -> 
         say("starting the processor")
         supervisor.ctl(config, "start", "processor")
     from cryptostream.ops.repair.restart import healthy_check  # lazy: restart imports the stack module
-    from cryptostream.ops.stack.native import wait_for
+    from cryptostream.core.polling import wait_for
     try:
         wait_for("the processor to apply a micro-batch", healthy_check(config, "processor", time.time()),
                  timeout, interval=1)

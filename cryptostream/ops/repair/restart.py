@@ -16,7 +16,7 @@ from cryptostream.core.config import Config
 from cryptostream.ops import supervisor
 from cryptostream.ops.health import probes
 from cryptostream.ops.stack import containers
-from cryptostream.ops.stack.native import wait_for
+from cryptostream.core.polling import wait_for
 from cryptostream.ops import cli
 from cryptostream.pipeline import topic
 

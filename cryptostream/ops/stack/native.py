@@ -5,11 +5,11 @@ import argparse
 import os
 import sys
 import time
-from typing import Callable
 
 from cryptostream.core import config as config_module
 from cryptostream.core import events
 from cryptostream.core.config import Config
+from cryptostream.core.polling import wait_for
 from cryptostream.core.ports import port_open
 from cryptostream.ops import cli, supervisor
 from cryptostream.ops.stack import database, jars, secrets
@@ -20,24 +20,6 @@ from cryptostream.pipeline import topic
 
 def say(message: str) -> None:
     print(f"==> {message}", flush=True)
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:
-    """Poll `check` until true; a RuntimeError from it is final, other errors are retried."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except RuntimeError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - keep waiting; the last error is reported
-            last = exc
-        else:
-            last = None
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout:.0f}s" + (f": {last}" if last else ""))
-        time.sleep(interval)
 
 
 def mode_file(config: Config):
