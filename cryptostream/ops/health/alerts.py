@@ -9,14 +9,14 @@ import argparse
 
 from cryptostream.core import config as config_module
 from cryptostream.core import events
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.probes.log_events import events_named
 from cryptostream.ops.checks import Result, fail, ok, report, run_all
 from cryptostream.ops.health.daily_check import DailyCheck
 from cryptostream.ops import cli
 
 def mysql_write_failures(check: DailyCheck) -> Result:
     """Sink retries and failed queries logged by the processor in the last hour."""
-    failures = probes.events_named(check.config, "processor", events.WRITE_FAILURES, 1)
+    failures = events_named(check.config, "processor", events.WRITE_FAILURES, 1)
     if failures:
         last = failures[-1]
         error = str(last.get("error", last["event"])).splitlines()[0][:160]

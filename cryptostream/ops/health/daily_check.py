@@ -18,7 +18,11 @@ from typing import Callable
 from cryptostream.core import config as config_module
 from cryptostream.core import events
 from cryptostream.core.config import Config
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.percentile import percentile
+from cryptostream.ops.health.probes.checkpoint import checkpoint_offsets
+from cryptostream.ops.health.probes.log_events import events_named, log_events, newest_event, time_of, warm_batches
+from cryptostream.ops.health.probes.mysql import mysql_query
+from cryptostream.ops.health.probes.supervisord import program_states, unexpected_exits
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
 from cryptostream.ops.reconcile import reconcile
 from cryptostream.ops import cli
@@ -41,7 +45,7 @@ class DailyCheck:
 
     def states(self) -> dict:
         if self._states is None:
-            self._states = probes.program_states(self.config)
+            self._states = program_states(self.config)
         return self._states
 
     # --- 3.1 Kafka ---
@@ -54,7 +58,7 @@ class DailyCheck:
         return ok("kafka", "topic", detail, len(ends))
 
     def restarts(self, component: str, program: str) -> Result:
-        exits = probes.unexpected_exits(self.config).get(program, 0)
+        exits = unexpected_exits(self.config).get(program, 0)
         detail = f"{program} died unexpectedly {exits} time(s) in 24 h (supervisord restarted it)"
         if exits > self.limits.restarts_warn:
             return warn(component, "restarts", f"{detail}: abnormal, > {self.limits.restarts_warn}", exits)
@@ -71,7 +75,7 @@ class DailyCheck:
     # --- 3.2 Spark ---
 
     def last_batch(self) -> Result:
-        rows = probes.mysql_query(self.config, "progress", (self.config.processor.query_name,))
+        rows = mysql_query(self.config, "progress", (self.config.processor.query_name,))
         if not rows:
             return warn("spark", "last batch", "no micro-batch applied yet")
         batch_id, _watermark, _offsets, age = rows[0]
@@ -82,8 +86,8 @@ class DailyCheck:
         return ok("spark", "last batch", detail, age)
 
     def batch_duration(self) -> Result:
-        durations = [e["duration_ms"] / 1000 for e in probes.warm_batches(probes.log_events(self.config, "processor", 0.25))]
-        p95 = probes.percentile(durations, 0.95)
+        durations = [e["duration_ms"] / 1000 for e in warm_batches(log_events(self.config, "processor", 0.25))]
+        p95 = percentile(durations, 0.95)
         if p95 is None:
             return warn("spark", "batch duration", "no micro-batch in the last 15 min")
         detail = f"p95 {p95:.2f}s over {len(durations)} batches (15 min)"
@@ -94,7 +98,7 @@ class DailyCheck:
         return ok("spark", "batch duration", detail, p95)
 
     def lag(self) -> Result:
-        checkpoint = probes.checkpoint_offsets(self.config)
+        checkpoint = checkpoint_offsets(self.config)
         done = checkpoint[1] if checkpoint else {}
         lag = sum(max(0, end - done.get(p, 0)) for p, end in self.ends().items())
         detail = f"{lag} messages behind (topic end offsets minus checkpoint" + \
@@ -110,7 +114,7 @@ class DailyCheck:
     def api_health(self) -> Result:
         if self.config.exchange.source == "websocket":
             return self.stream_health()
-        polls = probes.events_named(self.config, "producer", {events.POLL}, 24)
+        polls = events_named(self.config, "producer", {events.POLL}, 24)
         limited = sum(1 for e in polls if e.get("error") == "rate_limited")
         failed = sum(1 for e in polls if e.get("error") and e.get("error") != "rate_limited")
         rate = (limited + failed) / len(polls) if polls else 0.0
@@ -125,7 +129,7 @@ class DailyCheck:
 
     def stream_health(self) -> Result:
         """The WebSocket source: connected and streaming, gaps refilled, few reconnects."""
-        found = Counter(e["event"] for e in probes.events_named(self.config, "producer", events.STREAM_HEALTH, 24))
+        found = Counter(e["event"] for e in events_named(self.config, "producer", events.STREAM_HEALTH, 24))
         count = {name: found[name] for name in events.STREAM_HEALTH}
         detail = (f"{count['stream']} stream reports, {count['ws_disconnected']} disconnects, "
                   f"{count['ws_connect_failed']} failed connects, {count['backfill_incomplete']} gaps not "
@@ -142,7 +146,7 @@ class DailyCheck:
     def symbols(self) -> Result:
         """The producer's newest exchangeInfo check: which configured symbols it leaves out and why."""
         hours = max(1.0, 3 * self.config.exchange.symbol_check_interval / 3600)
-        event = probes.newest_event(self.config, "producer", events.SYMBOL_CHECK, hours)
+        event = newest_event(self.config, "producer", events.SYMBOL_CHECK, hours)
         if event is None:
             return warn("producer", "symbols", f"no symbol check logged in {hours:g} h (the producer checks "
                                                "exchangeInfo at start and every exchange.symbol_check_interval)")
@@ -169,8 +173,8 @@ class DailyCheck:
     # --- 3.4 MySQL ---
 
     def new_rows(self) -> Result:
-        count = probes.mysql_query(self.config, "row_count")[0][0]
-        age = probes.mysql_query(self.config, "last_write")[0][0]
+        count = mysql_query(self.config, "row_count")[0][0]
+        age = mysql_query(self.config, "last_write")[0][0]
         if age is None:
             return warn("mysql", "new rows", "moving_averages is empty", 0)
         detail = f"{count} rows, last written {age}s ago"
@@ -179,7 +183,7 @@ class DailyCheck:
         return ok("mysql", "new rows", detail, age)
 
     def duplicates(self) -> Result:
-        rows = probes.mysql_query(self.config, "duplicate_windows")
+        rows = mysql_query(self.config, "duplicate_windows")
         if rows:
             first = rows[0]
             return fail("mysql", "duplicates", f"{len(rows)} windows stored more than once, e.g. "
@@ -188,7 +192,7 @@ class DailyCheck:
 
     def corrupted(self) -> Result:
         window = int(self.config.processor.window)
-        rows = probes.mysql_query(self.config, "corrupted_rows", (window,))
+        rows = mysql_query(self.config, "corrupted_rows", (window,))
         if rows:
             return fail("mysql", "corrupted", f"{len(rows)} bad rows (NULL/non-positive prices, end <= start, "
                                               f"or not aligned to {window}s), e.g. {rows[0][0]} {rows[0][1]}",
@@ -196,7 +200,7 @@ class DailyCheck:
         return ok("mysql", "corrupted", f"no corrupted rows (prices, bounds, {window}s alignment)", 0)
 
     def timestamps(self) -> Result:
-        rows = probes.mysql_query(self.config, "future_rows")
+        rows = mysql_query(self.config, "future_rows")
         if rows:
             return fail("mysql", "timestamps", f"{len(rows)} rows in the future (UTC), e.g. {rows[0][0]} "
                                                f"{rows[0][1]}", len(rows))
@@ -205,7 +209,7 @@ class DailyCheck:
     def rejects(self) -> Result:
         """Bad input is the outside world's, not a fault: counted by reason. A batch MySQL
         would not take (quarantined) is a fault of ours and warns."""
-        counts = dict(probes.mysql_query(self.config, "rejected_by_reason", (24,)))
+        counts = dict(mysql_query(self.config, "rejected_by_reason", (24,)))
         total = sum(counts.values())
         detail = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items())) or "none"
         if counts.get("quarantined"):
@@ -249,7 +253,7 @@ class DailyCheck:
 
 def _age(event: dict) -> str:
     """'4m 10s' since a log event was logged."""
-    seconds = int((datetime.now(timezone.utc) - probes.time_of(event)).total_seconds())
+    seconds = int((datetime.now(timezone.utc) - time_of(event)).total_seconds())
     return f"{seconds // 60}m {seconds % 60}s" if seconds >= 60 else f"{max(0, seconds)}s"
 
 

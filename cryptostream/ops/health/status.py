@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from cryptostream.core import config as config_module
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.checks import Status, fail, ok, report, run_all, worst
 from cryptostream.ops.health.daily_check import DailyCheck
 from cryptostream.ops import cli
@@ -23,7 +23,7 @@ def program_rows(check: DailyCheck) -> list:
 
 
 def newest_row(check: DailyCheck):
-    rows = probes.mysql_query(check.config, "latest_rows")
+    rows = mysql_query(check.config, "latest_rows")
     if not rows:
         return ok("mysql", "newest row", "moving_averages is empty")
     symbol, start, _end, average, count, updated = rows[0]

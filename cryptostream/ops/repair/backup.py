@@ -30,7 +30,7 @@ from cryptostream.core import config as config_module
 from cryptostream.core import db
 from cryptostream.core.config import Config
 from cryptostream.ops import cli, supervisor
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.probes.supervisord import program_states
 from cryptostream.ops.cli import CommandError
 from cryptostream.ops.stack.database import TABLES
 from cryptostream.services.mysql_server import find
@@ -296,7 +296,7 @@ def processor_stopped(config: Config, live: bool, timeout: float, say=print) -> 
     """Over the live database: stop the processor (through supervisord) for the swap, so no
     micro-batch writes half into the old tables, and start it again afterwards, even on error."""
     running = live and supervisor.is_running(config) and \
-        probes.program_states(config).get("processor", {}).get("statename") == "RUNNING"
+        program_states(config).get("processor", {}).get("statename") == "RUNNING"
     if not running:
         yield
         return

@@ -14,7 +14,7 @@ from typing import Callable
 from cryptostream.core import config as config_module
 from cryptostream.core.config import Config
 from cryptostream.ops import supervisor
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.stack import containers
 from cryptostream.core.polling import wait_for
 from cryptostream.ops import cli
@@ -27,13 +27,13 @@ def healthy_check(config: Config, program: str, since: float) -> Callable[[], bo
     """True once `program` works again after its restart completed at `since` (epoch seconds):
     for the pipeline, work done by the new process, not the last work of the old one."""
     def batch_committed() -> bool:
-        rows = probes.mysql_query(config, "progress", (config.processor.query_name,))
+        rows = mysql_query(config, "progress", (config.processor.query_name,))
         return bool(rows) and float(rows[0][3]) < time.time() - since
 
     def published() -> bool:
         age = topic.newest_record_age(config, topic.end_offsets(config))
         return age is not None and age <= time.time() - since
-    return {"mysql": lambda: bool(probes.mysql_query(config, "row_count")),
+    return {"mysql": lambda: bool(mysql_query(config, "row_count")),
             "kafka": lambda: bool(topic.end_offsets(config)),
             "processor": batch_committed,
             "producer": published}[program]
