@@ -18,6 +18,7 @@ from cryptostream.core import db
 from cryptostream.core.config import Config
 from cryptostream.ops.health.probes.log_events import log_events, warm_batches
 from cryptostream.ops.health.probes.mysql import mysql_query, table_columns
+from cryptostream.ops.programs import PIPELINE
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
 from cryptostream.pipeline.schema import FIELDS, SCHEMA_VERSION, TRADE_FIELDS, problem, spark_schema
 from cryptostream.ops import cli
@@ -33,7 +34,7 @@ SPARK_TYPES = {"schema_version": "IntegerType", "symbol": "StringType", "price":
 
 def week_log(config: Config) -> list[dict[str, Any]]:
     """The producer's then the processor's events of the week, each in time order."""
-    return [e for program in ("producer", "processor") for e in log_events(config, program, HOURS)]
+    return [e for program in PIPELINE for e in log_events(config, program, HOURS)]
 
 
 def _example(event: dict[str, Any]) -> str:

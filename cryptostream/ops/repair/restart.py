@@ -13,14 +13,14 @@ from typing import Callable
 
 from cryptostream.core import config as config_module
 from cryptostream.core.config import Config
-from cryptostream.ops import supervisor
+from cryptostream.ops import programs, supervisor
 from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.stack import containers
 from cryptostream.core.polling import wait_for
 from cryptostream.ops import cli
 from cryptostream.pipeline import topic
 
-ORDER = ("mysql", "kafka", "processor", "producer")  # dependencies first
+ORDER = programs.RESTART_ORDER  # dependencies first
 
 
 def healthy_check(config: Config, program: str, since: float) -> Callable[[], bool]:
@@ -42,7 +42,7 @@ def healthy_check(config: Config, program: str, since: float) -> Callable[[], bo
 def restart_command(config: Config, program: str, docker: bool) -> list[str]:
     if not docker:
         return supervisor.ctl_command(config, ["restart", program])
-    if program in ("producer", "processor"):
+    if program in programs.PIPELINE:
         return ["docker", "exec", containers.app_container(config), "supervisorctl", "restart", program]
     return containers.compose_command("restart", program)
 
