@@ -1,6 +1,6 @@
 """End-to-end helpers: what is in Kafka, what the processor has applied, and MySQL queries.
 
-The oracle itself is bin/reconcile (cryptostream/ops/reconcile.py): it recomputes every
+The oracle itself is bin/reconcile (cryptostream/ops/reconcile/): it recomputes every
 window from the messages in Kafka, from the message schema alone, independently of the
 processor's Spark and sink code; tests/test_reconcile.py checks it against hand-made figures.
 """

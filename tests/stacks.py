@@ -187,7 +187,8 @@ class ContainerStack(NativeStack):
             raise
 
     def _wait_for_rows(self) -> None:
-        from cryptostream.ops.stack.native import symbols_with_rows, wait_for
+        from cryptostream.core.polling import wait_for
+        from cryptostream.ops.stack.native import symbols_with_rows
         config = self.config
         wait_for("rows for every symbol", lambda: symbols_with_rows(config) >= set(config.exchange.symbols), 180, 2)
 

@@ -15,3 +15,16 @@ def test_import_contracts_are_kept() -> None:
                             cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"import contracts broken:\n{result.stdout[-3000:]}{result.stderr[-1000:]}"
     assert "0 broken" in result.stdout, result.stdout[-2000:]
+
+
+MAX_LINES = 300
+SMALL_MODULE_PACKAGES = ("ops", "simulator", "services", "bench")
+
+
+def test_modules_above_the_pipeline_stay_under_300_lines() -> None:
+    """No module of ops, simulator, services or bench grows past 300 lines (issue 13)."""
+    package = PROJECT_DIR / "cryptostream"
+    long = {str(path.relative_to(package)): lines for name in SMALL_MODULE_PACKAGES
+            for path in (package / name).rglob("*.py")
+            if (lines := len(path.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"split these modules (over {MAX_LINES} lines): {long}"

@@ -1,4 +1,4 @@
-"""bin/restore's checks of a backup before MySQL is touched (cryptostream/ops/repair/backup.py): each
+"""bin/restore's checks of a backup before MySQL is touched (cryptostream/ops/repair/backup_file.py): each
 damaged or incomplete file is one clear error naming it. No server needed."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cryptostream.core.config import load
-from cryptostream.ops.repair import backup
+from cryptostream.ops.repair import backup_file, restore
 from cryptostream.ops.cli import CommandError
 
 DUMP = b"".join(b"INSERT INTO `moving_averages` VALUES (%d);\n" % i for i in range(2000))
@@ -34,14 +34,14 @@ def rewrite_checksum(path: Path) -> None:
 
 def problem(path: Path) -> str:
     with pytest.raises(CommandError) as caught:
-        backup.read_backup(path)
+        backup_file.read_backup(path)
     message = str(caught.value)
     assert "\n" not in message
     return message
 
 
 def test_a_good_backup_reads(tmp_path) -> None:
-    assert backup.read_backup(make_backup(tmp_path)).row_counts == {"moving_averages": 2000}
+    assert backup_file.read_backup(make_backup(tmp_path)).row_counts == {"moving_averages": 2000}
 
 
 def test_missing_dump_is_named(tmp_path) -> None:
@@ -115,11 +115,11 @@ def test_live_database_needs_yes_before_anything_is_read(tmp_path, monkeypatch) 
     monkeypatch.setenv("CRYPTOSTREAM_HOME", str(tmp_path))
     config = load()
     with pytest.raises(CommandError, match="--yes"):
-        backup.restore(config, tmp_path / "does-not-matter.sql.gz", config.mysql.database)
+        restore.restore(config, tmp_path / "does-not-matter.sql.gz", config.mysql.database)
 
 
 def test_staging_names_fit_and_cannot_be_targets(tmp_path, monkeypatch) -> None:
-    assert len(backup._derived_name("x" * 64, backup.STAGING_SUFFIX)) == 64
+    assert len(restore._derived_name("x" * 64, restore.STAGING_SUFFIX)) == 64
     monkeypatch.setenv("CRYPTOSTREAM_HOME", str(tmp_path))
     with pytest.raises(CommandError, match="must match"):
-        backup.restore(load(), make_backup(tmp_path), "crypto_streaming" + backup.STAGING_SUFFIX)
+        restore.restore(load(), make_backup(tmp_path), "crypto_streaming" + restore.STAGING_SUFFIX)

@@ -5,7 +5,8 @@ import json
 from datetime import datetime, timezone
 
 from cryptostream.core.config import load
-from cryptostream.ops.health.daily_check import DailyCheck
+from cryptostream.ops.health.facts import Facts
+from cryptostream.ops.health.rows import producer
 
 
 def check_with_log(tmp_path, *events: str):
@@ -14,7 +15,7 @@ def check_with_log(tmp_path, *events: str):
     lines = [json.dumps({"timestamp": stamp, "event": event}) for event in events]
     (tmp_path / "log" / "producer.log").write_text("\n".join(lines) + "\n")
     config = load(env={"CRYPTOSTREAM_HOME": str(tmp_path), "CRYPTOSTREAM_EXCHANGE_SOURCE": "websocket"})
-    return DailyCheck(config).api_health()
+    return producer.api_health(Facts(config))
 
 
 def test_streaming_is_ok(tmp_path) -> None:

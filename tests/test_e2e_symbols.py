@@ -15,7 +15,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from cryptostream.ops.reconcile import read_messages, reconcile
-from cryptostream.ops.stack.native import symbols_with_rows, wait_for
+from cryptostream.core.polling import wait_for
+from cryptostream.ops.stack.native import symbols_with_rows
 from cryptostream.pipeline.processor.windows import utc
 from tests.harness import query, wait_until_processed
 from tests.stacks import NativeStack, running

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cryptostream.core import db
-from cryptostream.ops.repair import backup
+from cryptostream.ops.repair import restore
 from tests.stacks import NativeStack, running
 from tests.test_backup_files import rewrite_checksum
 
@@ -44,7 +44,7 @@ def admin_rows(stack: NativeStack, sql: str) -> list[tuple]:
 
 
 def counts(stack: NativeStack, database: str) -> dict[str, int]:
-    return backup.row_counts(stack.config, database)
+    return restore.row_counts(stack.config, database)
 
 
 def leftovers(stack: NativeStack) -> list[str]:

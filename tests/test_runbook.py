@@ -13,7 +13,7 @@ from kafka import KafkaProducer
 
 from cryptostream.core import db
 from cryptostream.core.config import PROJECT_DIR
-from cryptostream.ops.repair import backup
+from cryptostream.ops.stack.database import TABLES
 from tests.harness import query, wait_until_processed
 from tests.stacks import NativeStack, running
 
@@ -195,7 +195,7 @@ def test_backup_restore_round_trip_equals_the_source(stack) -> None:
     connection = db.connect(stack.config, admin=True, database=False)
     try:
         with connection.cursor() as cursor:
-            for table in backup.TABLES:
+            for table in TABLES:
                 copies = []
                 for database in ("crypto_streaming", "round_trip"):
                     cursor.execute(f"SELECT * FROM `{database}`.`{table}` ORDER BY 1, 2, 3, 4")

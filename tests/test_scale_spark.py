@@ -19,7 +19,7 @@ from kafka import KafkaProducer
 
 from cryptostream.core.config import load
 from cryptostream.ops.reconcile import read_messages, reconcile
-from cryptostream.ops.stack.native import wait_for
+from cryptostream.core.polling import wait_for
 from cryptostream.services import spark_cluster
 from cryptostream.services.spark_cluster import SparkCluster
 from cryptostream.core.ports import free_port

@@ -5,7 +5,8 @@ import json
 
 import requests
 
-from cryptostream.simulator.server import PricePath, mirror, start_in_thread
+from cryptostream.simulator.prices import PricePath
+from cryptostream.simulator.server import mirror, start_in_thread
 from tests.conftest import url_of
 
 

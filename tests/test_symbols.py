@@ -21,7 +21,8 @@ from cryptostream.pipeline.binance.client import BinanceClient, ExchangeError
 from cryptostream.pipeline.binance.endpoints import EXCHANGE_INFO_WEIGHT
 from cryptostream.pipeline.binance.symbols import (RECHECK_AFTER, UNKNOWN, SymbolInfo, SymbolWatch, WeightBudget,
                                                   is_invalid_symbol, parse_statuses)
-from cryptostream.ops.health.daily_check import DailyCheck
+from cryptostream.ops.health.facts import Facts
+from cryptostream.ops.health.rows import producer as producer_rows
 from cryptostream.pipeline.producer.poller import PriceProducer
 from cryptostream.pipeline.producer.trade_stream import TradeProducer
 from tests.conftest import url_of, wait_until
@@ -315,7 +316,7 @@ def symbols_row(tmp_path, *lines: dict):
     stamp = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
     (tmp_path / "log" / "producer.log").write_text("".join(json.dumps({"timestamp": stamp, **line}) + "\n"
                                                            for line in lines))
-    return DailyCheck(load(env={"CRYPTOSTREAM_HOME": str(tmp_path)})).symbols()
+    return producer_rows.symbols(Facts(load(env={"CRYPTOSTREAM_HOME": str(tmp_path)})))
 
 
 def test_daily_check_row_names_each_symbol_left_out_with_its_status(tmp_path) -> None:

@@ -12,11 +12,13 @@ from typing import Any, Callable
 
 from cryptostream.core import db, events
 from cryptostream.core.config import Config
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.percentile import percentile
+from cryptostream.ops.health.probes.log_events import time_of
+from cryptostream.ops.health.probes.processes import process_tree_usage
 
 
 def percentiles(values: list[float], points: tuple[float, ...] = (0.5, 0.95, 0.99)) -> dict[str, float | None]:
-    return {f"p{round(p * 100)}": probes.percentile(values, p) for p in points}
+    return {f"p{round(p * 100)}": percentile(values, p) for p in points}
 
 
 def median(values: list[float | None]) -> float | None:
@@ -63,7 +65,7 @@ class ResourceSampler(Background):
         self.samples: list[tuple[float, dict[str, tuple[int, float]]]] = []
 
     def tick(self) -> None:
-        usage = {name: probes.process_tree_usage(pid) for name, pid in self.pids().items() if pid}
+        usage = {name: process_tree_usage(pid) for name, pid in self.pids().items() if pid}
         self.samples.append((time.monotonic(), usage))
 
     def report(self) -> dict[str, Any]:
@@ -98,7 +100,7 @@ def drain_rate(batches: list[dict[str, Any]], messages: int) -> dict[str, Any]:
 
 
 def _epoch(event: dict[str, Any]) -> float:
-    return probes.time_of(event).timestamp()
+    return time_of(event).timestamp()
 
 
 class LatencyProbe(Background):

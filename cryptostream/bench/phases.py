@@ -27,7 +27,7 @@ from cryptostream.bench.measure import LatencyProbe, ResourceSampler, batch_even
 from cryptostream.bench.stack import OwnStack
 from cryptostream.core.config import Config
 from cryptostream.ops.stack import database
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.probes.log_events import events_named
 from cryptostream.ops.reconcile import reconcile, wait_processed
 from cryptostream.core.ports import free_port
 from cryptostream.pipeline.producer.publisher import Publisher
@@ -137,7 +137,7 @@ def _sim_requests(config: Config) -> list[dict]:
 
 
 def _polls(config: Config) -> list[dict]:
-    return probes.events_named(config, "producer", {events.POLL}, 24)
+    return events_named(config, "producer", {events.POLL}, 24)
 
 
 def publish_path(stack: OwnStack, messages: int, say: Say) -> dict[str, Any]:

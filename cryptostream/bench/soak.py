@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from cryptostream.core import config as config_module
 from cryptostream.bench import load
 from cryptostream.core.config import Config
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.probes.processes import process_tree_usage
+from cryptostream.ops.health.probes.supervisord import program_states
 from cryptostream.ops.reconcile import processed_offsets, reconcile, wait_processed
 from cryptostream.ops import cli
 from cryptostream.pipeline import topic
@@ -31,8 +32,8 @@ def sample(config: Config, started: float) -> dict:
     """Memory (RSS with children) of every program and the lag, now."""
     ends = topic.end_offsets(config)
     done = processed_offsets(config)
-    memory = {name: probes.process_tree_usage(info["pid"])[0] // 2**20
-              for name, info in probes.program_states(config).items() if info["pid"]}
+    memory = {name: process_tree_usage(info["pid"])[0] // 2**20
+              for name, info in program_states(config).items() if info["pid"]}
     return {"seconds": round(time.monotonic() - started), "rss_mib": memory,
             "lag": sum(max(0, end - done.get(p, 0)) for p, end in ends.items())}
 

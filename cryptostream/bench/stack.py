@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from cryptostream.core.config import PROJECT_DIR, Config, load
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.probes.supervisord import program_states
 from cryptostream.core.ports import free_port
 
 BIN = PROJECT_DIR / "bin"
@@ -63,7 +63,7 @@ class OwnStack:
 
     def pids(self) -> dict[str, int]:
         """supervisord's programs by bare name, with their pids (0 when not running)."""
-        return {name: info["pid"] for name, info in probes.program_states(self.config()).items()}
+        return {name: info["pid"] for name, info in program_states(self.config()).items()}
 
     def processor(self, log: Path, **overrides: str) -> subprocess.Popen:
         """A processor of its own (not supervisord's), reading what `overrides` say."""

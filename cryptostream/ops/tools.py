@@ -9,13 +9,13 @@ from pathlib import Path
 
 from cryptostream.core import config as config_module
 from cryptostream.core import db
-from cryptostream.ops import supervisor
+from cryptostream.ops import programs, supervisor
 from cryptostream.ops.stack import containers
 from cryptostream.services.java import kafka_command
 from cryptostream.services.mysql_server import find
 from cryptostream.ops import cli
 
-PROGRAMS = ("producer", "processor", "kafka", "mysql", "exchange-sim", "supervisord")
+PROGRAMS = (*programs.SUPERVISED, programs.SUPERVISORD)  # the logs bin/logs follows
 
 
 @cli.command()
@@ -61,7 +61,7 @@ def logs(argv: list[str] | None = None) -> int:
     config = config_module.load()
     if "--docker" in args:  # container services: kafka, mysql, app, exchange-sim
         return containers.logs(config, names, follow)
-    names = names or ["producer", "processor"]
+    names = names or list(programs.PIPELINE)
     unknown = [n for n in names if n not in PROGRAMS]
     if unknown:
         print(f"error: unknown program {unknown[0]}; one of {', '.join(PROGRAMS)}", file=sys.stderr)

@@ -27,6 +27,7 @@ from kafka.errors import KafkaError
 
 from cryptostream.core import config as config_module
 from cryptostream.core.config import Config
+from cryptostream.core.polling import wait_for
 from cryptostream.core.ports import port_open
 from cryptostream.services.java import kafka_command
 from cryptostream.services.kafka_server import Node, format_storage, server_properties, stored_uuid
@@ -120,20 +121,15 @@ class KafkaCluster:
     def wait_ready(self, timeout: float = 180) -> None:
         """Until every node runs, answers on its port and is an active broker; raises at once
         if a node process died."""
-        deadline = time.monotonic() + timeout
         expected = {node.node_id for node in self.nodes}
-        while True:
+
+        def all_active() -> bool:
             dead = [node.node_id for node in self.nodes if not self.running(node.node_id)]
             if dead:
                 raise RuntimeError(f"Kafka node(s) {dead} not running; see {self.home}/node-N/kafka.log")
-            try:
-                if all(port_open(node.port) for node in self.nodes) and self.active_brokers() >= expected:
-                    return
-            except KafkaError:
-                pass  # no broker answers yet
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Kafka cluster at {self.bootstrap_servers} not ready after {timeout:.0f}s")
-            time.sleep(1)
+            return all(port_open(node.port) for node in self.nodes) and self.active_brokers() >= expected
+        wait_for("Kafka cluster", all_active, timeout, interval=1, retry=(KafkaError,),  # no broker answers yet
+                 timed_out=lambda _: f"Kafka cluster at {self.bootstrap_servers} not ready after {timeout:.0f}s")
 
 
 def local_ports(count: int, base_port: int) -> list[tuple[int, int]]:

@@ -12,7 +12,6 @@ import pwd
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import mysql.connector
@@ -20,6 +19,7 @@ import mysql.connector
 from cryptostream.core import config as config_module
 from cryptostream.core import db
 from cryptostream.core.config import Config
+from cryptostream.core.polling import wait_for
 
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/usr/libexec"])
 # Present once the accounts were made safe (sql/harden.sql); older data dirs get it at next start.
@@ -96,17 +96,22 @@ def harden(config: Config, datadir: Path) -> None:
 
 def _wait_for_root(config: Config, socket: Path, server: subprocess.Popen):
     """root over the socket: no password on a new data dir, the generated one on an old one."""
-    deadline = time.monotonic() + 60
-    while True:
+    failed = f"MariaDB did not start to close its accounts; see {config.var_dir}/log/mysql.log"
+
+    def connected() -> mysql.connector.MySQLConnection | None:
         for password in ("", db.admin_password(config).reveal()):
             try:
                 return mysql.connector.connect(unix_socket=str(socket), user=db.ADMIN_USER, password=password,
                                                autocommit=True, use_pure=True)
             except mysql.connector.Error:
                 pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"MariaDB did not start to close its accounts; see {config.var_dir}/log/mysql.log")
-        time.sleep(0.5)
+        if server.poll() is not None:
+            raise RuntimeError(failed)
+        return None
+    try:
+        return wait_for("MariaDB", connected, 60, retry=())
+    except TimeoutError:
+        raise RuntimeError(failed) from None
 
 
 def main() -> int:

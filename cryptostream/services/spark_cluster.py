@@ -26,6 +26,8 @@ from typing import Any, Callable
 
 import requests
 
+from cryptostream.core.polling import wait_for
+
 HOST = "127.0.0.1"
 APP_NAME = "cryptostream-processor"  # processor/session.py's appName
 
@@ -154,20 +156,14 @@ class SparkCluster:
         return Daemon(name, process, webui_port)
 
     def _wait(self, what: str, ready: Callable[[], bool], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
+        def alive_and_ready() -> bool:
             dead = [d.name for d in self.daemons() if not d.running()]
             if dead:
                 raise RuntimeError(f"{', '.join(dead)} exited; see {self.folder}/{dead[0]}.log")
-            try:
-                if ready():
-                    return
-            except (requests.RequestException, ValueError, KeyError) as exc:  # not listening yet
-                last = exc
-            time.sleep(0.5)
-        raise TimeoutError(f"{what} not ready after {timeout:.0f}s (logs in {self.folder})"
-                           + (f": {last}" if last else ""))
+            return ready()
+        wait_for(what, alive_and_ready, timeout, retry=(requests.RequestException, ValueError, KeyError),
+                 timed_out=lambda last: f"{what} not ready after {timeout:.0f}s (logs in {self.folder})"
+                                        + (f": {last}" if last else ""))
 
     def daemons(self) -> list[Daemon]:
         return ([self.master] if self.master else []) + self.workers

@@ -9,14 +9,16 @@ import argparse
 
 from cryptostream.core import config as config_module
 from cryptostream.core import events
-from cryptostream.ops.health import probes
-from cryptostream.ops.checks import Result, fail, ok, report, run_all
-from cryptostream.ops.health.daily_check import DailyCheck
 from cryptostream.ops import cli
+from cryptostream.ops.checks import Result, fail, ok, report, run_all
+from cryptostream.ops.health.facts import Facts
+from cryptostream.ops.health.probes.log_events import events_named
+from cryptostream.ops.health.rows import producer, spark
 
-def mysql_write_failures(check: DailyCheck) -> Result:
+
+def mysql_write_failures(facts: Facts) -> Result:
     """Sink retries and failed queries logged by the processor in the last hour."""
-    failures = probes.events_named(check.config, "processor", events.WRITE_FAILURES, 1)
+    failures = events_named(facts.config, "processor", events.WRITE_FAILURES, 1)
     if failures:
         last = failures[-1]
         error = str(last.get("error", last["event"])).splitlines()[0][:160]
@@ -30,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="check-alerts", description="Runbook section 7.2: alert conditions.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
-    check = DailyCheck(config_module.load())
-    return report(run_all([("spark", "lag", check.lag),
-                           ("spark", "batch duration", check.batch_duration),
-                           ("mysql", "write failures", lambda: mysql_write_failures(check)),
-                           ("producer", "api", check.api_health)]), args.json)
+    facts = Facts(config_module.load())
+    return report(run_all([*facts.rows("spark", {"lag": spark.lag, "batch duration": spark.batch_duration}),
+                           *facts.rows("mysql", {"write failures": mysql_write_failures}),
+                           *facts.rows("producer", {"api": producer.api_health})]), args.json)

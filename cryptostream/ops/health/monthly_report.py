@@ -17,20 +17,24 @@ from typing import Any
 from cryptostream.core import config as config_module
 from cryptostream.core import events
 from cryptostream.core.config import Config
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.percentile import percentile
+from cryptostream.ops.health.probes.log_events import events_named, time_of, warm_batches
+from cryptostream.ops.health.probes.mysql import mysql_query
+from cryptostream.ops.health.probes.processes import process_tree_usage
+from cryptostream.ops.health.probes.supervisord import program_states
 from cryptostream.ops import cli
 
 DAYS = 30
 
 
 def hour_of(event: dict[str, Any]) -> datetime:
-    return probes.time_of(event).replace(minute=0, second=0, microsecond=0)
+    return time_of(event).replace(minute=0, second=0, microsecond=0)
 
 
 def percentiles(values: list[float]) -> str:
     if not values:
         return "n/a"
-    return " / ".join(f"{probes.percentile(values, q):.3f}" for q in (0.5, 0.95, 0.99))
+    return " / ".join(f"{percentile(values, q):.3f}" for q in (0.5, 0.95, 0.99))
 
 
 def disk_usage(path: Path) -> int:
@@ -66,8 +70,8 @@ class Report:
     def __init__(self, config: Config, folder: Path) -> None:
         self.config = config
         self.folder = folder
-        self.batches = probes.events_named(config, "processor", {events.BATCH}, DAYS * 24)
-        self.polls = probes.events_named(config, "producer", {events.POLL}, DAYS * 24)
+        self.batches = events_named(config, "processor", {events.BATCH}, DAYS * 24)
+        self.polls = events_named(config, "producer", {events.POLL}, DAYS * 24)
         self.lines: list[str] = []
 
     def performance(self) -> None:
@@ -75,10 +79,10 @@ class Report:
         for event in self.batches:
             hourly[hour_of(event)] += event.get("input_rows") or 0
         hours = sorted(hourly)
-        warm = list(probes.warm_batches(iter(self.batches)))
+        warm = list(warm_batches(iter(self.batches)))
         durations = [e["duration_ms"] / 1000 for e in warm]
         writes = [e["write_ms"] / 1000 for e in warm if e.get("write_ms") is not None]
-        latency = [float(r[0]) for r in probes.mysql_query(self.config, "end_to_end_latency", (DAYS,))]
+        latency = [float(r[0]) for r in mysql_query(self.config, "end_to_end_latency", (DAYS,))]
         api = [e["api_latency_ms"] / 1000 for e in self.polls if e.get("api_latency_ms") is not None]
         self.lines += ["## 5.2 Performance", "", "| metric | value |", "| --- | --- |",
                        f"| messages processed ({DAYS} days) | {sum(hourly.values())} |",
@@ -93,13 +97,13 @@ class Report:
                        {"msgs/s": (hours, [hourly[h] / 3600 for h in hours])})
         if warm:
             self.image("batch-duration.png", "Micro-batch duration", "seconds",
-                       {"duration": ([probes.time_of(e) for e in warm], durations)})
+                       {"duration": ([time_of(e) for e in warm], durations)})
         if latency:
             self.image("latency.png", "End-to-end latency of rows", "rows", {"seconds": ([], latency)}, "hist")
 
     def capacity(self) -> None:
-        per_day = probes.mysql_query(self.config, "rows_per_day", (DAYS,))
-        sizes = probes.mysql_query(self.config, "table_sizes")
+        per_day = mysql_query(self.config, "rows_per_day", (DAYS,))
+        sizes = mysql_query(self.config, "table_sizes")
         kafka_bytes = disk_usage(self.config.var_dir / "kafka" / "data")
         kafka_disk = f"{kafka_bytes / 2**20:.1f} MiB" if self.config.kafka.private_broker else \
             "not measured here (external Kafka)"
@@ -113,8 +117,8 @@ class Report:
             self.image("table-growth.png", "moving_averages growth", "rows per day",
                        {"rows": ([d for d, _ in per_day], [c for _, c in per_day])}, "bar")
         self.lines += ["| program | state | memory (RSS, with children) | CPU time |", "| --- | --- | --- | --- |"]
-        for name, info in sorted(probes.program_states(self.config).items()):
-            rss, cpu = probes.process_tree_usage(info["pid"]) if info["pid"] else (0, 0.0)
+        for name, info in sorted(program_states(self.config).items()):
+            rss, cpu = process_tree_usage(info["pid"]) if info["pid"] else (0, 0.0)
             self.lines.append(f"| {name} | {info['statename']} | {rss / 2**20:.0f} MiB | {cpu:.1f} s |")
         self.lines.append("")
 

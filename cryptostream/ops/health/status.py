@@ -1,29 +1,31 @@
 """bin/status: one table of every component: supervisord state and uptime, last micro-batch,
-lag, newest row. Exit 0 when every program runs, 2 otherwise (the checks are bin/daily-check's),
+lag, newest row. Exit 0 when every program runs, 2 otherwise (the rows are bin/daily-check's),
 3 when it could not check (a bad setting, or a row that failed for another reason than an outage)."""
 from __future__ import annotations
 
 import argparse
 
 from cryptostream.core import config as config_module
-from cryptostream.ops.health import probes
-from cryptostream.ops.checks import Status, fail, ok, report, run_all, worst
-from cryptostream.ops.health.daily_check import DailyCheck
 from cryptostream.ops import cli
+from cryptostream.ops.checks import Result, Status, fail, ok, report, run_all, worst
+from cryptostream.ops.health.facts import Facts
+from cryptostream.ops.health.probes.mysql import mysql_query
+from cryptostream.ops.health.rows import producer, spark
+from cryptostream.ops.programs import EXCHANGE_SIM
 
 
-def program_rows(check: DailyCheck) -> list:
+def program_rows(facts: Facts) -> list[Result]:
     rows = []
-    for name, info in sorted(check.states().items()):
-        if name in check.config.external_services:  # left stopped: the service runs elsewhere
+    for name, info in sorted(facts.states().items()):
+        if name in facts.config.external_services:  # left stopped: the service runs elsewhere
             continue
-        make = ok if info["statename"] == "RUNNING" or name == "exchange-sim" else fail
+        make = ok if info["statename"] == "RUNNING" or name == EXCHANGE_SIM else fail
         rows.append(make(name, "supervisord", f"{info['statename']} {info['description']}", info["statename"]))
     return rows
 
 
-def newest_row(check: DailyCheck):
-    rows = probes.mysql_query(check.config, "latest_rows")
+def newest_row(facts: Facts) -> Result:
+    rows = mysql_query(facts.config, "latest_rows")
     if not rows:
         return ok("mysql", "newest row", "moving_averages is empty")
     symbol, start, _end, average, count, updated = rows[0]
@@ -36,12 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="status", description="One table of all components.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
-    check = DailyCheck(config_module.load())
-    results = run_all([("supervisord", "programs", lambda: program_rows(check)),
-                       ("spark", "last batch", check.last_batch),
-                       ("spark", "lag", check.lag),
-                       ("producer", "symbols", check.symbols),
-                       ("mysql", "newest row", lambda: newest_row(check))])
+    facts = Facts(config_module.load())
+    results = run_all([*facts.rows("supervisord", {"programs": program_rows}),
+                       *facts.rows("spark", {"last batch": spark.last_batch, "lag": spark.lag}),
+                       *facts.rows("producer", {"symbols": producer.symbols}),
+                       *facts.rows("mysql", {"newest row": newest_row})])
     report(results, args.json)
     # the table informs; the exit code says whether every program runs (2 if one does not or
     # supervisord does not answer) and 3 if a row could not be checked at all

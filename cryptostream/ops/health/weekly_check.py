@@ -16,7 +16,9 @@ from cryptostream.core import config as config_module
 from cryptostream.core import events
 from cryptostream.core import db
 from cryptostream.core.config import Config
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.probes.log_events import log_events, warm_batches
+from cryptostream.ops.health.probes.mysql import mysql_query, table_columns
+from cryptostream.ops.programs import PIPELINE
 from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
 from cryptostream.pipeline.schema import FIELDS, SCHEMA_VERSION, SPARK_TYPES, TRADE_FIELDS, problem, spark_schema
 from cryptostream.ops import cli
@@ -29,7 +31,7 @@ REPEATED = 10  # the same warning this often in a week is worth a look
 
 def week_log(config: Config) -> list[dict[str, Any]]:
     """The producer's then the processor's events of the week, each in time order."""
-    return [e for program in ("producer", "processor") for e in probes.log_events(config, program, HOURS)]
+    return [e for program in PIPELINE for e in log_events(config, program, HOURS)]
 
 
 def _example(event: dict[str, Any]) -> str:
@@ -55,7 +57,7 @@ def connection_failures(log: list[dict[str, Any]]) -> Result:
 
 
 def serialization_errors(config: Config) -> Result:
-    rows = probes.mysql_query(config, "rejected_by_reason", (HOURS,))
+    rows = mysql_query(config, "rejected_by_reason", (HOURS,))
     total = sum(n for _, n in rows)
     if total:
         by_reason = ", ".join(f"{reason} x{n}" for reason, n in sorted(rows, key=lambda r: -r[1]))
@@ -66,7 +68,7 @@ def serialization_errors(config: Config) -> Result:
 
 def slow_batches(config: Config, log: list[dict[str, Any]]) -> Result:
     limit_ms = config.checks.batch_p95_warn * 1000
-    slow = [e for e in probes.warm_batches(iter(log)) if e["duration_ms"] > limit_ms]
+    slow = [e for e in warm_batches(iter(log)) if e["duration_ms"] > limit_ms]
     if slow:
         worst = max(slow, key=lambda e: e["duration_ms"])
         return warn("logs", "slow micro-batches", f"{len(slow)} over {limit_ms / 1000:g}s in {DAYS} days, slowest "
@@ -114,7 +116,7 @@ def _normalise(kind: str) -> str:
 
 
 def mysql_matches_sql(config: Config) -> Result:
-    live = {t: {c: _normalise(k) for c, k in cols.items()} for t, cols in probes.table_columns(config).items()}
+    live = {t: {c: _normalise(k) for c, k in cols.items()} for t, cols in table_columns(config).items()}
     differences = []
     for table, columns in declared_columns().items():
         if table not in live:

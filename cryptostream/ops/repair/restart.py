@@ -13,27 +13,27 @@ from typing import Callable
 
 from cryptostream.core import config as config_module
 from cryptostream.core.config import Config
-from cryptostream.ops import supervisor
-from cryptostream.ops.health import probes
+from cryptostream.ops import programs, supervisor
+from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.stack import containers
-from cryptostream.ops.stack.native import wait_for
+from cryptostream.core.polling import wait_for
 from cryptostream.ops import cli
 from cryptostream.pipeline import topic
 
-ORDER = ("mysql", "kafka", "processor", "producer")  # dependencies first
+ORDER = programs.RESTART_ORDER  # dependencies first
 
 
 def healthy_check(config: Config, program: str, since: float) -> Callable[[], bool]:
     """True once `program` works again after its restart completed at `since` (epoch seconds):
     for the pipeline, work done by the new process, not the last work of the old one."""
     def batch_committed() -> bool:
-        rows = probes.mysql_query(config, "progress", (config.processor.query_name,))
+        rows = mysql_query(config, "progress", (config.processor.query_name,))
         return bool(rows) and float(rows[0][3]) < time.time() - since
 
     def published() -> bool:
         age = topic.newest_record_age(config, topic.end_offsets(config))
         return age is not None and age <= time.time() - since
-    return {"mysql": lambda: bool(probes.mysql_query(config, "row_count")),
+    return {"mysql": lambda: bool(mysql_query(config, "row_count")),
             "kafka": lambda: bool(topic.end_offsets(config)),
             "processor": batch_committed,
             "producer": published}[program]
@@ -42,7 +42,7 @@ def healthy_check(config: Config, program: str, since: float) -> Callable[[], bo
 def restart_command(config: Config, program: str, docker: bool) -> list[str]:
     if not docker:
         return supervisor.ctl_command(config, ["restart", program])
-    if program in ("producer", "processor"):
+    if program in programs.PIPELINE:
         return ["docker", "exec", containers.app_container(config), "supervisorctl", "restart", program]
     return containers.compose_command("restart", program)
 

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from cryptostream.core.config import PROJECT_DIR, Config
+from cryptostream.ops import programs
 from cryptostream.ops.stack import images, secrets
 
 COMPOSE_FILE = PROJECT_DIR / "docker" / "compose.yml"
@@ -106,7 +107,7 @@ def up(config: Config, simulated: bool, say) -> None:
     chosen = choose_images(config, say)
     container_secrets(config)
     env = environment(config, chosen, simulated)
-    services = ["kafka", "mysql", "app"] + (["exchange-sim"] if simulated else [])
+    services = [*programs.COMPOSE_SERVICES] + ([programs.EXCHANGE_SIM] if simulated else [])
     say("docker compose up: " + ", ".join(f"{s}={chosen.get(s, chosen['app'])}" for s in services))
     result = subprocess.run(compose_command("up", "-d", *services), env=env)
     if result.returncode != 0:

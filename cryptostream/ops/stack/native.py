@@ -5,39 +5,22 @@ import argparse
 import os
 import sys
 import time
-from typing import Callable
 
 from cryptostream.core import config as config_module
 from cryptostream.core import events
 from cryptostream.core.config import Config
+from cryptostream.core.polling import wait_for
 from cryptostream.core.ports import port_open
 from cryptostream.ops import cli, supervisor
 from cryptostream.ops.stack import database, jars, secrets
-from cryptostream.ops.health import probes
+from cryptostream.ops.health.probes.log_events import newest_event
+from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.stack import containers
 from cryptostream.pipeline import topic
 
 
 def say(message: str) -> None:
     print(f"==> {message}", flush=True)
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:
-    """Poll `check` until true; a RuntimeError from it is final, other errors are retried."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except RuntimeError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - keep waiting; the last error is reported
-            last = exc
-        else:
-            last = None
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout:g}s" + (f": {last}" if last else ""))
-        time.sleep(max(0.0, min(interval, deadline - time.monotonic())))  # the last check at the deadline
 
 
 def mode_file(config: Config):
@@ -156,17 +139,17 @@ def wait_for_rows(config: Config, timeout: float) -> None:
 
 def excluded_symbols(config: Config) -> dict[str, str]:
     """{symbol: exchange status} the producer's newest symbol check left out."""
-    newest = probes.newest_event(config, "producer", events.SYMBOL_CHECK, hours=1) or {}
+    newest = newest_event(config, "producer", events.SYMBOL_CHECK, hours=1) or {}
     return dict(newest.get("excluded") or {})
 
 
 def symbols_with_rows(config: Config) -> set[str]:
-    return {row[0] for row in probes.mysql_query(config, "symbols_with_rows")}
+    return {row[0] for row in mysql_query(config, "symbols_with_rows")}
 
 
 def print_latest_rows(config: Config) -> None:
     print(f"{'symbol':10} {'start_time (UTC)':23} {'average_price':>24} {'samples':>8}")
-    for symbol, start, _end, average, count, _updated in probes.mysql_query(config, "latest_rows"):
+    for symbol, start, _end, average, count, _updated in mysql_query(config, "latest_rows"):
         print(f"{symbol:10} {start.isoformat(' '):23} {average:>24} {count:>8}")
 
 

@@ -1,0 +1,38 @@
+"""Facts: the configuration and limits of one check run, and the facts its rows share, read once."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from cryptostream.core.config import Config
+from cryptostream.ops.checks import Result
+from cryptostream.ops.health.probes.supervisord import program_states
+from cryptostream.pipeline import topic
+
+
+Row = tuple[str, str, Callable[[], Result | list[Result]]]  # (component, check, run it), as checks.run_all takes
+
+
+class Facts:
+    """What the row checks of one bin/daily-check, bin/status or bin/check-alerts run read."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.limits = config.checks
+        self._ends: dict[int, int] | None = None
+        self._states: dict[str, dict[str, Any]] | None = None
+
+    def ends(self) -> dict[int, int]:
+        """The topic's end offset per partition."""
+        if self._ends is None:
+            self._ends = topic.end_offsets(self.config)
+        return self._ends
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        """supervisord's view of each program, by bare name."""
+        if self._states is None:
+            self._states = program_states(self.config)
+        return self._states
+
+    def rows(self, component: str, checks: dict[str, Callable[[Facts], Result | list[Result]]]) -> list[Row]:
+        """(component, check name, row) for each row function, bound to these facts."""
+        return [(component, name, lambda check=check: check(self)) for name, check in checks.items()]

@@ -1,0 +1,56 @@
+"""The programs' JSON log events: read by time, picked by name (cryptostream.core.events)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any, Collection, Iterator
+
+from cryptostream.core import events
+from cryptostream.core.config import Config
+from cryptostream.ops.health.probes.log_files import log_files
+
+WARM_UP_BATCHES = 3  # the first batches of a run include JVM and connector start-up
+
+
+def log_events(config: Config, program: str, hours: float) -> Iterator[dict[str, Any]]:
+    """The program's JSON log events of the last `hours`, oldest file first; other lines skipped."""
+    since = datetime.now(timezone.utc) - timedelta(hours=hours)
+    for path in log_files(config, program):
+        for line in path.read_text(errors="replace").splitlines():
+            if not line.startswith("{"):
+                continue
+            try:
+                event = json.loads(line)
+                stamp = time_of(event)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if stamp >= since:
+                yield event
+
+
+def time_of(event: dict[str, Any]) -> datetime:
+    """When a JSON log event was logged (its ISO-8601 UTC `timestamp`)."""
+    return datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+
+
+def events_named(config: Config, program: str, names: Collection[str], hours: float) -> list[dict[str, Any]]:
+    """The program's log events of the last `hours` called one of `names` (cryptostream.core.events)."""
+    return [event for event in log_events(config, program, hours) if event.get("event") in names]
+
+
+def newest_event(config: Config, program: str, name: str, hours: float) -> dict[str, Any] | None:
+    """The program's newest log event called `name` in the last `hours`; None if there is none."""
+    found = events_named(config, program, {name}, hours)
+    return found[-1] if found else None
+
+
+def warm_batches(log: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The processor's per-batch events, leaving out each run's warm-up batches."""
+    since_start = 0
+    for event in log:
+        if event.get("event") == events.QUERY_STARTED:
+            since_start = 0
+        elif event.get("event") == events.BATCH and event.get("duration_ms") is not None:
+            since_start += 1
+            if since_start > WARM_UP_BATCHES:
+                yield event
