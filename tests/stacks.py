@@ -17,8 +17,9 @@ from pathlib import Path
 import mysql.connector
 
 from cryptostream import db
-from cryptostream.config import PROJECT_DIR, Config, load
+from cryptostream.config import Config, load
 from cryptostream.bench.stack import environment
+from tests.harness import PROJECT_DIR
 
 BIN = PROJECT_DIR / "bin"
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream.config import PROJECT_DIR, load
+from cryptostream.config import load
 from cryptostream.ops import images
 from cryptostream.ops.stack import free_port
+from tests.harness import PROJECT_DIR
 
 pytestmark = pytest.mark.fresh
 

@@ -12,9 +12,8 @@ import requests
 from kafka import KafkaProducer
 
 from cryptostream import db
-from cryptostream.config import PROJECT_DIR
 from cryptostream.ops import backup
-from tests.harness import query, wait_until_processed
+from tests.harness import PROJECT_DIR, query, wait_until_processed
 from tests.stacks import NativeStack, running
 
 pytestmark = pytest.mark.e2e

@@ -17,12 +17,12 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 
-from cryptostream.config import PROJECT_DIR, Config, load
+from cryptostream.config import Config, load
 from cryptostream.ops.probes import topic_end_offsets
 from cryptostream.ops.reconcile import read_messages, reconcile
 from cryptostream.services.kafka_cluster import KafkaCluster
 from tests.conftest import free_port
-from tests.harness import wait_until_processed
+from tests.harness import PROJECT_DIR, wait_until_processed
 from tests.stacks import NativeStack, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scaleout]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from cryptostream.config import PROJECT_DIR
+from tests.harness import PROJECT_DIR
 from cryptostream.ops.docker_stack import OFFICIAL
 
 

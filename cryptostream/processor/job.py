@@ -22,14 +22,14 @@ from prometheus_client import Counter
 
 from cryptostream import config as config_module
 from cryptostream import metrics
-from cryptostream.config import PROJECT_DIR, Config, ConfigError, memory_bytes
+from cryptostream.config import Config, ConfigError, memory_bytes
 from cryptostream.logs import configure
 from cryptostream.processor import classify, partials
 from cryptostream.processor.sink import MySQLSink, keys_from_row, window_from_row
 from cryptostream.schema import Reason
+from cryptostream.shipped_files import CONF_DIR
 
 log = structlog.get_logger("processor")
-CONF_DIR = PROJECT_DIR / "conf"
 # Driver memory a message of a micro-batch may cost at most: a reject reaches Python as its
 # Kafka position, the first classify.VALUE_PREFIX bytes of its value and KEY_PREFIX of its
 # key, with Python's object overhead; a valid one as a dedup key. The Kafka source bounds a

@@ -5,9 +5,8 @@ import os
 import shutil
 from pathlib import Path
 
-from cryptostream.config import PROJECT_DIR, Config
-
-CONF_DIR = PROJECT_DIR / "conf"
+from cryptostream.config import Config
+from cryptostream.shipped_files import CONF_DIR
 
 
 def kafka_command(config: Config, main_class: str, args: list[str], component: str,
