@@ -30,10 +30,10 @@ def environment(home: Path, **settings: str) -> dict[str, str]:
     return env
 
 
-
 def _checkout() -> Path:
     # its stacks start through bin/up, as an operator's does
     return shipped_files.checkout("the benchmark")
+
 
 class OwnStack:
     """bin/up --simulated / bin/down in `home`; `config()` is what its programs read."""
@@ -46,8 +46,8 @@ class OwnStack:
         return load(env={**self.env, **{f"CRYPTOSTREAM_{k.upper()}": v for k, v in overrides.items()}})
 
     def run(self, command: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([str(_checkout() / "bin" / command), *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run([str(_checkout() / "bin" / command), *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
 
     def up(self, wait_rows: float = 180) -> float:
         """Start everything; seconds until rows of every symbol were in MySQL."""
