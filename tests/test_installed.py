@@ -26,7 +26,8 @@ def reachable(folder: Path) -> Path:
     return folder
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None,
+        timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -102,7 +103,8 @@ def test_stack_up_status_down_from_the_wheel(venv: Path, elsewhere: Path, instal
     symbols = {row[0] for row in query(config, "SELECT DISTINCT symbol FROM moving_averages")}
     assert symbols == set(config.exchange.symbols)
     servers = stack.server_processes()
-    programs = [cmd for _uid, _pid, cmd in servers if "cryptostream-producer" in cmd or "cryptostream-processor" in cmd]
+    programs = [cmd for _uid, _pid, cmd in servers
+                if "cryptostream-producer" in cmd or "cryptostream-processor" in cmd]
     assert len(programs) >= 2 and all(str(venv) in cmd for cmd in programs), programs
     assert (stack.home / "log" / "producer.log").stat().st_size > 0
 

@@ -33,7 +33,8 @@ def listed(value: str) -> list[str]:
 def test_every_package_folder_is_listed() -> None:
     """setup.cfg lists its packages by hand (find: cannot map conf/ and sql/): a new subpackage
     left out of the list would be missing from the wheel."""
-    found = {".".join(p.parent.relative_to(PROJECT_DIR).parts) for p in (PROJECT_DIR / "cryptostream").rglob("__init__.py")}
+    found = {".".join(p.parent.relative_to(PROJECT_DIR).parts)
+             for p in (PROJECT_DIR / "cryptostream").rglob("__init__.py")}
     assert set(listed(options()["options"]["packages"])) == found | {"cryptostream.conf", "cryptostream.sql"}
 
 
@@ -96,7 +97,8 @@ def test_lock_pins_every_requirement_within_its_bounds() -> None:
     for requirement in every_requirement():
         pin = pins.get(lockfile.canonical(requirement.name))
         assert pin, f"{requirement.name} is not in {LOCK.name}; regenerate it (README.md, 'The lock')"
-        assert requirement.specifier.contains(pin.version, prereleases=True), f"{pin.name}=={pin.version} vs {requirement}"
+        assert requirement.specifier.contains(pin.version, prereleases=True), \
+            f"{pin.name}=={pin.version} is outside {requirement}"
 
 
 def test_every_pin_has_a_hash() -> None:
