@@ -78,8 +78,9 @@ ensure_venv() {
   step "installing Python packages into $VENV (pyspark is ~300 MB the first time)"
   # Every package exactly as locked (extras test and report included), each download checked
   # against the lock's hashes (pip refuses a dependency the lock lacks); then the project
-  # itself, editable, without resolving again.
-  "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q --require-hashes -r "$lock"
+  # itself, editable, without resolving again. --use-pep517: the system pip (23.0) would
+  # otherwise install the pyspark sdist with the legacy setup.py, leaving no cached wheel.
+  "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q --require-hashes --use-pep517 -r "$lock"
   "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q --no-deps -e "$PROJECT_DIR"
   echo "$want" >"$stamp"
 }
