@@ -6,10 +6,14 @@ processor's Spark and sink code; tests/test_reconcile.py checks it against hand-
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from cryptostream.core import db
 from cryptostream.core.config import Config
 from cryptostream.ops.reconcile import wait_processed
 from cryptostream.pipeline import topic
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent  # the checkout the tests run from
 
 
 def query(config: Config, sql: str, params: tuple = ()) -> list[tuple]:

@@ -17,8 +17,9 @@ from pathlib import Path
 import mysql.connector
 
 from cryptostream.core import db
-from cryptostream.core.config import PROJECT_DIR, Config, load
+from cryptostream.core.config import Config, load
 from cryptostream.bench.stack import environment
+from tests.harness import PROJECT_DIR
 
 BIN = PROJECT_DIR / "bin"
 

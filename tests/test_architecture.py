@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cryptostream.core.config import PROJECT_DIR
+from tests.harness import PROJECT_DIR
 
 
 def test_import_contracts_are_kept() -> None:

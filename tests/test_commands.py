@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cryptostream.bench.stack import environment
-from cryptostream.core.config import PROJECT_DIR
+from tests.harness import PROJECT_DIR
 
 pytestmark = pytest.mark.integration  # runs the bin/ wrappers as processes (about a minute)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cryptostream.core.config import ConfigError, Secret, load
+from tests.harness import PROJECT_DIR
 
 
 def test_defaults_match_the_documented_file() -> None:
@@ -295,7 +296,7 @@ def test_every_variable_the_project_uses_is_known() -> None:
     known = settings | {f"CRYPTOSTREAM_{name}" for name in config_module.OTHER_VARIABLES}
     used = set()
     for folder in ("bin", "docker", "conf", "cryptostream", "tests"):
-        for path in (config_module.PROJECT_DIR / folder).rglob("*"):
+        for path in (PROJECT_DIR / folder).rglob("*"):
             if path.is_file() and path.suffix not in (".pyc", ".jar") and path.name != "test_config.py":
                 text = path.read_text(errors="ignore")
                 used |= {name for name in re.findall(r"CRYPTOSTREAM_[A-Z0-9_]+", text) if not name.endswith("_")}

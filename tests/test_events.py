@@ -12,10 +12,11 @@ from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 
 from cryptostream.core import events, logs
-from cryptostream.core.config import PROJECT_DIR, load
+from cryptostream.core.config import load
 from cryptostream.ops.health import weekly_check
 from cryptostream.pipeline.producer.publisher import Publisher
 from cryptostream.pipeline.schema import PriceMessage
+from tests.harness import PROJECT_DIR
 
 LEVELS = {"debug", "info", "warning", "error", "exception", "critical"}
 DECLARED = {name for name, value in vars(events).items() if name.isupper() and isinstance(value, str)}

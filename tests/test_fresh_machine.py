@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream.core.config import PROJECT_DIR, load
-from cryptostream.ops.stack import images
+from cryptostream.core.config import load
 from cryptostream.core.ports import free_port
+from cryptostream.ops.stack import images
+from tests.harness import PROJECT_DIR
 
 pytestmark = pytest.mark.fresh
 

@@ -6,7 +6,7 @@ import configparser
 
 import yaml
 
-from cryptostream.core.config import PROJECT_DIR
+from tests.harness import PROJECT_DIR
 from cryptostream.ops import programs, supervisor
 
 

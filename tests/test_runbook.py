@@ -12,9 +12,8 @@ import requests
 from kafka import KafkaProducer
 
 from cryptostream.core import db
-from cryptostream.core.config import PROJECT_DIR
 from cryptostream.ops.stack.database import TABLES
-from tests.harness import query, wait_until_processed
+from tests.harness import PROJECT_DIR, query, wait_until_processed
 from tests.stacks import NativeStack, running
 
 pytestmark = pytest.mark.e2e

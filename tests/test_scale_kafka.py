@@ -17,12 +17,12 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 
-from cryptostream.core.config import PROJECT_DIR, Config, load
-from cryptostream.pipeline.topic import end_offsets
-from cryptostream.ops.reconcile import read_messages, reconcile
-from cryptostream.services.kafka_cluster import KafkaCluster
+from cryptostream.core.config import Config, load
 from cryptostream.core.ports import free_port
-from tests.harness import wait_until_processed
+from cryptostream.ops.reconcile import read_messages, reconcile
+from cryptostream.pipeline.topic import end_offsets
+from cryptostream.services.kafka_cluster import KafkaCluster
+from tests.harness import PROJECT_DIR, wait_until_processed
 from tests.stacks import NativeStack, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scaleout]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream.core.config import PROJECT_DIR, load
+from cryptostream.core.config import load
+from tests.harness import PROJECT_DIR
 
 
 def test_bandit_finds_nothing_of_medium_or_high_severity() -> None:

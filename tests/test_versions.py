@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from cryptostream.core.config import PROJECT_DIR
 from cryptostream.ops.stack.containers import OFFICIAL
+from tests.harness import PROJECT_DIR
 
 
 def maven_property(file: str, name: str) -> str:

@@ -64,10 +64,11 @@ check_versions() {
 }
 
 ensure_venv() {
-  local stamp="$VENV/.cryptostream-setup" want
+  local stamp="$VENV/.cryptostream-setup" want lock="$PROJECT_DIR/conf/requirements.lock"
   local base
   base="$("$PYTHON" -c 'import sys; print(sys.base_prefix)')"
-  want="$({ cat "$PROJECT_DIR/setup.cfg" "$PROJECT_DIR/pyproject.toml"; echo "$base"; } | sha256sum | cut -c1-16)"
+  # the lock is in the stamp: a changed pin reinstalls
+  want="$({ cat "$PROJECT_DIR/setup.cfg" "$PROJECT_DIR/pyproject.toml" "$lock"; echo "$base"; } | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
   if [ ! -x "$VENV_BIN/python" ] || [ "$("$VENV_BIN/python" -c 'import sys; print(sys.base_prefix)')" != "$base" ]; then
     step "creating virtualenv $VENV with $PYTHON"
@@ -75,8 +76,12 @@ ensure_venv() {
     "$PYTHON" -m venv "$VENV"
   fi
   step "installing Python packages into $VENV (pyspark is ~300 MB the first time)"
-  "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q --upgrade pip
-  "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q -e "$PROJECT_DIR[test,report]"
+  # Every package exactly as locked (extras test and report included), each download checked
+  # against the lock's hashes (pip refuses a dependency the lock lacks); then the project
+  # itself, editable, without resolving again. --use-pep517: the system pip (23.0) would
+  # otherwise install the pyspark sdist with the legacy setup.py, leaving no cached wheel.
+  "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q --require-hashes --use-pep517 -r "$lock"
+  "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -q --no-deps -e "$PROJECT_DIR"
   echo "$want" >"$stamp"
 }
 

@@ -16,7 +16,7 @@ from typing import Any
 from cryptostream.bench import phases, profile
 from cryptostream.bench.measure import median
 from cryptostream.bench.stack import OwnStack
-from cryptostream.core.config import PROJECT_DIR
+from cryptostream.core import shipped_files
 from cryptostream.ops import cli
 
 # (figure, dotted path in the medians, target, "min" = at least / "max" = at most)
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             and 10_000 <= args.profile_rows <= 10_000_000):
         parser.error("out of bounds: runs 1-10, messages 1,000-50,000,000, extra symbols 0-500, "
                      "latency minutes up to 60, rate up to 20,000, profile rows 10,000-10,000,000")
-    folder = PROJECT_DIR / "var" / "bench"
+    folder = shipped_files.checkout("bin/bench") / "var" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     report = run_all(args, folder)
     path = folder / f"bench-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"

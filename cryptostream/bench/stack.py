@@ -8,11 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-from cryptostream.core.config import PROJECT_DIR, Config, load
+from cryptostream.core import shipped_files
+from cryptostream.core.config import Config, load
 from cryptostream.ops.health.probes.supervisord import program_states
 from cryptostream.core.ports import free_port
 
-BIN = PROJECT_DIR / "bin"
 PORT_SETTINGS = ("KAFKA_CONTROLLER_PORT", "MYSQL_PORT", "SIMULATOR_PORT", "SIMULATOR_MIRROR_PORT", "SIMULATOR_WS_PORT",
                  "METRICS_PRODUCER_PORT", "METRICS_PROCESSOR_PORT")
 
@@ -22,12 +22,17 @@ def environment(home: Path, **settings: str) -> dict[str, str]:
     (keys like processor_window, as in the configuration file's section_key)."""
     kafka_port = free_port()
     env = dict(os.environ, CRYPTOSTREAM_HOME=str(home),
-               CRYPTOSTREAM_JARS_DIR=str(PROJECT_DIR / "var" / "jars"),  # resolved once for all homes
+               CRYPTOSTREAM_JARS_DIR=str(_checkout() / "var" / "jars"),  # resolved once for all homes
                CRYPTOSTREAM_KAFKA_PORT=str(kafka_port),
                CRYPTOSTREAM_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{kafka_port}")
     env.update({f"CRYPTOSTREAM_{name}": str(free_port()) for name in PORT_SETTINGS})
     env.update({f"CRYPTOSTREAM_{key.upper()}": value for key, value in settings.items()})  # settings win
     return env
+
+
+def _checkout() -> Path:
+    # its stacks start through bin/up, as an operator's does
+    return shipped_files.checkout("the benchmark")
 
 
 class OwnStack:
@@ -41,8 +46,8 @@ class OwnStack:
         return load(env={**self.env, **{f"CRYPTOSTREAM_{k.upper()}": v for k, v in overrides.items()}})
 
     def run(self, command: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / command), *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run([str(_checkout() / "bin" / command), *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
 
     def up(self, wait_rows: float = 180) -> float:
         """Start everything; seconds until rows of every symbol were in MySQL."""

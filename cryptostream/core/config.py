@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG_FILE = PROJECT_DIR / "conf" / "cryptostream.ini"
+from cryptostream.core.shipped_files import CHECKOUT, CONF_DIR
+
+DEFAULT_CONFIG_FILE = CONF_DIR / "cryptostream.ini"
 ENV_PREFIX = "CRYPTOSTREAM_"
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|seconds?|m|min|minutes?|h|hours?)?\s*$")
@@ -509,13 +510,23 @@ def _read_file(path: Path) -> configparser.ConfigParser:
     return parser
 
 
+def default_home(env: Mapping[str, str]) -> Path:
+    """The data folder when CRYPTOSTREAM_HOME is unset: var/ of a checkout; installed, the
+    XDG data folder, or /var/lib/cryptostream for root (the service user cannot enter /root)."""
+    if CHECKOUT is not None:
+        return CHECKOUT / "var"
+    if os.geteuid() == 0:
+        return Path("/var/lib/cryptostream")
+    return Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "cryptostream"
+
+
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Read the config file and the environment; raise ConfigError on any bad value."""
     env = os.environ if env is None else env
     _check_environment(env)
     path = Path(path or env.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
     parser = _read_file(path)
-    var_dir = Path(env.get(f"{ENV_PREFIX}HOME", PROJECT_DIR / "var")).resolve()
+    var_dir = Path(env.get(f"{ENV_PREFIX}HOME") or default_home(env)).resolve()
     sections = {name: cls(**_section_values(name, cls, parser, env)) for name, cls in _SECTIONS.items()}
     jars_dir = Path(env.get(f"{ENV_PREFIX}JARS_DIR", var_dir / "jars")).resolve()
     config = Config(var_dir=var_dir, jars_dir=jars_dir, **sections)

@@ -9,9 +9,10 @@ from pathlib import Path
 import mysql.connector
 from mysql.connector.connection import MySQLConnection
 
-from cryptostream.core.config import PROJECT_DIR, Config, Secret
+from cryptostream.core import shipped_files
+from cryptostream.core.config import Config, Secret
 
-SQL_DIR = Path(os.environ.get("CRYPTOSTREAM_SQL_DIR", PROJECT_DIR / "sql"))
+SQL_DIR = Path(os.environ.get("CRYPTOSTREAM_SQL_DIR", shipped_files.SQL_DIR))
 ADMIN_USER = "root"
 _NAME = re.compile(r"^-- name: ([\w.]+)\s*$", re.MULTILINE)
 

@@ -14,7 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cryptostream.core.config import PROJECT_DIR, Config
+from cryptostream.core import shipped_files
+from cryptostream.core.config import Config
 
 NAME = "cryptostream"
 
@@ -68,7 +69,7 @@ def _give(var_dir: Path) -> None:
 
 def _check_reachable(config: Config) -> None:
     """Fail before anything starts if the user cannot run the interpreter or read the code."""
-    needs = [Path(sys.executable), PROJECT_DIR / "conf", PROJECT_DIR / "sql", config.var_dir, config.jars_dir]
+    needs = [Path(sys.executable), shipped_files.CONF_DIR, shipped_files.SQL_DIR, config.var_dir, config.jars_dir]
     for path in needs:
         blocked = _first_closed_folder(path)
         if blocked:

@@ -11,10 +11,11 @@ from xmlrpc.client import ServerProxy  # nosec B411
 
 from supervisor.xmlrpc import SupervisorTransport
 
-from cryptostream.core.config import PROJECT_DIR, Config
+from cryptostream.core import shipped_files
+from cryptostream.core.config import Config
 from cryptostream.ops import service_user
 
-CONF = PROJECT_DIR / "conf" / "supervisord.conf"
+CONF = shipped_files.CONF_DIR / "supervisord.conf"
 # Programs live in groups (infra, pipeline); users type the bare names.
 GROUPS = {"mysql": "infra", "kafka": "infra", "producer": "pipeline", "processor": "pipeline"}
 

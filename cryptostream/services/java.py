@@ -5,9 +5,8 @@ import os
 import shutil
 from pathlib import Path
 
-from cryptostream.core.config import PROJECT_DIR, Config
-
-CONF_DIR = PROJECT_DIR / "conf"
+from cryptostream.core.config import Config
+from cryptostream.core.shipped_files import CONF_DIR
 
 
 def kafka_command(config: Config, main_class: str, args: list[str], component: str,

@@ -6,16 +6,20 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from cryptostream.core.config import PROJECT_DIR, Config
+from cryptostream.core import shipped_files
+from cryptostream.core.config import Config
 from cryptostream.ops import programs
 from cryptostream.ops.stack import images, secrets
 
-COMPOSE_FILE = PROJECT_DIR / "docker" / "compose.yml"
 OFFICIAL = {"kafka": "apache/kafka:4.4.0", "mysql": "mysql:8.4"}
 
 
 def project_name() -> str:
     return os.environ.get("CRYPTOSTREAM_COMPOSE_PROJECT", "cryptostream")
+
+
+def compose_file() -> Path:
+    return shipped_files.checkout("the container stack (--docker)") / "docker" / "compose.yml"
 
 
 def compose_command(*args: str) -> list[str]:
@@ -26,7 +30,7 @@ def compose_command(*args: str) -> list[str]:
         base = ["docker-compose"]
     else:
         raise FileNotFoundError("neither `docker compose` nor docker-compose found: run bin/docker-engine")
-    return [*base, "-p", project_name(), "-f", str(COMPOSE_FILE), "--profile", "simulated", *args]
+    return [*base, "-p", project_name(), "-f", str(compose_file()), "--profile", "simulated", *args]
 
 
 def container_secrets(config: Config) -> Path:

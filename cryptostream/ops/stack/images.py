@@ -3,7 +3,8 @@
 base   debootstrap'd Debian bookworm, imported once (a tarball cached under var/docker)
 kafka  the Maven-resolved Kafka jars on a JRE (docker/kafka), like apache/kafka
 mysql  Debian's MariaDB (docker/mysql), like mysql:8.4
-app    the package, its wheelhouse and Spark-connector jars, supervisord (docker/app)
+app    the project's wheel and its dependencies' wheels (var/wheels, from conf/requirements.lock),
+       the Spark-connector jars, supervisord (docker/app)
 Docker's layer cache makes a second build fast; each step says what it is doing.
 """
 from __future__ import annotations
@@ -12,17 +13,23 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from cryptostream.core.config import PROJECT_DIR, Config
-from cryptostream.ops.stack import jars
+from cryptostream.core import shipped_files
+from cryptostream.core.config import Config
 from cryptostream.ops import cli
+from cryptostream.ops.stack import jars, lockfile
 
 BASE_IMAGE = "cryptostream/base:bookworm"
 LOCAL_IMAGES = {"kafka": "cryptostream/kafka:local", "mysql": "cryptostream/mysql:local",
                 "app": "cryptostream/app:local"}
-WHEELS = PROJECT_DIR / "var" / "wheels"
-BUILD_PACKAGES = ("setuptools>=68", "wheel")  # for the editable install inside the app image
+PIP = (sys.executable, "-m", "pip", "--disable-pip-version-check")
+
+
+def context() -> Path:
+    """The docker build context: the source checkout (the images are built from it)."""
+    return shipped_files.checkout("building the images")
 
 
 def exists(image: str) -> bool:
@@ -41,7 +48,7 @@ def build_base(say) -> None:
 def base_tarball(say) -> Path:
     """A minimal Debian bookworm root filesystem (debootstrap), made once and cached: the base
     image, and the fresh machine of tests/test_fresh_machine.py."""
-    tarball = PROJECT_DIR / "var" / "docker" / "bookworm-minbase.tar"
+    tarball = context() / "var" / "docker" / "bookworm-minbase.tar"
     if not tarball.exists():
         rootfs = tarball.with_suffix(".rootfs")
         say(f"debootstrap bookworm into {rootfs} (about 30 s)")
@@ -62,23 +69,47 @@ def _debootstrap() -> str:
 
 
 def build_wheelhouse(say) -> None:
-    """Wheels of the package's dependencies (pyspark is built once from its sdist, then cached)."""
-    stamp = WHEELS / ".stamp"
-    want = hashlib.sha256((PROJECT_DIR / "setup.cfg").read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == want:
-        return
-    say(f"building the wheelhouse {WHEELS} (pyspark takes a minute the first time)")
-    WHEELS.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
-                    "--wheel-dir", str(WHEELS), str(PROJECT_DIR), *BUILD_PACKAGES], check=True)
-    stamp.write_text(want)
+    """var/wheels/deps: what the pipeline needs from conf/requirements.lock, each download checked
+    against the lock's hashes (pyspark, an sdist, is built into a wheel here, once per lock);
+    var/wheels/app: the project's own wheel, built every time."""
+    root = context()
+    lock, setup_cfg = root / "conf" / "requirements.lock", root / "setup.cfg"
+    deps = root / "var" / "wheels" / "deps"
+    stamp = deps / ".stamp"
+    want = hashlib.sha256(lock.read_bytes() + setup_cfg.read_bytes()).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == want):
+        say(f"building the wheelhouse {deps} from {lock.name} (pyspark takes a minute the first time)")
+        pins = lockfile.runtime(lockfile.read(lock), lockfile.requirements(setup_cfg))
+        _hash_checked_wheels(pins, deps)
+        # the image installs exactly these versions; see docker/app/Dockerfile for why without hashes
+        (deps / "requirements.txt").write_text("".join(f"{p.requirement(with_hashes=False)}\n" for p in pins))
+        stamp.write_text(want)
+    _project_wheel(root, root / "var" / "wheels" / "app", say)
+
+
+def _hash_checked_wheels(pins: list[lockfile.Pin], target: Path) -> None:
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as hashed:
+        hashed.write("".join(f"{p.requirement()}\n" for p in pins))
+        hashed.flush()
+        subprocess.run([*PIP, "wheel", "-q", "--require-hashes", "--no-deps", "-r", hashed.name,
+                        "--wheel-dir", str(target)], check=True)
+
+
+def _project_wheel(root: Path, target: Path, say) -> None:
+    say(f"building the cryptostream wheel into {target}")
+    shutil.rmtree(target, ignore_errors=True)
+    # setuptools never empties build/: a module deleted from the code would still ship
+    shutil.rmtree(root / "build", ignore_errors=True)
+    subprocess.run([*PIP, "wheel", "-q", "--no-deps", "--wheel-dir", str(target), str(root)], check=True)
 
 
 def build_image(name: str, say) -> None:
     say(f"docker build {LOCAL_IMAGES[name]}")
     build = subprocess.run(["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
-                            "-t", LOCAL_IMAGES[name], "-f", str(PROJECT_DIR / "docker" / name / "Dockerfile"),
-                            str(PROJECT_DIR)], capture_output=True, text=True)
+                            "-t", LOCAL_IMAGES[name], "-f", str(context() / "docker" / name / "Dockerfile"),
+                            str(context())], capture_output=True, text=True)
     if build.returncode != 0:  # the full build log only when it failed
         print(build.stdout[-6000:], build.stderr[-4000:], sep="\n", file=sys.stderr)
         raise RuntimeError(f"docker build of {LOCAL_IMAGES[name]} failed")
@@ -86,7 +117,7 @@ def build_image(name: str, say) -> None:
 
 def build_all(config: Config, say=print) -> dict[str, str]:
     """Build every local image (cached); returns {service: image name}."""
-    if config.jars_dir != PROJECT_DIR / "var" / "jars":
+    if config.jars_dir != context() / "var" / "jars":
         raise ValueError("image builds take the jars from var/jars: unset CRYPTOSTREAM_JARS_DIR")
     jars.resolve(config, say)
     build_base(say)

@@ -5,7 +5,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from cryptostream.core.config import PROJECT_DIR, Config
+from cryptostream.core import shipped_files
+from cryptostream.core.config import Config
 
 POMS = {"kafka": ("kafka.xml", False), "spark": ("spark-kafka.xml", True)}
 
@@ -13,7 +14,7 @@ POMS = {"kafka": ("kafka.xml", False), "spark": ("spark-kafka.xml", True)}
 def resolve(config: Config, say=print) -> None:
     """Copy each set's jars into var/jars/<set>; a set already there (stamp matches its pom) is kept."""
     for name, (pom_file, direct_only) in POMS.items():
-        pom = PROJECT_DIR / "conf" / "maven" / pom_file
+        pom = shipped_files.CONF_DIR / "maven" / pom_file
         target = config.jars_dir / name
         stamp = target / ".pom"
         if stamp.exists() and stamp.read_text() == pom.read_text():

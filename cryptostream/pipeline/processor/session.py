@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cryptostream.core.config import PROJECT_DIR, Config
-
-CONF_DIR = PROJECT_DIR / "conf"
+from cryptostream.core.config import Config
+from cryptostream.core.shipped_files import CONF_DIR
 
 
 class MissingJars(RuntimeError):
