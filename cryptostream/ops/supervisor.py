@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 # supervisord's own XML-RPC over its 0700 unix socket in var/run: a trusted peer
 from xmlrpc.client import ServerProxy  # nosec B411
@@ -13,11 +12,10 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from cryptostream.core import shipped_files
 from cryptostream.core.config import Config
-from cryptostream.ops import service_user
+from cryptostream.core.polling import wait_for
+from cryptostream.ops import programs, service_user
 
 CONF = shipped_files.CONF_DIR / "supervisord.conf"
-# Programs live in groups (infra, pipeline); users type the bare names.
-GROUPS = {"mysql": "infra", "kafka": "infra", "producer": "pipeline", "processor": "pipeline"}
 
 
 # Passwords reach programs as files (var/secrets), never through every child's environment.
@@ -55,16 +53,14 @@ def start_daemon(config: Config, extra_env: dict[str, str]) -> None:
     user = service_user.ensure(config)
     as_user = ["--user", user] if user else []
     subprocess.run([_bin("supervisord"), "-c", str(CONF), *as_user], env=environment(config, extra_env), check=True)
-    deadline = time.monotonic() + 30
-    while not is_running(config):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"supervisord did not come up; see {config.var_dir / 'log' / 'supervisord.log'}")
-        time.sleep(0.2)
+    wait_for("supervisord", lambda: is_running(config), 30, interval=0.2,
+             timed_out=lambda _: f"supervisord did not come up; see {config.var_dir / 'log' / 'supervisord.log'}")
 
 
 def qualify(name: str) -> str:
-    """'producer' -> 'pipeline:producer'; group names, 'all' and qualified names pass through."""
-    return f"{GROUPS[name]}:{name}" if name in GROUPS else name
+    """'producer' -> 'pipeline:producer': programs live in groups (infra, pipeline), users type the
+    bare names; group names, 'all' and qualified names pass through."""
+    return f"{programs.GROUPS[name]}:{name}" if name in programs.GROUPS else name
 
 
 def ctl_command(config: Config, args: list[str]) -> list[str]:
