@@ -7,6 +7,7 @@ convention, where "could not check" is reserved for the plugin's own trouble.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -99,3 +100,10 @@ def report(results: list[Result], as_json: bool) -> int:
     else:
         print(render_table(results, colour=sys.stdout.isatty()))
     return int(worst(results))
+
+
+def check_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The arguments every check command takes: --json for machine-readable output."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser

@@ -5,12 +5,11 @@ exit 0 when none fires, 1 for warnings, 2 for alerts at the failure threshold.
 """
 from __future__ import annotations
 
-import argparse
 
 from cryptostream.core import config as config_module
 from cryptostream.core import events
 from cryptostream.ops import cli
-from cryptostream.ops.checks import Result, fail, ok, report, run_all
+from cryptostream.ops.checks import Result, check_parser, fail, ok, report, run_all
 from cryptostream.ops.health.facts import Facts
 from cryptostream.ops.health.probes.log_events import events_named
 from cryptostream.ops.health.rows import producer, spark
@@ -29,8 +28,7 @@ def mysql_write_failures(facts: Facts) -> Result:
 
 @cli.command(cli.UNKNOWN)
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="check-alerts", description="Runbook section 7.2: alert conditions.")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = check_parser("check-alerts", "Runbook section 7.2: alert conditions.")
     args = parser.parse_args(argv)
     facts = Facts(config_module.load())
     return report(run_all([*facts.rows("spark", {"lag": spark.lag, "batch duration": spark.batch_duration}),

@@ -10,12 +10,11 @@
 """
 from __future__ import annotations
 
-import argparse
 
 from cryptostream.core import config as config_module
 from cryptostream.core.config import Config
 from cryptostream.ops import cli
-from cryptostream.ops.checks import report, run_all
+from cryptostream.ops.checks import check_parser, report, run_all
 from cryptostream.ops.health.facts import Facts, Row
 from cryptostream.ops.health.rows import kafka, mysql, producer, spark, supervised
 
@@ -57,7 +56,6 @@ class DailyCheck:
 
 @cli.command(cli.UNKNOWN)
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="daily-check", description="Runbook section 3: daily health checks.")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = check_parser("daily-check", "Runbook section 3: daily health checks.")
     args = parser.parse_args(argv)
     return report(run_all(DailyCheck(config_module.load()).checks()), args.json)

@@ -3,11 +3,10 @@ lag, newest row. Exit 0 when every program runs, 2 otherwise (the rows are bin/d
 3 when it could not check (a bad setting, or a row that failed for another reason than an outage)."""
 from __future__ import annotations
 
-import argparse
 
 from cryptostream.core import config as config_module
 from cryptostream.ops import cli
-from cryptostream.ops.checks import Result, Status, fail, ok, report, run_all, worst
+from cryptostream.ops.checks import Result, Status, check_parser, fail, ok, report, run_all, worst
 from cryptostream.ops.health.facts import Facts
 from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.health.rows import producer, spark
@@ -35,8 +34,7 @@ def newest_row(facts: Facts) -> Result:
 
 @cli.command(cli.UNKNOWN)
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="status", description="One table of all components.")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = check_parser("status", "One table of all components.")
     args = parser.parse_args(argv)
     facts = Facts(config_module.load())
     results = run_all([*facts.rows("supervisord", {"programs": program_rows}),

@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import re
 from collections import Counter
 from typing import Any
@@ -19,7 +18,7 @@ from cryptostream.core.config import Config
 from cryptostream.ops.health.probes.log_events import log_events, warm_batches
 from cryptostream.ops.health.probes.mysql import mysql_query, table_columns
 from cryptostream.ops.programs import PIPELINE
-from cryptostream.ops.checks import Result, fail, ok, report, run_all, warn
+from cryptostream.ops.checks import Result, check_parser, fail, ok, report, run_all, warn
 from cryptostream.pipeline.schema import FIELDS, SCHEMA_VERSION, SPARK_TYPES, TRADE_FIELDS, problem, spark_schema
 from cryptostream.ops import cli
 from cryptostream.pipeline import topic
@@ -132,8 +131,7 @@ def mysql_matches_sql(config: Config) -> Result:
 
 @cli.command(cli.UNKNOWN)
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="weekly-check", description="Runbook section 4.1 and 4.2.")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = check_parser("weekly-check", "Runbook section 4.1 and 4.2.")
     parser.add_argument("--sample", type=int, default=200, help="newest messages per partition to validate")
     args = parser.parse_args(argv)
     config = config_module.load()
