@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
+# \Z, not $: "$" also matches before a final line break, so "BTCUSDT\n" would pass.
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}\Z")
 
 
 class Secret:
