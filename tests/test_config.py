@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cryptostream.core.config import ConfigError, Secret, load
+from cryptostream.core.config import SYMBOL_PATTERN, ConfigError, Secret, load
 from tests.harness import PROJECT_DIR
 
 
@@ -229,6 +229,13 @@ def test_trigger_interval_is_at_most_the_window(home) -> None:
 
 def test_no_duplicate_symbols(home) -> None:
     rejected(home, "exchange.symbols", "BTCUSDT,ETHUSDT,btcusdt", "repeated: BTCUSDT")
+
+
+def test_the_symbol_rule_refuses_a_final_line_break(home) -> None:
+    """The symbol rule ends at the end of the text ("$" let "BTCUSDT\\n" through); items are trimmed
+    before the rule, so a line break around a listed symbol in the file or environment is not part of it."""
+    assert SYMBOL_PATTERN.match("BTCUSDT") and not SYMBOL_PATTERN.match("BTCUSDT\n")
+    assert load(env={**home, "CRYPTOSTREAM_EXCHANGE_SYMBOLS": "BTCUSDT\n"}).exchange.symbols == ("BTCUSDT",)
 
 
 def symbol_names(count: int) -> str:

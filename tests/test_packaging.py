@@ -11,6 +11,7 @@ from packaging.requirements import Requirement
 
 from cryptostream.core import config as config_module
 from cryptostream.core import shipped_files
+from cryptostream.core.config import loader
 from cryptostream.ops.stack import lockfile
 from tests.harness import PROJECT_DIR
 
@@ -72,11 +73,11 @@ def test_data_folder_defaults(monkeypatch) -> None:
     """CRYPTOSTREAM_HOME unset: var/ of the checkout; installed, the XDG data folder for a user
     and /var/lib/cryptostream for root."""
     assert config_module.default_home({}) == PROJECT_DIR / "var"
-    monkeypatch.setattr(config_module, "CHECKOUT", None)
-    monkeypatch.setattr(config_module.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(loader, "CHECKOUT", None)  # default_home lives in config.loader
+    monkeypatch.setattr(loader.os, "geteuid", lambda: 1000)
     assert config_module.default_home({"XDG_DATA_HOME": "/x/data"}) == Path("/x/data/cryptostream")
     assert config_module.default_home({}) == Path.home() / ".local" / "share" / "cryptostream"
-    monkeypatch.setattr(config_module.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(loader.os, "geteuid", lambda: 0)
     assert config_module.default_home({}) == Path("/var/lib/cryptostream")
 
 

@@ -18,8 +18,8 @@ PRICE_SCALE = 8
 # to Python's re and to Java: no character follows.
 END = r"(?![\s\S])"
 PRICE_PATTERN = r"^[0-9]{1,20}(\.[0-9]{1,8})?" + END
-# the configuration's symbol rule, ending with END instead of its "$"
-SYMBOL_PATTERN = config.SYMBOL_PATTERN.pattern.removesuffix("$") + END
+# the configuration's symbol rule, ending with END instead of its \Z (to Java, \Z still allows a final line break)
+SYMBOL_PATTERN = config.SYMBOL_PATTERN.pattern.removesuffix(r"\Z") + END
 SOURCE_PATTERN = r"^[a-z0-9._-]{1,32}" + END  # part of the dedup key, so kept short and plain
 QUANTITY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,8})?" + END
 # A trade's price stays below MAX_TRADE_PRICE and price x quantity below MAX_NOTIONAL, so
