@@ -22,12 +22,12 @@ from kafka import KafkaAdminClient
 from cryptostream.ops.reconcile import read_messages, reconcile
 from cryptostream.pipeline.processor.windows import utc
 from tests.helpers.harness import query, send, wait_until_processed
-from tests.helpers.stack import ContainerStack, NativeStack, docker_unavailable, running
+from tests.helpers.stack import FAST_STACK, ContainerStack, NativeStack, docker_unavailable, running
 
 pytestmark = pytest.mark.e2e
 
 
-SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms"}
+SETTINGS = FAST_STACK
 
 
 @pytest.fixture(scope="module", params=["native", pytest.param("docker", marks=pytest.mark.container)])

@@ -18,10 +18,10 @@ import pytest
 
 from cryptostream.ops.reconcile import reconcile
 from tests.helpers.harness import query, send, wait_until_processed
-from tests.helpers.stack import NativeStack, running
+from tests.helpers.stack import FAST_STACK, NativeStack, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.badinput]
-SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms"}
+SETTINGS = FAST_STACK
 FRESH_S = 20  # newest price in MySQL at most this old while the burst is processed
 
 

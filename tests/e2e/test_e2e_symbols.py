@@ -19,14 +19,13 @@ from cryptostream.core.polling import wait_for
 from cryptostream.ops.stack.native import symbols_with_rows
 from cryptostream.pipeline.processor.windows import utc
 from tests.helpers.harness import query, wait_until_processed
-from tests.helpers.stack import NativeStack, running
+from tests.helpers.stack import FAST_STACK, NativeStack, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fault]
 LISTED = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "ADAUSDT")
 UNLISTED = "NOPEUSDT"  # not on the simulated exchange
 DELISTED = "ADAUSDT"
-SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms",
-            "exchange_symbols": ",".join(LISTED[:2] + (UNLISTED,) + LISTED[2:])}
+SETTINGS = {**FAST_STACK, "exchange_symbols": ",".join(LISTED[:2] + (UNLISTED,) + LISTED[2:])}
 
 
 class StackWithUnknownSymbol(NativeStack):

@@ -21,11 +21,10 @@ import requests
 
 from cryptostream.ops.reconcile import read_messages, reconcile
 from tests.helpers.harness import query, wait_until_processed
-from tests.helpers.stack import NativeStack, running
+from tests.helpers.stack import FAST_STACK, NativeStack, running
 
 pytestmark = pytest.mark.e2e
-SETTINGS = {"exchange_source": "websocket", "processor_window": "5s", "processor_watermark": "2s",
-            "exchange_ws_max_connection_age": "30s"}
+SETTINGS = {**FAST_STACK, "exchange_source": "websocket", "exchange_ws_max_connection_age": "30s"}
 SERVER_MAX_AGE = 45  # seconds: the simulated exchange's shortened 24 h
 
 

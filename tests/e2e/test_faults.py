@@ -14,11 +14,10 @@ import requests
 
 from cryptostream.ops.reconcile import read_messages, reconcile
 from tests.helpers.harness import wait_until_processed
-from tests.helpers.stack import NativeStack, running
+from tests.helpers.stack import FAST_STACK, NativeStack, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fault]
-SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms",
-            "processor_mysql_retries": "3", "exchange_read_timeout": "1s"}
+SETTINGS = {**FAST_STACK, "processor_mysql_retries": "3", "exchange_read_timeout": "1s"}
 
 
 @pytest.fixture(scope="module")

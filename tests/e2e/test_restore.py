@@ -14,10 +14,10 @@ import pytest
 from cryptostream.core import db
 from cryptostream.ops.repair import restore
 from tests.helpers.backups import rewrite_checksum
-from tests.helpers.stack import NativeStack, running
+from tests.helpers.stack import FAST_STACK, NativeStack, running
 
 pytestmark = pytest.mark.e2e
-SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms"}
+SETTINGS = FAST_STACK
 LIVE = "crypto_streaming"
 
 

@@ -14,14 +14,13 @@ from kafka import KafkaProducer
 from cryptostream.core import db
 from cryptostream.ops.stack.database import TABLES
 from tests.helpers.harness import PROJECT_DIR, query, wait_until_processed
-from tests.helpers.stack import NativeStack, running
+from tests.helpers.stack import FAST_STACK, NativeStack, running
 
 pytestmark = pytest.mark.e2e
 ROW_COLUMNS = ("symbol, start_time, end_time, average_price, min_price, max_price, open_price, close_price, "
                "sample_count, price_sum, first_event_time, last_event_time, newest_ingest_time, created_at, "
                "updated_at")
-SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms",
-            "checks_freshness": "15s", "checks_lag_warn": "150"}
+SETTINGS = {**FAST_STACK, "checks_freshness": "15s", "checks_lag_warn": "150"}
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,10 @@ from tests.helpers.harness import PROJECT_DIR
 
 BIN = PROJECT_DIR / "bin"
 
+# The one set of fast settings every stack-starting test uses: 5-second windows, a 2-second
+# watermark, the REST poller every 200 ms (read only by the REST source). Each module extends it.
+FAST_STACK = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms"}
+
 
 def docker_unavailable() -> str | None:
     """Why the container stack cannot run here, or None."""

@@ -23,11 +23,10 @@ from cryptostream.ops.reconcile import read_messages, reconcile
 from cryptostream.pipeline.topic import end_offsets
 from cryptostream.services.kafka_cluster import KafkaCluster
 from tests.helpers.harness import PROJECT_DIR, wait_until_processed
-from tests.helpers.stack import NativeStack, running
+from tests.helpers.stack import FAST_STACK, NativeStack, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scaleout]
-SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms",
-            "processor_mysql_retries": "3", "exchange_read_timeout": "1s"}
+SETTINGS = {**FAST_STACK, "processor_mysql_retries": "3", "exchange_read_timeout": "1s"}
 OUTAGE = 15  # seconds of producing with one broker down
 
 

@@ -24,12 +24,11 @@ from cryptostream.services import spark_cluster
 from cryptostream.services.spark_cluster import SparkCluster
 from cryptostream.core.ports import free_port
 from tests.helpers.harness import query, wait_until_processed
-from tests.helpers.stack import NativeStack, running
+from tests.helpers.stack import FAST_STACK, NativeStack, running
 
 pytestmark = pytest.mark.scaleout
 # as tests/test_faults.py: short windows, fast polling, quick MySQL retries
-SETTINGS = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms",
-            "processor_mysql_retries": "3", "exchange_read_timeout": "1s"}
+SETTINGS = {**FAST_STACK, "processor_mysql_retries": "3", "exchange_read_timeout": "1s"}
 EXECUTOR_MEMORY_MB = 512
 TEST_SOURCE = "scale-test"  # messages this file writes straight to the topic
 
