@@ -227,7 +227,9 @@ def test_trades_give_vwap_and_count_once_by_trade_id(stack) -> None:
     window_ms = int(config.processor.window * 1000)
     row = query(config, "SELECT volume, notional, vwap FROM moving_averages WHERE symbol = 'BNBUSDT' "
                         "AND start_time = %s", (utc(now_ms - now_ms % window_ms),))
-    assert row and row[0][0] == Decimal("2.5") and row[0][1] == Decimal("1626.5")
+    assert row
+    assert row[0][0] == Decimal("2.5")
+    assert row[0][1] == Decimal("1626.5")
     assert row[0][2] == Decimal("650.600000000000")
     copies = query(config, "SELECT COUNT(*) FROM rejected_messages WHERE reason = 'duplicate' "
                            "AND raw_value LIKE %s", ('%"trade_id": 900001%',))
@@ -318,8 +320,12 @@ def test_a_message_the_topic_refuses_is_logged_and_the_rest_flow(stack) -> None:
                                             configs={"max.message.bytes": ("DELETE", None)})])
         admin.close()
     refused = [e for e in events if e["event"] == "message_too_large"]
-    assert publisher.published == 2 and publisher.dropped == 1 and publisher.backlog == 0
-    assert len(refused) == 1 and refused[0]["log_level"] == "error" and refused[0]["size_bytes"] > 12000
+    assert publisher.published == 2
+    assert publisher.dropped == 1
+    assert publisher.backlog == 0
+    assert len(refused) == 1
+    assert refused[0]["log_level"] == "error"
+    assert refused[0]["size_bytes"] > 12000
     assert "max.message.bytes" in refused[0]["refused_by"]
     sent = {message.to_json() for message in batch}
     in_kafka = sorted(json.loads(m.value)["price"] for m in read_messages(config) if m.value in sent)

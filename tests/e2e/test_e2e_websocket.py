@@ -136,5 +136,7 @@ def test_vwap_in_mysql_for_every_window(stack) -> None:
                                "FROM moving_averages")
     assert len(rows) >= 5 * 10
     for symbol, start, low, high, volume, notional, vwap in rows:
-        assert volume > 0 and notional > 0 and vwap is not None, (symbol, start)
+        assert volume > 0, (symbol, start)
+        assert notional > 0, (symbol, start)
+        assert vwap is not None, (symbol, start)
         assert low <= vwap <= high, (symbol, start, low, vwap, high)

@@ -77,7 +77,9 @@ def failing_halfway(source: Path, folder: Path) -> Path:
 
 def one_error_line(result) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("==>")]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
     return lines[0]
 
 
@@ -95,7 +97,10 @@ def test_dump_failing_halfway_leaves_the_target_as_it_was(stack, good_backup, tm
     before = counts(stack, "copy_b")
     result = stack.run("restore", str(failing_halfway(good_backup, tmp_path)), "--database", "copy_b")
     line = one_error_line(result)
-    assert result.returncode == 2 and "loading" in line and "no_such_table" in line and "not touched" in line, line
+    assert result.returncode == 2, line
+    assert "loading" in line, line
+    assert "no_such_table" in line, line
+    assert "not touched" in line, line
     assert counts(stack, "copy_b") == before
     assert leftovers(stack) == []
 

@@ -143,10 +143,14 @@ def test_stopped_processor_shows_as_lag_and_restart_heals_it(stack) -> None:
     assert "stopped" in stack.ctl("stop", "processor")
     time.sleep(10)  # about 250 messages at 5 symbols every 200 ms
     code, statuses = check(stack)
-    assert code == 2 and statuses[("spark", "running")] == "FAIL" and statuses[("spark", "lag")] == "WARN"
+    assert code == 2
+    assert statuses[("spark", "running")] == "FAIL"
+    assert statuses[("spark", "lag")] == "WARN"
     assert check(stack, "check-alerts")[1][("spark", "lag")] == "WARN"
     status = stack.run("status")
-    assert status.returncode == 2 and "processor" in status.stdout and "STOPPED" in status.stdout
+    assert status.returncode == 2
+    assert "processor" in status.stdout
+    assert "STOPPED" in status.stdout
     restarted = stack.run("restart", "processor", timeout=300)
     assert restarted.returncode == 0 and "processor: healthy again" in restarted.stdout, restarted.stdout
     wait_until_processed(stack.config)
@@ -157,7 +161,9 @@ def test_stopped_kafka_fails_naming_kafka(stack) -> None:
     """Kafka down: daily-check exits 2 and names Kafka; bin/restart kafka waits until it serves again."""
     assert "stopped" in stack.ctl("stop", "kafka")
     code, statuses = check(stack)
-    assert code == 2 and statuses[("kafka", "topic")] == "FAIL" and statuses[("kafka", "running")] == "FAIL"
+    assert code == 2
+    assert statuses[("kafka", "topic")] == "FAIL"
+    assert statuses[("kafka", "running")] == "FAIL"
     restarted = stack.run("restart", "kafka", timeout=300)
     assert restarted.returncode == 0 and "kafka: healthy again" in restarted.stdout, restarted.stdout
     assert check(stack)[1][("kafka", "topic")] == "OK"
@@ -211,7 +217,9 @@ def test_monthly_report_has_figures_and_plots(stack, tmp_path) -> None:
     made = stack.run("monthly-report", "--output", str(tmp_path), timeout=300)
     assert made.returncode == 0, made.stderr
     text = (tmp_path / "report.md").read_text()
-    assert "## 5.2 Performance" in text and "## 5.3 Capacity" in text and "unavailable" not in text
+    assert "## 5.2 Performance" in text
+    assert "## 5.3 Capacity" in text
+    assert "unavailable" not in text
     rows = [line for line in text.splitlines() if line.startswith("| 20")]  # | <day> | <new windows> |
     assert before <= sum(int(line.split("|")[2]) for line in rows) <= window_count(stack)  # the producer runs on
     for image in ("throughput.png", "batch-duration.png", "latency.png", "table-growth.png"):

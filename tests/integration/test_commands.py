@@ -109,7 +109,9 @@ def test_restore_with_nothing_running_checks_the_file_then_names_the_socket(stop
     from tests.helpers.backups import make_backup
     dump = make_backup(tmp_path)
     line = error_line(result := run("restore", str(dump), env=stopped_env))
-    assert result.returncode == 2 and "mysqld.sock" in line and "bin/status" in line, line
+    assert result.returncode == 2, line
+    assert "mysqld.sock" in line, line
+    assert "bin/status" in line, line
 
 
 def test_restore_names_the_missing_file(tmp_path) -> None:
@@ -122,10 +124,14 @@ def test_restore_over_the_live_database_needs_yes(tmp_path) -> None:
     from tests.helpers.backups import make_backup
     result = run("restore", str(make_backup(tmp_path)), "--database", "crypto_streaming", env=clean_env(tmp_path))
     line = error_line(result)
-    assert result.returncode == 2 and "live database" in line and "--yes" in line, line
+    assert result.returncode == 2, line
+    assert "live database" in line, line
+    assert "--yes" in line, line
 
 
 def test_reconcile_rejects_a_time_it_cannot_read(tmp_path) -> None:
     result = run("reconcile", "--since", "yesterday", env=clean_env(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "--since" in result.stderr and "'yesterday'" in result.stderr and "2h" in result.stderr
+    assert "--since" in result.stderr
+    assert "'yesterday'" in result.stderr
+    assert "2h" in result.stderr

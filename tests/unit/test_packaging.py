@@ -107,7 +107,9 @@ def test_every_pin_has_a_hash() -> None:
     pins = lockfile.read(LOCK)
     assert len(pins) > len(every_requirement())
     for pin in pins.values():
-        assert pin.version and pin.hashes and all(h.startswith("sha256:") for h in pin.hashes), pin
+        assert pin.version, pin
+        assert pin.hashes, pin
+        assert all(h.startswith("sha256:") for h in pin.hashes), pin
 
 
 def test_runtime_part_of_the_lock() -> None:

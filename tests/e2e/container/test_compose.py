@@ -41,7 +41,9 @@ def test_up_docker_gives_rows_and_down_cleans_up(tmp_path, monkeypatch) -> None:
         for symbol in stack.config.exchange.symbols:
             assert symbol in started.stdout
         status = stack.run("supervisorctl", "--docker", "status").stdout
-        assert "producer" in status and "processor" in status and status.count("RUNNING") == 2
+        assert "producer" in status
+        assert "processor" in status
+        assert status.count("RUNNING") == 2
         lines = stack.run("logs", "--docker", "--no-follow", "app").stdout.splitlines()
         events = [json.loads(line) for line in lines if line.startswith("{")]
         assert {"producer", "processor"} <= {e.get("component") for e in events}

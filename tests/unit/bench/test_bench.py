@@ -20,7 +20,9 @@ def test_drain_rate_spans_first_batch_start_to_last_batch_end(tmp_path) -> None:
                               batch("2026-11-27T10:00:02Z", 150_000, 900), batch("2026-11-27T10:00:03Z", 50_000, 500),
                               batch("2026-11-27T10:00:04Z", 0, 20)]) + "\n")
     figures = drain_rate(batch_events(log), 300_000)
-    assert figures["msgs_per_s"] == 100_000 and figures["seconds"] == 3.0 and figures["batches"] == 3
+    assert figures["msgs_per_s"] == 100_000
+    assert figures["seconds"] == 3.0
+    assert figures["batches"] == 3
     assert figures["batch_s"]["p50"] == 0.9 and figures["rows_per_batch_max"] == 150_000
 
 

@@ -33,7 +33,9 @@ def test_mysql_refused_names_host_port_and_what_to_do() -> None:
     error = mysql.connector.errors.InterfaceError(
         msg="Can't connect to MySQL server on '127.0.0.1:3307' (Errno 111: Connection refused)", errno=2003)
     line = cli.describe(error)
-    assert "127.0.0.1:3307" in line and "bin/status" in line and cli.unreachable(error)
+    assert "127.0.0.1:3307" in line
+    assert "bin/status" in line
+    assert cli.unreachable(error)
 
 
 def test_mysql_login_refused_is_a_setting_not_an_outage() -> None:
@@ -65,13 +67,17 @@ def test_a_bug_is_one_line_saying_so() -> None:
         {}["missing"]
     except KeyError as exc:
         line = cli.describe(exc)
-    assert line.startswith("unexpected KeyError at test_cli.py:") and "bug" in line and "\n" not in line
+    assert line.startswith("unexpected KeyError at test_cli.py:")
+    assert "bug" in line
+    assert "\n" not in line
 
 
 def test_long_multi_line_messages_become_one_bounded_line() -> None:
     assert cli.one_line("a\n  b\n\nc") == "a b c"
     long = cli.one_line("bin/up failed:\n" + "x" * 5000 + "\nthe cause")
-    assert len(long) == cli.MAX_LINE and long.startswith("bin/up failed:") and long.endswith("the cause")
+    assert len(long) == cli.MAX_LINE
+    assert long.startswith("bin/up failed:")
+    assert long.endswith("the cause")
 
 
 def test_runtime_errors_carry_their_advice_but_recursion_is_a_bug() -> None:

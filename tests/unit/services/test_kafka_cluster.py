@@ -92,7 +92,7 @@ def test_cluster_nodes_share_the_quorum_and_replicate_three_ways(tmp_path: Path)
 def test_generated_ids_are_kafka_uuids_safe_on_a_command_line() -> None:
     ids = {random_uuid() for _ in range(200)}
     assert len(ids) == 200
-    assert all(len(i) == 22 and not i.startswith("-") and not {"@", ":", ","} & set(i) for i in ids)
+    assert all(len(i) == 22 and not i.startswith("-") and not {"@", ":", ","} & set(i) for i in ids), ids
 
 
 def test_runbook_leaves_an_external_kafka_alone(monkeypatch, capsys) -> None:

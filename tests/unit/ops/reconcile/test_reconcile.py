@@ -47,7 +47,9 @@ def test_reference_figures_by_hand() -> None:
 def test_exact_account() -> None:
     """The right rows and no rejects account for every message."""
     account = compare(CONFIG, MESSAGES, [row(), SECOND], {})
-    assert account.exact and account.windows == 2 and account.messages == 4
+    assert account.exact
+    assert account.windows == 2
+    assert account.messages == 4
 
 
 def test_every_kind_of_discrepancy_is_named() -> None:

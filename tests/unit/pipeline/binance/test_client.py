@@ -20,7 +20,9 @@ def test_one_batched_request_returns_every_symbol(exchange) -> None:
     result = client_for(url_of(exchange)).fetch()
     assert sorted(q.symbol for q in result.quotes) == sorted(SYMBOLS)
     assert all(Decimal(q.price) > 0 for q in result.quotes)
-    assert result.used_weight == 4 and not result.missing and not result.rejected
+    assert result.used_weight == 4
+    assert not result.missing
+    assert not result.rejected
     assert len(exchange.RequestHandlerClass.state.requests) == 1
 
 

@@ -166,7 +166,9 @@ def test_a_failed_check_keeps_the_symbols_and_a_repeated_invalid_symbol_is_rate_
     watch.info = SymbolInfo(dead.exchange)
     with capture_logs() as logs:
         assert watch.check() is False
-    assert events(logs, "symbol_check_failed") and watch.active == KNOWN and not watch.due()
+    assert events(logs, "symbol_check_failed")
+    assert watch.active == KNOWN
+    assert not watch.due()
 
 
 def test_exchange_info_answers_are_parsed_strictly() -> None:
@@ -301,7 +303,9 @@ def test_backfill_of_a_delisted_symbol_stops_at_the_first_invalid_symbol(exchang
     slept: list[float] = []
     repair = Backfill(TradeHistory(config.exchange), 10, lambda used: 0.0, lambda s: slept.append(s) and False,
                       Backoff(0.5, 1)).repair([Gap("ETHUSDT", 1, 50)])
-    assert repair.invalid_symbols == ["ETHUSDT"] and repair.requests == 1 and not slept
+    assert repair.invalid_symbols == ["ETHUSDT"]
+    assert repair.requests == 1
+    assert not slept
     assert repair.incomplete == [Gap("ETHUSDT", 1, 50)]
 
 
@@ -325,7 +329,9 @@ def test_daily_check_row_names_each_symbol_left_out_with_its_status(tmp_path) ->
     row = symbols_row(tmp_path, {**check, "active": ["BTCUSDT", "ETHUSDT", "NOPEUSDT"], "excluded": {}},
                       {**check, "active": ["BTCUSDT"], "excluded": {"NOPEUSDT": "UNKNOWN", "ETHUSDT": "BREAK"}})
     assert row.status.name == "WARN" and row.value == {"NOPEUSDT": "UNKNOWN", "ETHUSDT": "BREAK"}
-    assert "2 of 3" in row.detail and "NOPEUSDT UNKNOWN" in row.detail and "ETHUSDT BREAK" in row.detail
+    assert "2 of 3" in row.detail
+    assert "NOPEUSDT UNKNOWN" in row.detail
+    assert "ETHUSDT BREAK" in row.detail
     assert symbols_row(tmp_path, {**check, "active": [], "excluded": dict.fromkeys(check["configured"],
                                                                                     "UNKNOWN")}).status.name == "FAIL"
     assert symbols_row(tmp_path, {**check, "active": check["configured"], "excluded": {}}).status.name == "OK"

@@ -243,7 +243,9 @@ def test_backfill_walks_pages_until_the_first_live_id_within_the_weight_budget()
 def test_backfill_up_to_the_present_stops_at_a_short_page() -> None:
     history = ScriptedHistory([TradePage(trades(range(5, 25)), received=20)])
     repair = Backfill(history, 10, lambda used: 0.0, lambda s: False, Backoff(0.1, 1)).repair([Gap("BTCUSDT", 5)])
-    assert len(repair.trades) == 20 and repair.requests == 1 and not repair.incomplete
+    assert len(repair.trades) == 20
+    assert repair.requests == 1
+    assert not repair.incomplete
 
 
 def test_backfill_waits_out_retry_after_and_reports_what_it_could_not_fetch() -> None:

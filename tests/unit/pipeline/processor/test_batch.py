@@ -42,7 +42,9 @@ def test_a_refused_batch_is_stored_without_content_and_counted() -> None:
     before = batch.BATCHES_SET_ASIDE.labels("stripped")._value.get()
     result, stored = handler(sink)._write(None, 7, [], [REJECT], {}, (0, 0))
     assert [len(a) for a in sink.attempts] == [1, 1, 1]  # as is, again, stripped
-    assert result.rejected == 1 and stored[0]["value"] is None and stored[0]["value_sha256"] == "00" * 32
+    assert result.rejected == 1
+    assert stored[0]["value"] is None
+    assert stored[0]["value_sha256"] == "00" * 32
     assert batch.BATCHES_SET_ASIDE.labels("stripped")._value.get() == before + 1
 
 
