@@ -2,7 +2,7 @@
 
 Every test runs twice: on the native stack (bin/up --simulated, supervisord with four
 programs) and on the container stack (testcontainers from docker/compose.yml, the app
-container's supervisord running producer and processor); see tests/stacks.py. Windows are
+container's supervisord running producer and processor); see tests/helpers/stack.py. Windows are
 5 seconds, the watermark 2. What lands in MySQL is compared with a reference recomputed from
 the messages read back from Kafka.
 """

@@ -2,7 +2,7 @@
 
 The oracle itself is bin/reconcile (cryptostream/ops/reconcile/): it recomputes every
 window from the messages in Kafka, from the message schema alone, independently of the
-processor's Spark and sink code; tests/test_reconcile.py checks it against hand-made figures.
+processor's Spark and sink code; tests/unit/ops/reconcile/test_reconcile.py checks it against hand-made figures.
 """
 from __future__ import annotations
 

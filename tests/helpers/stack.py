@@ -92,7 +92,7 @@ class NativeStack:
         os.killpg(pid, 9)
         return pid
 
-    # --- what a local attacker would try (tests/test_e2e.py, security) ---
+    # --- what a local attacker would try (tests/e2e/test_e2e.py, security) ---
 
     def mysql_accounts(self) -> set[tuple[str, str]]:
         connection = db.connect(self.config, admin=True, database=False)

@@ -27,7 +27,7 @@ from tests.helpers.harness import query, wait_until_processed
 from tests.helpers.stack import FAST_STACK, NativeStack, running
 
 pytestmark = pytest.mark.scaleout
-# as tests/test_faults.py: short windows, fast polling, quick MySQL retries
+# as tests/e2e/test_faults.py: short windows, fast polling, quick MySQL retries
 SETTINGS = {**FAST_STACK, "processor_mysql_retries": "3", "exchange_read_timeout": "1s"}
 EXECUTOR_MEMORY_MB = 512
 TEST_SOURCE = "scale-test"  # messages this file writes straight to the topic

@@ -1,6 +1,6 @@
 """The WebSocket trade source's parts: message parsing, backoff, the connection-attempt
 limiter, one connection (pongs, disconnects) and gap repair over REST, against real WebSocket
-and HTTP servers on 127.0.0.1. The producer loop that joins them: test_trade_producer.py."""
+and HTTP servers on 127.0.0.1. The producer loop that joins them: test_trade_stream.py."""
 from __future__ import annotations
 
 import json

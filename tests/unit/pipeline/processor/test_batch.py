@@ -1,6 +1,6 @@
 """The processor's last resort for a batch MySQL answers for but will not take: try again,
 then store its rejects without content, never fail the query over it (processor/batch.py).
-A stand-in sink refuses batches by content; MySQL itself is tested in tests/test_sink.py."""
+A stand-in sink refuses batches by content; MySQL itself is tested in tests/integration/test_sink.py."""
 from __future__ import annotations
 
 from types import SimpleNamespace
