@@ -1,5 +1,6 @@
-"""Shared fixtures: free loopback ports, the simulated exchange in a thread (real HTTP), waiting
-on a condition, and the guard that keeps the unit tier free of servers and of the network."""
+"""Shared fixtures: the simulated exchange in a thread (real HTTP), the unit marker for every
+test not marked otherwise, and the guard that keeps the unit tier free of servers and of the
+network. Helpers the tests import are in tests/helpers/; no test imports another test module."""
 from __future__ import annotations
 
 import ipaddress
@@ -7,16 +8,12 @@ import os
 import socket
 import stat
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Iterator
 
 import pytest
 
 from cryptostream.simulator import server as simulator
-from cryptostream.core.ports import free_port
-
-__all__ = ["free_port", "url_of", "exchange", "wait_until"]
 
 # testcontainers' reaper image cannot be pulled here; the fixtures stop their containers.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -24,22 +21,12 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 # Any of these makes a test more than a unit test; every other test is marked unit.
 NOT_UNIT = {"integration", "e2e", "fault", "badinput", "scaleout", "container", "fresh"}
-T = TypeVar("T")
 
 
 def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if not NOT_UNIT & {mark.name for mark in item.iter_markers()}:
             item.add_marker(pytest.mark.unit)
-
-
-def wait_until(condition: Callable[[], T], what: str, timeout: float = 10.0, interval: float = 0.02) -> T:
-    """Poll `condition` until it returns something true and return that; fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"still waiting after {timeout:g}s for {what}"
-        time.sleep(interval)
-    return result
 
 
 # --- the unit tier's guard: no server process, no network beyond loopback ---
@@ -144,7 +131,3 @@ def stream_exchange() -> Iterator[tuple]:
     ws.shutdown()
     server.shutdown()
     server.server_close()
-
-
-def url_of(server: simulator.ThreadingHTTPServer) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}"

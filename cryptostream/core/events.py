@@ -1,5 +1,5 @@
 """The names of the JSON log events: the programs emit them and the operator checks read them,
-so renaming one breaks a test (tests/test_events.py) instead of silently blinding a check."""
+so renaming one breaks a test (tests/unit/core/test_events.py) instead of silently blinding a check."""
 from __future__ import annotations
 
 # --- producer: REST poller and trade stream ---

@@ -1,6 +1,6 @@
 """The stack's programs by the bare names operators type (bin/restart, bin/logs, bin/supervisorctl),
 declared once here; conf/supervisord.conf, conf/supervisor/pipeline.conf and docker/compose.yml
-spell the same names, and tests/test_programs.py checks that they agree."""
+spell the same names, and tests/unit/ops/test_programs.py checks that they agree."""
 from __future__ import annotations
 
 MYSQL, KAFKA = "mysql", "kafka"

@@ -1,7 +1,7 @@
 """A local Spark standalone cluster (one master, N workers) run from the installed pyspark.
 
 The processor needs no code change to use it, only configuration
-(processor.spark_master = spark://127.0.0.1:PORT). Used by tests/test_scale_spark.py and by hand:
+(processor.spark_master = spark://127.0.0.1:PORT). Used by tests/e2e/scaleout/test_scale_spark.py and by hand:
 
     .venv/bin/python -m cryptostream.services.spark_cluster --workers 2
     CRYPTOSTREAM_PROCESSOR_SPARK_MASTER=spark://127.0.0.1:7077 bin/up --simulated

@@ -47,7 +47,7 @@ def build_base(say) -> None:
 
 def base_tarball(say) -> Path:
     """A minimal Debian bookworm root filesystem (debootstrap), made once and cached: the base
-    image, and the fresh machine of tests/test_fresh_machine.py."""
+    image, and the fresh machine of tests/e2e/fresh/test_fresh_machine.py."""
     tarball = context() / "var" / "docker" / "bookworm-minbase.tar"
     if not tarball.exists():
         rootfs = tarball.with_suffix(".rootfs")

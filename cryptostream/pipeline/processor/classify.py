@@ -1,8 +1,8 @@
 """Spark expressions for one micro-batch: parse, validate, mark late, aggregate per window.
 
 Everything runs in the JVM (no Python UDFs). The rules mirror schema.problem();
-tests/test_classify.py runs both over the same poison messages and tests/test_parity.py over
-thousands of generated ones.
+tests/integration/test_classify.py runs both over the same poison messages and
+tests/integration/test_parity.py over thousands of generated ones.
 """
 from __future__ import annotations
 

@@ -96,7 +96,7 @@ def problem(value: bytes | None, allowed: Iterable[str], max_future_ms: int,
             record_time_ms: int) -> str | None:
     """Why a raw Kafka value may not be aggregated, or None. Never raises, whatever the bytes.
     The processor applies the same rules as Spark expressions (processor/classify.py); a
-    property-based test (tests/test_parity.py) holds the two in step."""
+    property-based test (tests/integration/test_parity.py) holds the two in step."""
     if not value:
         return Reason.EMPTY
     if len(value) > MAX_MESSAGE_BYTES:

@@ -1,0 +1,142 @@
+"""End to end with the WebSocket source: the simulated exchange's trade stream -> producer ->
+Kafka -> Spark -> MySQL, all real, on 127.0.0.1 (bin/up --simulated in a temporary home).
+
+While trades flow, the simulated exchange pings, drops the connection, refuses it for a few
+seconds (a gap only REST can fill) and, like Binance at 24 h, would close connections older
+than 45 s; the producer renews its connection every 30 s before that; then the producer is
+killed (kill -9) and its restarted self backfills its own downtime. At the end every
+simulated trade between the first and the last the producer saw is in Kafka exactly once as
+far as the windows are concerned (bin/reconcile exact, no trade late), with the simulator's
+own price, quantity and time, and MySQL has a vwap for every window.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Callable
+
+import pytest
+import requests
+
+from cryptostream.ops.reconcile import read_messages, reconcile
+from tests.helpers.harness import query, wait_until_processed
+from tests.helpers.stack import FAST_STACK, NativeStack, running
+
+pytestmark = pytest.mark.e2e
+SETTINGS = {**FAST_STACK, "exchange_source": "websocket", "exchange_ws_max_connection_age": "30s"}
+SERVER_MAX_AGE = 45  # seconds: the simulated exchange's shortened 24 h
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    yield from running(NativeStack(tmp_path_factory.mktemp("websocket"), **SETTINGS))
+
+
+def sim(stack: NativeStack, path: str, **params: Any) -> Any:
+    return requests.get(f"http://127.0.0.1:{stack.config.simulator.port}{path}", params=params, timeout=10).json()
+
+
+def fault(stack: NativeStack, **body: Any) -> None:
+    requests.post(f"http://127.0.0.1:{stack.config.simulator.port}/sim/faults", json=body,
+                  timeout=10).raise_for_status()
+
+
+def producer_events(stack: NativeStack, name: str) -> list[dict]:
+    return [event for line in stack.log("producer").splitlines() if line.startswith("{")
+            and (event := json.loads(line))["event"] == name]
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"{what} within {timeout:.0f}s"
+        time.sleep(0.5)
+    return result
+
+
+def test_the_stack_runs_the_websocket_source(stack) -> None:
+    """bin/up started the producer on the trade stream; windows carry per-trade figures."""
+    started = producer_events(stack, "started")
+    assert started and started[-1]["source"] == "websocket"
+    assert started[-1]["ws_base_url"] == stack.config.simulator.ws_url
+    wait_until("windows with a vwap", lambda: query(stack.config, "SELECT COUNT(*) FROM moving_averages "
+                                                                  "WHERE vwap IS NOT NULL")[0][0] > 0, 60)
+
+
+def test_every_trade_in_exactly_one_window_through_ping_disconnect_gap_and_renewal(stack) -> None:
+    config = stack.config
+    fault(stack, mode="ws_max_age", seconds=SERVER_MAX_AGE)
+
+    fault(stack, mode="ws_ping")
+    answered = wait_until("a ping answered", lambda: [p for p in sim(stack, "/sim/stream")["pings"] if p["pong"]], 15)
+    assert len(answered[0]["payload"]) == 16
+
+    disconnects = len(producer_events(stack, "ws_disconnected"))
+    fault(stack, mode="ws_disconnect")
+    wait_until("the producer to see the disconnect",
+               lambda: len(producer_events(stack, "ws_disconnected")) > disconnects, 15)
+    wait_until("a new connection", lambda: sim(stack, "/sim/stream")["connections"][-1]["closed"] is None, 15)
+
+    backfills = len(producer_events(stack, "backfill"))
+    fault(stack, mode="ws_gap", seconds=3)
+    repaired = wait_until("the gap to be backfilled",
+                          lambda: [e for e in producer_events(stack, "backfill")[backfills:] if e["trades"] > 0], 30)
+    assert repaired[0]["requests"] >= 1 and repaired[0]["acknowledged"] > 0
+
+    renewals = len(producer_events(stack, "ws_renewed"))
+    wait_until("a connection renewal", lambda: len(producer_events(stack, "ws_renewed")) > renewals, 45)
+
+    # kill -9 of the producer: the restarted one resumes after the last trade it published
+    backfills, starts = len(producer_events(stack, "backfill")), len(producer_events(stack, "started"))
+    os.killpg(int(stack.ctl("pid", "producer").strip()), 9)
+    restarted = wait_until("the producer restarted", lambda: producer_events(stack, "started")[starts:], 60)
+    assert set(restarted[0]["resume_from_trade_ids"]) == set(config.exchange.symbols)
+    wait_until("the downtime backfilled",
+               lambda: [e for e in producer_events(stack, "backfill")[backfills:] if e["trades"] > 0], 30)
+    time.sleep(3)
+    assert "stopped" in stack.ctl("stop", "producer")
+
+    wait_until_processed(config, timeout=240)
+    account = reconcile(config)
+    assert account.exact, "\n".join(account.problems[:20])
+    assert stack.run("reconcile").returncode == 0
+    assert not producer_events(stack, "backfill_incomplete")
+    late = query(config, "SELECT COUNT(*) FROM rejected_messages WHERE reason = 'late'")[0][0]
+    assert late == 0, "a trade arrived after its window was closed"
+    assert_every_simulated_trade_in_kafka(stack)
+    reasons = [c["reason"] for c in sim(stack, "/sim/stream")["connections"]]
+    assert "forced disconnect" in reasons and "maximum connection age" not in reasons  # renewed before
+
+
+def assert_every_simulated_trade_in_kafka(stack: NativeStack) -> None:
+    """Per symbol, every trade id from the first to the last the producer published is in Kafka,
+    with the simulator's price, quantity and trade time."""
+    published: dict[str, dict[int, dict]] = {}
+    for message in read_messages(stack.config):
+        body = message.body
+        if body.get("source") == "binance-ws":
+            published.setdefault(body["symbol"], {})[body["trade_id"]] = body
+    assert set(published) == set(stack.config.exchange.symbols)
+    for symbol, trades in published.items():
+        first, last = min(trades), max(trades)
+        missing = sorted(set(range(first, last + 1)) - set(trades))
+        assert not missing, f"{symbol}: {len(missing)} trade ids missing from Kafka, first {missing[:5]}"
+        tape = sim(stack, "/sim/trades", symbol=symbol, fromId=first, limit=last - first + 1)
+        assert [t["t"] for t in tape] == list(range(first, last + 1))
+        for trade in tape:
+            body = trades[trade["t"]]
+            assert (body["price"], body["quantity"], body["event_time"]) == (trade["p"], trade["q"], trade["T"])
+
+
+def test_vwap_in_mysql_for_every_window(stack) -> None:
+    """Every window of trades has its volume, notional and vwap, and the vwap lies between the
+    window's lowest and highest price."""
+    rows = query(stack.config, "SELECT symbol, start_time, min_price, max_price, volume, notional, vwap "
+                               "FROM moving_averages")
+    assert len(rows) >= 5 * 10
+    for symbol, start, low, high, volume, notional, vwap in rows:
+        assert volume > 0, (symbol, start)
+        assert notional > 0, (symbol, start)
+        assert vwap is not None, (symbol, start)
+        assert low <= vwap <= high, (symbol, start, low, vwap, high)

@@ -1,0 +1,281 @@
+"""The runbook commands against the real native stack: each check in the healthy state and in
+the broken state it exists to catch; backup -> restore round trip."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+
+import pytest
+import requests
+from kafka import KafkaProducer
+
+from cryptostream.core import db
+from cryptostream.ops.stack.database import TABLES
+from tests.helpers.harness import PROJECT_DIR, query, wait_until_processed
+from tests.helpers.stack import FAST_STACK, NativeStack, running
+
+pytestmark = pytest.mark.e2e
+ROW_COLUMNS = ("symbol, start_time, end_time, average_price, min_price, max_price, open_price, close_price, "
+               "sample_count, price_sum, first_event_time, last_event_time, newest_ingest_time, created_at, "
+               "updated_at")
+SETTINGS = {**FAST_STACK, "checks_freshness": "15s", "checks_lag_warn": "150"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    yield from running(NativeStack(tmp_path_factory.mktemp("runbook"), **SETTINGS))
+
+
+def check(stack: NativeStack, command: str = "daily-check") -> tuple[int, dict[tuple[str, str], str]]:
+    """Run a check command with --json; (exit code, {(component, check): status})."""
+    result = stack.run(command, "--json", timeout=120)
+    report = json.loads(result.stdout)
+    if command != "status":  # status exits on program states alone
+        assert report["status"] == ("OK", "WARN", "FAIL", "UNKNOWN")[result.returncode]
+    return result.returncode, {(r["component"], r["check"]): r["status"] for r in report["results"]}
+
+
+def admin_sql(stack: NativeStack, *statements: str) -> int:
+    """Run statements as the administrator; returns the last inserted id."""
+    connection = db.connect(stack.config, admin=True)
+    try:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+            inserted = cursor.lastrowid
+        connection.commit()
+        return inserted
+    finally:
+        connection.close()
+
+
+def test_healthy_stack_passes_every_check(stack) -> None:
+    """On a healthy stack daily-check, check-alerts and status all exit 0 with every check OK."""
+    time.sleep(5)  # a few batches for the duration percentile
+    for command in ("daily-check", "check-alerts", "status", "weekly-check"):
+        code, statuses = check(stack, command)
+        assert code == 0 and set(statuses.values()) == {"OK"}, \
+            (command, {k: v for k, v in statuses.items() if v != "OK"})
+    table = stack.run("daily-check").stdout
+    assert "overall: OK (exit 0)" in table and "lag" in table
+
+
+def test_corrupted_message_fails_the_weekly_schema_check(stack) -> None:
+    """A message on the topic that breaks the schema is reported by weekly-check, with its offset."""
+    producer = KafkaProducer(bootstrap_servers=stack.config.kafka.bootstrap_servers)
+    producer.send(stack.config.kafka.topic, key=b"BTCUSDT", value=b'{"schema_version": 1, "symbol": "BTCUSDT"}')
+    producer.flush()
+    producer.close()
+    code, statuses = check(stack, "weekly-check")
+    assert code == 2 and statuses[("schema", "kafka messages")] == "FAIL"
+    assert statuses[("schema", "mysql tables")] == "OK" and statuses[("schema", "spark schema")] == "OK"
+    wait_until_processed(stack.config)
+    assert check(stack, "weekly-check")[1][("logs", "serialization errors")] == "WARN"  # it was rejected
+
+
+def test_table_drift_fails_the_weekly_schema_check(stack) -> None:
+    """A live column whose type no longer matches sql/schema.sql is reported."""
+    admin_sql(stack, "ALTER TABLE stream_progress MODIFY offsets VARCHAR(2000) NOT NULL")
+    try:
+        statuses = check(stack, "weekly-check")[1]
+        assert statuses[("schema", "mysql tables")] == "FAIL"
+    finally:
+        admin_sql(stack, "ALTER TABLE stream_progress MODIFY offsets TEXT NOT NULL")
+    assert check(stack, "weekly-check")[1][("schema", "mysql tables")] == "OK"
+
+
+def test_duplicate_rows_fail_the_mysql_check(stack) -> None:
+    """A window stored twice (possible where the unique key is missing) is a MySQL failure."""
+    copy = admin_sql(stack, "ALTER TABLE moving_averages DROP INDEX uq_moving_averages_window",
+                     f"INSERT INTO moving_averages ({ROW_COLUMNS}) SELECT {ROW_COLUMNS} FROM moving_averages "
+                     "ORDER BY id LIMIT 1")
+    try:
+        code, statuses = check(stack)
+        assert code == 2 and statuses[("mysql", "duplicates")] == statuses[("mysql", "account")] == "FAIL"
+    finally:
+        admin_sql(stack, f"DELETE FROM moving_averages WHERE id = {int(copy)}",
+                  "ALTER TABLE moving_averages ADD UNIQUE KEY uq_moving_averages_window (symbol, start_time, end_time)")
+    assert check(stack)[1][("mysql", "duplicates")] == "OK"
+
+
+def test_corrupted_rows_fail_the_mysql_check(stack) -> None:
+    """A window not aligned to the window length, with a non-positive price, is reported."""
+    admin_sql(stack, f"INSERT INTO moving_averages ({ROW_COLUMNS}) VALUES ('BTCUSDT', '2020-01-01 00:00:03', "
+                     "'2020-01-01 00:00:08', -1, -1, 1, 1, 1, 1, 1, '2020-01-01 00:00:03', '2020-01-01 00:00:03', "
+                     "'2020-01-01 00:00:03', UTC_TIMESTAMP(), UTC_TIMESTAMP())")
+    try:
+        code, statuses = check(stack)
+        assert code == 2 and statuses[("mysql", "corrupted")] == statuses[("mysql", "account")] == "FAIL"
+    finally:
+        admin_sql(stack, "DELETE FROM moving_averages WHERE start_time = '2020-01-01 00:00:03'")
+
+
+def test_wrong_figures_fail_the_account_check(stack) -> None:
+    """A closed window whose count and sum no longer match Kafka looks sane row by row; only
+    the account against Kafka (bin/reconcile) catches it."""
+    oldest = "ORDER BY start_time LIMIT 1"
+    admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count + 1, price_sum = price_sum + "
+                     f"average_price {oldest}")
+    try:
+        code, statuses = check(stack)
+        assert code == 2 and statuses[("mysql", "account")] == "FAIL"
+        assert statuses[("mysql", "corrupted")] == statuses[("mysql", "duplicates")] == "OK"
+        assert "sample_count" in stack.run("reconcile").stdout
+    finally:
+        admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count - 1, price_sum = price_sum - "
+                         f"average_price {oldest}")
+    assert check(stack)[1][("mysql", "account")] == "OK"
+
+
+def test_rate_limits_warn_about_the_producer(stack) -> None:
+    """429 answers from the exchange show as a producer API warning in daily-check and check-alerts."""
+    faults = f"http://127.0.0.1:{stack.config.simulator.port}/sim/faults"
+    requests.post(faults, json={"mode": "rate_limit", "retry_after": 1, "count": 2}, timeout=5).raise_for_status()
+    time.sleep(4)
+    assert check(stack)[1][("producer", "api")] == "WARN"
+    assert check(stack, "check-alerts")[1][("producer", "api")] == "WARN"
+
+
+def test_stopped_processor_shows_as_lag_and_restart_heals_it(stack) -> None:
+    """With the processor stopped the lag grows past its threshold; bin/restart brings it back."""
+    assert "stopped" in stack.ctl("stop", "processor")
+    time.sleep(10)  # about 250 messages at 5 symbols every 200 ms
+    code, statuses = check(stack)
+    assert code == 2
+    assert statuses[("spark", "running")] == "FAIL"
+    assert statuses[("spark", "lag")] == "WARN"
+    assert check(stack, "check-alerts")[1][("spark", "lag")] == "WARN"
+    status = stack.run("status")
+    assert status.returncode == 2
+    assert "processor" in status.stdout
+    assert "STOPPED" in status.stdout
+    restarted = stack.run("restart", "processor", timeout=300)
+    assert restarted.returncode == 0 and "processor: healthy again" in restarted.stdout, restarted.stdout
+    wait_until_processed(stack.config)
+    assert check(stack)[1][("spark", "lag")] == "OK"
+
+
+def test_stopped_kafka_fails_naming_kafka(stack) -> None:
+    """Kafka down: daily-check exits 2 and names Kafka; bin/restart kafka waits until it serves again."""
+    assert "stopped" in stack.ctl("stop", "kafka")
+    code, statuses = check(stack)
+    assert code == 2
+    assert statuses[("kafka", "topic")] == "FAIL"
+    assert statuses[("kafka", "running")] == "FAIL"
+    restarted = stack.run("restart", "kafka", timeout=300)
+    assert restarted.returncode == 0 and "kafka: healthy again" in restarted.stdout, restarted.stdout
+    assert check(stack)[1][("kafka", "topic")] == "OK"
+
+
+def test_stopped_mysql_fails_naming_mysql(stack) -> None:
+    """MySQL down: the MySQL checks fail; after bin/restart mysql rows are written again."""
+    assert "stopped" in stack.ctl("stop", "mysql")
+    code, statuses = check(stack)
+    assert code == 2 and statuses[("mysql", "new rows")] == "FAIL"
+    deadline = time.monotonic() + 60  # the processor's next batch meets the outage and retries
+    while '"mysql_retry"' not in stack.log("processor"):
+        assert time.monotonic() < deadline, "the processor never retried a MySQL write"
+        time.sleep(2)
+    assert check(stack, "check-alerts")[1][("mysql", "write failures")] == "FAIL"
+    restarted = stack.run("restart", "mysql", timeout=300)
+    assert restarted.returncode == 0 and "mysql: healthy again" in restarted.stdout, restarted.stdout
+    deadline = time.monotonic() + 180
+    while check(stack)[1][("mysql", "new rows")] != "OK":
+        assert time.monotonic() < deadline, "no new rows after MySQL came back"
+        time.sleep(5)
+
+
+def test_backup_restore_round_trip_equals_the_source(stack) -> None:
+    """bin/backup then bin/restore into another database gives the same rows, table by table."""
+    assert "stopped" in stack.ctl("stop", "producer")
+    wait_until_processed(stack.config)
+    made = stack.run("backup", "--keep", "2")
+    assert made.returncode == 0, made.stderr
+    path = made.stdout.splitlines()[0]
+    restored = stack.run("restore", path, "--database", "round_trip")
+    assert restored.returncode == 0, restored.stderr
+    connection = db.connect(stack.config, admin=True, database=False)
+    try:
+        with connection.cursor() as cursor:
+            for table in TABLES:
+                copies = []
+                for database in ("crypto_streaming", "round_trip"):
+                    cursor.execute(f"SELECT * FROM `{database}`.`{table}` ORDER BY 1, 2, 3, 4")
+                    copies.append(cursor.fetchall())
+                assert copies[0] == copies[1], table
+                assert table != "moving_averages" or copies[0]
+    finally:
+        connection.close()
+    assert "started" in stack.ctl("start", "producer")
+
+
+def test_monthly_report_has_figures_and_plots(stack, tmp_path) -> None:
+    """The monthly report states performance and capacity figures and draws its PNG plots."""
+    before = window_count(stack)
+    made = stack.run("monthly-report", "--output", str(tmp_path), timeout=300)
+    assert made.returncode == 0, made.stderr
+    text = (tmp_path / "report.md").read_text()
+    assert "## 5.2 Performance" in text
+    assert "## 5.3 Capacity" in text
+    assert "unavailable" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| 20")]  # | <day> | <new windows> |
+    assert before <= sum(int(line.split("|")[2]) for line in rows) <= window_count(stack)  # the producer runs on
+    for image in ("throughput.png", "batch-duration.png", "latency.png", "table-growth.png"):
+        assert f"]({image})" in text
+        assert (tmp_path / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for program in ("kafka", "mysql", "producer", "processor"):
+        assert f"| {program} | RUNNING |" in text or f"| {program} | STARTING |" in text
+
+
+def test_rebuild_recomputes_every_window_from_kafka(stack) -> None:
+    """bin/rebuild --yes empties the tables and the processor recomputes them exactly from Kafka."""
+    assert "stopped" in stack.ctl("stop", "producer")
+    wait_until_processed(stack.config)
+    refused = stack.run("rebuild")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    before = rows_of(stack)
+    done = stack.run("rebuild", "--yes", timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    wait_until_processed(stack.config, timeout=180)
+    assert rows_of(stack) == before
+    assert "started" in stack.ctl("start", "producer")
+
+
+def window_count(stack: NativeStack) -> int:
+    return query(stack.config, "SELECT COUNT(*) FROM moving_averages")[0][0]
+
+
+def rows_of(stack: NativeStack) -> list[tuple]:
+    return query(stack.config, "SELECT symbol, start_time, end_time, average_price, min_price, max_price, "
+                               "open_price, close_price, sample_count, price_sum FROM moving_averages "
+                               "ORDER BY symbol, start_time")
+
+
+SAFE_DOC_COMMANDS = re.compile(r"^bin/(status|daily-check|weekly-check|check-alerts|supervisorctl status|"
+                               r"kafka-topics|mysql -e|logs --no-follow)\b")
+
+
+def documented_commands() -> list[str]:
+    """The read-only bin/ commands of the runbook and playbook code blocks, as written."""
+    commands = []
+    for doc in ("RUNBOOK.md", "INCIDENT_PLAYBOOK.md"):
+        text = (PROJECT_DIR / "docs" / doc).read_text()
+        for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
+            for line in block.splitlines():
+                command = re.sub(r"\s+#.*$", "", line).strip()
+                if SAFE_DOC_COMMANDS.match(command):
+                    commands.append(command)
+    return commands
+
+
+def test_documented_commands_run_as_written(stack) -> None:
+    """Every read-only command the runbook docs show runs on the live stack without a usage error."""
+    commands = documented_commands()
+    assert len(commands) >= 10
+    for command in commands:
+        result = subprocess.run(["bash", "-c", command.replace("localhost:9092", stack.config.kafka.bootstrap_servers)],
+                                cwd=PROJECT_DIR, env=stack.env, capture_output=True, text=True, timeout=120)
+        assert result.returncode in (0, 1, 2), (command, result.stderr[-500:])
+        assert "usage:" not in result.stderr and "unrecognized" not in result.stderr, (command, result.stderr[-500:])

@@ -1,0 +1,117 @@
+"""The processor's Spark rules agree with the shared schema rules, and aggregate exactly."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from cryptostream.pipeline.processor import classify, partials
+from cryptostream.pipeline.schema import Reason, problem
+from tests.helpers.messages import NOW, POISON, SYMBOLS, message
+from tests.helpers.spark import WINDOW_MS, kafka_frame, rules
+
+pytestmark = pytest.mark.integration  # a local Spark session
+
+pyspark = pytest.importorskip("pyspark")
+
+
+def summary(classified) -> partials.Summary:
+    """What the processor does with a batch: one Spark pass, partitions combined in Python."""
+    return partials.combine([row.asDict() for row in classify.summarise(classified, rules()).collect()])
+
+
+def test_spark_and_python_rules_agree_on_every_poison_message(spark) -> None:
+    """Each poison message gets the same reason from Spark as from schema.problem()."""
+    values = [value for value, _ in POISON] + [message() + b"} trailing", message()]
+    rows = classify.classify(kafka_frame(spark, values), rules()).select("offset", "reason").collect()
+    spark_reasons = {row["offset"]: row["reason"] for row in rows}
+    expected = {i: problem(v, SYMBOLS, 300_000, NOW) for i, v in enumerate(values)}
+    assert spark_reasons == expected
+    assert expected[len(values) - 1] is None
+
+
+def test_rows_for_windows_closed_by_the_watermark_are_late(spark) -> None:
+    """A row whose window ended at or before the watermark is rejected as late."""
+    frame = kafka_frame(spark, [message(event_time=NOW), message(event_time=NOW + 10_000)])
+    end_of_first = NOW - NOW % WINDOW_MS + WINDOW_MS
+    reasons = [r["reason"] for r in classify.classify(frame, rules(end_of_first)).orderBy("offset").collect()]
+    assert reasons == [Reason.LATE, None]
+
+
+def test_aggregate_is_exact_with_open_and_close_by_event_time(spark) -> None:
+    """Sum, count, min, max exact; open/close are first/last by event time, not by offset."""
+    start = NOW - NOW % WINDOW_MS
+    prices = [("3.00000001", start + 400), ("1.00000000", start + 100), ("2.50000000", start + 4_999),
+              ("9.00000000", start + WINDOW_MS)]
+    frame = kafka_frame(spark, [message(price=p, event_time=t) for p, t in prices])
+    got = {a["window_start_ms"]: a for a in summary(classify.classify(frame, rules())).aggregates}
+    first = got[start]
+    assert first["price_sum"] == Decimal("6.50000001") and first["sample_count"] == 3
+    assert (first["min_price"], first["max_price"]) == (Decimal("1"), Decimal("3.00000001"))
+    assert (first["open_price"], first["close_price"]) == (Decimal("1"), Decimal("2.5"))
+    assert got[start + WINDOW_MS]["sample_count"] == 1
+
+
+def test_partition_outcomes_give_next_offsets_and_rejects(spark) -> None:
+    """Per partition: one past the highest offset seen, and the rejected rows with their bytes."""
+    frame = classify.classify(kafka_frame(spark, [message(), b"junk", message()]), rules())
+    outcome = summary(frame)
+    assert outcome.next_offsets == {"crypto_prices": {"0": 3}}
+    assert [(r["offset"], r["reason"], bytes(r["value"])) for r in outcome.rejects] == [(1, Reason.NOT_JSON, b"junk")]
+
+
+def test_copies_of_a_price_are_marked_duplicate(spark) -> None:
+    """Within a batch all but the first copy (by offset) of a (symbol, source, event time)
+    are duplicates; a key an earlier batch counted makes every copy a duplicate; the same
+    time from another source is another price."""
+    values = [message(price="1", event_time=NOW), message(price="2", event_time=NOW),
+              message(price="3", event_time=NOW + 1), message(price="1", event_time=NOW + 2),
+              message(price="1", event_time=NOW + 2), b"junk", message(price="5", event_time=NOW, source="x")]
+    classified = classify.classify(kafka_frame(spark, values), rules())
+    [aggregate] = summary(classified).aggregates
+    assert (aggregate["sample_count"], aggregate["distinct_keys"]) == (6, 4)
+    rest = "binance-rest"
+    assert sorted(aggregate["keys"].split(",")) == [f"{rest}:{NOW}", f"{rest}:{NOW}", f"{rest}:{NOW + 1}",
+                                                    f"{rest}:{NOW + 2}", f"{rest}:{NOW + 2}", f"x:{NOW}"]
+    earlier = spark.createDataFrame([("BTCUSDT", f"{rest}:{NOW + 1}")], "symbol string, key string")
+    marked = classify.mark_duplicates(classified, earlier)
+    reasons = [r["reason"] for r in marked.orderBy("offset").collect()]
+    assert reasons == [None, Reason.DUPLICATE, Reason.DUPLICATE, None, Reason.DUPLICATE, Reason.NOT_JSON, None]
+    [deduplicated] = summary(marked).aggregates
+    assert (deduplicated["sample_count"], deduplicated["price_sum"]) == (3, Decimal(7))
+    assert set(deduplicated["keys"].split(",")) == {f"{rest}:{NOW}", f"{rest}:{NOW + 2}", f"x:{NOW}"}
+    assert deduplicated["distinct_keys"] == 3
+
+
+def test_trades_carry_volume_and_notional_and_dedup_by_trade_id(spark) -> None:
+    """Quantities sum to the volume and price x quantity to the notional, exactly; two trades
+    in the same millisecond are two prices; the same trade id twice is one."""
+    def trade(trade_id: int, price: str, quantity: str) -> bytes:
+        return message(schema_version=2, source="binance-ws", trade_id=trade_id, price=price, quantity=quantity)
+    values = [trade(1, "97123.12345678", "0.00123456"), trade(2, "97000", "2"), trade(2, "97000", "2"),
+              message(price="96000")]  # a price sample in the same window: no quantity
+    marked = classify.mark_duplicates(classify.classify(kafka_frame(spark, values), rules()),
+                                      spark.createDataFrame([], "symbol string, key string"))
+    assert [r["reason"] for r in marked.orderBy("offset").collect()] == [None, None, Reason.DUPLICATE, None]
+    [window] = summary(marked).aggregates
+    assert window["sample_count"] == 3 and window["volume"] == Decimal("2.00123456")
+    assert window["notional"] == Decimal("119.9043232948023168") + 194_000
+    assert sorted(window["keys"].split(",")) == [f"binance-rest:{NOW}", "binance-ws:t1", "binance-ws:t2"]
+
+
+def test_a_window_spread_over_partitions_is_combined_exactly(spark) -> None:
+    """Prices of one window in two partitions (written with another key): sums add up, open
+    and close are the first and last by (event_time, partition, offset), keys all kept."""
+    stamp = datetime.fromtimestamp(NOW / 1000, tz=timezone.utc)
+    start = NOW - NOW % WINDOW_MS
+    rows = [("crypto_prices", partition, offset, b"k", bytearray(message(price=price, event_time=start + at)), stamp)
+            for partition, offset, price, at in ((0, 0, "2", 100), (1, 0, "1", 100), (1, 1, "5", 300), (0, 1, "4", 300))]
+    frame = spark.createDataFrame(rows, "topic string, partition int, offset long, key binary, value binary, "
+                                        "timestamp timestamp")
+    result = summary(classify.classify(frame, rules()))
+    [window] = result.aggregates
+    assert (window["sample_count"], window["price_sum"], window["min_price"], window["max_price"]) == (4, 12, 1, 5)
+    assert (window["open_price"], window["close_price"]) == (Decimal(2), Decimal(5))  # ties: partition 0 first
+    assert window["distinct_keys"] == 2 and len(window["keys"].split(",")) == 4  # same times: copies
+    assert result.next_offsets == {"crypto_prices": {"0": 2, "1": 2}}

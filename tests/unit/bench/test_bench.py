@@ -1,0 +1,47 @@
+"""bin/bench's arithmetic: drain rate from batch lines, medians across runs, the targets table.
+(The benchmark itself runs on a real stack: bin/bench; its figures are in docs/PERFORMANCE.md.)"""
+from __future__ import annotations
+
+import json
+
+from cryptostream.bench import cli, load
+from cryptostream.bench.measure import batch_events, drain_rate
+
+
+def batch(stamp: str, rows: int, duration_ms: int) -> str:
+    return json.dumps({"timestamp": stamp, "event": "batch", "input_rows": rows, "duration_ms": duration_ms})
+
+
+def test_drain_rate_spans_first_batch_start_to_last_batch_end(tmp_path) -> None:
+    """300,000 messages from 10:00:00 (first batch began 1 s before its 10:00:01 line) to
+    10:00:03 is 100,000 msgs/s; idle batches do not count."""
+    log = tmp_path / "processor.log"
+    log.write_text("\n".join(["not json", batch("2026-11-27T10:00:01Z", 100_000, 1000),
+                              batch("2026-11-27T10:00:02Z", 150_000, 900), batch("2026-11-27T10:00:03Z", 50_000, 500),
+                              batch("2026-11-27T10:00:04Z", 0, 20)]) + "\n")
+    figures = drain_rate(batch_events(log), 300_000)
+    assert figures["msgs_per_s"] == 100_000
+    assert figures["seconds"] == 3.0
+    assert figures["batches"] == 3
+    assert figures["batch_s"]["p50"] == 0.9 and figures["rows_per_batch_max"] == 150_000
+
+
+def test_medians_of_nested_figures_and_the_table() -> None:
+    """Every number is the median of its place across runs; the table marks missed targets."""
+    runs = [{"throughput": {"processor": {"msgs_per_s": v}, "ratio_to_raw_consumer": r}, "latency": {"latency_s": {"p50": p}}}
+            for v, r, p in ((90_000, 0.2, 0.4), (120_000, 0.3, 0.5), (110_000, 0.4, 2.5))]
+    medians = cli.medians(runs)
+    assert medians["throughput"]["processor"]["msgs_per_s"] == 110_000
+    assert medians["latency"]["latency_s"]["p50"] == 0.5
+    report = {"medians": medians, "runs": runs, "machine": {"cores": 2, "ram_gib": 23.4}}
+    lines = {line.split("  ")[0]: line for line in cli.table(report).splitlines()}
+    assert lines["processor msgs/s (drain)"].endswith("yes") and "110,000" in lines["processor msgs/s (drain)"]
+    assert lines["latency p50 s"].rstrip().endswith("yes")
+    assert "medians of 3 run(s)" in cli.table(report)
+
+
+def test_extra_symbols_are_valid_symbols() -> None:
+    from cryptostream.pipeline.schema import symbol_problem
+    extra = load.extra_symbols(3)
+    assert extra == ("X001USDT", "X002USDT", "X003USDT")
+    assert all(symbol_problem(s, extra) is None for s in extra)
