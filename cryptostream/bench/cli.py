@@ -56,7 +56,7 @@ def run_all(args: argparse.Namespace, folder) -> dict[str, Any]:
         if "profile" in args.phases:
             say(f"profile: the processor's Spark steps over {args.profile_rows:,} synthetic rows in memory")
             stack.ctl("stop", "pipeline:*")  # nothing else busy meanwhile; the latency run restarts them
-            report["profile"] = profile.profile(stack.config(), args.profile_rows)
+            report["profile"] = profile.profile(stack.config, args.profile_rows)
         if "throughput" in args.phases:
             topic, symbols, preload_rate = phases.prepare_topic(stack, args.messages, args.extra_symbols, say)
             report["preload_msgs_per_s"] = round(preload_rate)

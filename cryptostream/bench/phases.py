@@ -26,7 +26,8 @@ from cryptostream.bench import load
 from cryptostream.bench.measure import LatencyProbe, ResourceSampler, batch_events, drain_rate
 from cryptostream.bench.stack import OwnStack
 from cryptostream.core.config import Config
-from cryptostream.ops.stack import database
+from cryptostream.ops import programs
+from cryptostream.ops.stack import provisioning
 from cryptostream.ops.health.probes.log_events import events_named
 from cryptostream.ops.reconcile import reconcile, wait_processed
 from cryptostream.core.ports import free_port
@@ -44,7 +45,7 @@ def with_topic(config: Config, topic: str) -> Config:
 
 def prepare_topic(stack: OwnStack, messages: int, extra: int, say: Say) -> tuple[str, tuple[str, ...], float]:
     """A fresh topic holding `messages` synthetic prices; (topic, symbols, preload msgs/s)."""
-    config = stack.config()
+    config = stack.config
     topic = f"bench_{int(time.time())}"
     symbols = config.exchange.symbols + load.extra_symbols(extra)
     ensure_topic(with_topic(config, topic))
@@ -59,10 +60,10 @@ def throughput(stack: OwnStack, topic: str, symbols: tuple[str, ...], messages: 
     """A fresh processor (own query name, checkpoint and empty tables) drains the topic, with
     the stack's own producer and processor stopped, so nothing else writes or competes."""
     stack.ctl("stop", "pipeline:*")
-    database.empty_tables(stack.config())
+    provisioning.empty_tables(stack.config)
     settings = {"kafka_topic": topic, "processor_query_name": f"{topic}_run{run}",
                 "exchange_symbols": ",".join(symbols), "metrics_processor_port": str(free_port())}
-    config = stack.config(**settings)
+    config = stack.configured(**settings)
     ends = end_offsets(config)
     log = folder / f"processor-{topic}-run{run}.log"
     process = stack.processor(log, **settings)
@@ -113,7 +114,7 @@ def consumer_perf(config: Config, messages: int) -> dict[str, Any]:
 
 def latency(stack: OwnStack, minutes: float, rate: int, say: Say) -> dict[str, Any]:
     """The running stack (REST producer included) plus `rate` messages a second."""
-    config = stack.config()
+    config = stack.config
     stack.ctl("start", "pipeline:*")
     time.sleep(20)  # the processor's start-up and first batches are not steady state
     requests_before = len(_sim_requests(config))
@@ -137,12 +138,12 @@ def _sim_requests(config: Config) -> list[dict]:
 
 
 def _polls(config: Config) -> list[dict]:
-    return events_named(config, "producer", {events.POLL}, 24)
+    return events_named(config, programs.PRODUCER, {events.POLL}, 24)
 
 
 def publish_path(stack: OwnStack, messages: int, say: Say) -> dict[str, Any]:
     """The producer's Publisher alone: synthetic prices, acks=all, idempotent, as configured."""
-    config = with_topic(stack.config(), f"bench_publish_{int(time.time())}")
+    config = with_topic(stack.config, f"bench_publish_{int(time.time())}")
     publisher = Publisher(config)
     symbols = config.exchange.symbols
     say(f"producer path: publishing {messages:,} messages")

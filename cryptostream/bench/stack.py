@@ -1,5 +1,6 @@
-"""A native stack of its own (bin/up --simulated in a separate home, free 127.0.0.1 ports),
-for the benchmark and the end-to-end tests, so they never touch an operator's stack."""
+"""The one harness that starts a native stack of its own (bin/up --simulated in a separate home,
+free 127.0.0.1 ports), shared by the benchmark and the end-to-end tests (tests/helpers/stack.py
+extends it), so neither ever touches an operator's stack."""
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from cryptostream.core import shipped_files
 from cryptostream.core.config import Config, load
+from cryptostream.ops import programs
 from cryptostream.ops.health.probes.supervisord import program_states
 from cryptostream.core.ports import free_port
 
@@ -36,14 +38,22 @@ def _checkout() -> Path:
 
 
 class OwnStack:
-    """bin/up --simulated / bin/down in `home`; `config()` is what its programs read."""
+    """bin/up --simulated / bin/down in `home`; `config` is what its programs read."""
 
     def __init__(self, home: Path, **settings: str) -> None:
         self.home = home
         self.env = environment(home, **settings)
 
-    def config(self, **overrides: str) -> Config:
-        return load(env={**self.env, **{f"CRYPTOSTREAM_{k.upper()}": v for k, v in overrides.items()}})
+    @property
+    def config(self) -> Config:
+        return load(env=self.env)
+
+    def configured(self, **overrides: str) -> Config:
+        """The configuration with settings changed (keys like processor_window)."""
+        return load(env=self._with(overrides))
+
+    def _with(self, overrides: dict[str, str]) -> dict[str, str]:
+        return {**self.env, **{f"CRYPTOSTREAM_{k.upper()}": v for k, v in overrides.items()}}
 
     def run(self, command: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run([str(_checkout() / "bin" / command), *args], env=self.env, capture_output=True,
@@ -54,7 +64,8 @@ class OwnStack:
         started = time.monotonic()
         result = self.run("up", "--simulated", "--wait-rows", str(wait_rows), timeout=900)
         if result.returncode != 0:
-            raise RuntimeError(f"bin/up failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            raise RuntimeError(f"bin/up failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}\n"
+                               f"processor log:\n{self.log(programs.PROCESSOR)[-3000:]}")
         return time.monotonic() - started
 
     def down(self) -> None:
@@ -62,17 +73,25 @@ class OwnStack:
         if result.returncode != 0:
             raise RuntimeError(f"bin/down failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
 
+    def log(self, program: str) -> str:
+        """Everything the program logged in this run."""
+        path = self.home / "log" / f"{program}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def all_logs(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in (self.home / "log").glob("*.log"))
+
     def ctl(self, *args: str) -> str:
         result = self.run("supervisorctl", *args)
         return result.stdout + result.stderr
 
     def pids(self) -> dict[str, int]:
         """supervisord's programs by bare name, with their pids (0 when not running)."""
-        return {name: info["pid"] for name, info in program_states(self.config()).items()}
+        return {name: info["pid"] for name, info in program_states(self.config).items()}
 
     def processor(self, log: Path, **overrides: str) -> subprocess.Popen:
         """A processor of its own (not supervisord's), reading what `overrides` say."""
-        env = {**self.env, **{f"CRYPTOSTREAM_{k.upper()}": v for k, v in overrides.items()}}
+        env = self._with(overrides)
         with open(log, "wb") as out:
             return subprocess.Popen([str(Path(sys.executable).parent / "cryptostream-processor")], env=env,
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

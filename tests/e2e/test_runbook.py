@@ -12,7 +12,7 @@ import requests
 from kafka import KafkaProducer
 
 from cryptostream.core import db
-from cryptostream.ops.stack.database import TABLES
+from cryptostream.ops.stack.provisioning import TABLES
 from tests.helpers.harness import PROJECT_DIR, query, wait_until_processed
 from tests.helpers.stack import FAST_STACK, NativeStack, running
 

@@ -5,7 +5,8 @@ NativeStack     bin/up --simulated in a temporary CRYPTOSTREAM_HOME (supervisord
 ContainerStack  testcontainers started from docker/compose.yml's own service definitions
                 (resolved by `docker compose config`): kafka, mysql, exchange-sim and the app
                 container whose supervisord runs producer and processor.
-Both use free 127.0.0.1 ports and the same test settings (short windows).
+Both use free 127.0.0.1 ports and the same test settings (short windows); NativeStack is the
+benchmark's harness (cryptostream/bench/stack.py) with the tests' additions.
 """
 from __future__ import annotations
 
@@ -18,11 +19,7 @@ from pathlib import Path
 import mysql.connector
 
 from cryptostream.core import db
-from cryptostream.core.config import Config, load
-from cryptostream.bench.stack import environment
-from tests.helpers.harness import PROJECT_DIR
-
-BIN = PROJECT_DIR / "bin"
+from cryptostream.bench.stack import OwnStack
 
 # The one set of fast settings every stack-starting test uses: 5-second windows, a 2-second
 # watermark, the REST poller every 200 ms (read only by the REST source). Each module extends it.
@@ -46,42 +43,17 @@ def running(stack: "NativeStack"):
         stack.stop()
 
 
-class NativeStack:
+class NativeStack(OwnStack):
+    """The benchmark's own-stack harness, with what the tests add: start/stop for fixtures
+    and what a local attacker would try."""
     kind = "native"
     programs = ("infra:kafka", "infra:mysql", "pipeline:producer", "pipeline:processor")
 
-    def __init__(self, home: Path, **settings: str) -> None:
-        self.home = home
-        self.env = environment(home, **settings)
-
-    @property
-    def config(self) -> Config:
-        return load(env=self.env)
-
-    def run(self, command: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / command), *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
-
     def start(self) -> None:
-        started = self.run("up", "--simulated", "--wait-rows", "180", timeout=900)
-        assert started.returncode == 0, f"bin/up failed:\n{started.stdout}\n{started.stderr}\n" \
-                                        f"{self.log('processor')[-3000:]}"
+        self.up()
 
     def stop(self) -> None:
-        stopped = self.run("down", timeout=300)
-        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-
-    def ctl(self, *args: str) -> str:
-        result = self.run("supervisorctl", *args)
-        return result.stdout + result.stderr
-
-    def log(self, program: str) -> str:
-        """Everything the program logged in this run."""
-        path = self.home / "log" / f"{program}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def all_logs(self) -> str:
-        return "".join(p.read_text(errors="replace") for p in (self.home / "log").glob("*.log"))
+        self.down()
 
     def secrets(self) -> list[str]:
         return [p.read_text().strip() for p in (self.home / "secrets").glob("mysql-*password")]

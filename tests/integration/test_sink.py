@@ -15,7 +15,7 @@ import pytest
 
 from cryptostream.core import db
 from cryptostream.core.config import Config, Secret, load
-from cryptostream.ops.stack import database, secrets
+from cryptostream.ops.stack import provisioning, secrets
 from cryptostream.pipeline.processor.counted_keys import CountedKeys
 from cryptostream.pipeline.processor.reject_rows import reject_chunks
 from cryptostream.pipeline.processor.sink import MySQLSink
@@ -42,7 +42,7 @@ def mysql_config(tmp_path_factory) -> Config:
     while not port_open(config.mysql.port):
         assert server.poll() is None and time.monotonic() < deadline, (home / "mysql.log").read_text()
         time.sleep(0.3)
-    database.bootstrap(config)
+    provisioning.bootstrap(config)
     yield config
     server.terminate()
     server.wait(30)
@@ -148,7 +148,7 @@ def test_bootstrap_adds_columns_an_older_schema_lacks(mysql_config: Config) -> N
             cursor.execute("ALTER TABLE moving_averages DROP COLUMN vwap")
     finally:
         connection.close()
-    database.bootstrap(mysql_config)
+    provisioning.bootstrap(mysql_config)
     column = query(mysql_config, "SELECT column_type, is_nullable FROM information_schema.columns WHERE "
                                  "table_schema = %s AND table_name = 'moving_averages' AND column_name = 'vwap'",
                    (mysql_config.mysql.database,))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cryptostream.core import config as config_module
 from cryptostream.core import events
-from cryptostream.ops import cli
+from cryptostream.ops import cli, programs
 from cryptostream.ops.checks import Result, check_parser, fail, ok, report, run_all
 from cryptostream.ops.health.facts import Facts
 from cryptostream.ops.health.probes.log_events import events_named
@@ -17,7 +17,7 @@ from cryptostream.ops.health.rows import producer, spark
 
 def mysql_write_failures(facts: Facts) -> Result:
     """Sink retries and failed queries logged by the processor in the last hour."""
-    failures = events_named(facts.config, "processor", events.WRITE_FAILURES, 1)
+    failures = events_named(facts.config, programs.PROCESSOR, events.WRITE_FAILURES, 1)
     if failures:
         last = failures[-1]
         error = str(last.get("error", last["event"])).splitlines()[0][:160]

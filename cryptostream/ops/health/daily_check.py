@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from cryptostream.core import config as config_module
 from cryptostream.core.config import Config
-from cryptostream.ops import cli
+from cryptostream.ops import cli, programs
 from cryptostream.ops.checks import check_parser, report, run_all
 from cryptostream.ops.health.facts import Facts, Row
 from cryptostream.ops.health.rows import kafka, mysql, producer, spark, supervised
@@ -32,19 +32,19 @@ class DailyCheck:
         facts = self.facts
         rows = facts.rows("kafka", {"topic": kafka.kafka_topic})
         if facts.config.kafka.private_broker:  # else supervisord does not run it here
-            rows += [("kafka", "running", lambda: supervised.running(facts, "kafka", "kafka")),
-                     ("kafka", "restarts", lambda: supervised.restarts(facts, "kafka", "kafka"))]
+            rows += [("kafka", "running", lambda: supervised.running(facts, "kafka", programs.KAFKA)),
+                     ("kafka", "restarts", lambda: supervised.restarts(facts, "kafka", programs.KAFKA))]
         return rows
 
     def spark_rows(self) -> list[Row]:
         facts = self.facts
-        return [("spark", "running", lambda: supervised.running(facts, "spark", "processor")),
+        return [("spark", "running", lambda: supervised.running(facts, "spark", programs.PROCESSOR)),
                 *facts.rows("spark", {"last batch": spark.last_batch, "batch duration": spark.batch_duration,
                                       "lag": spark.lag})]
 
     def producer_rows(self) -> list[Row]:
         facts = self.facts
-        return [("producer", "running", lambda: supervised.running(facts, "producer", "producer")),
+        return [("producer", "running", lambda: supervised.running(facts, "producer", programs.PRODUCER)),
                 *facts.rows("producer", {"api": producer.api_health, "symbols": producer.symbols,
                                          "publishing": producer.publishing})]
 

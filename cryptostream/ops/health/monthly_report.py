@@ -22,7 +22,7 @@ from cryptostream.ops.health.probes.log_events import events_named, time_of, war
 from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.health.probes.processes import process_tree_usage
 from cryptostream.ops.health.probes.supervisord import program_states
-from cryptostream.ops import cli
+from cryptostream.ops import cli, programs
 
 DAYS = 30
 
@@ -70,8 +70,8 @@ class Report:
     def __init__(self, config: Config, folder: Path) -> None:
         self.config = config
         self.folder = folder
-        self.batches = events_named(config, "processor", {events.BATCH}, DAYS * 24)
-        self.polls = events_named(config, "producer", {events.POLL}, DAYS * 24)
+        self.batches = events_named(config, programs.PROCESSOR, {events.BATCH}, DAYS * 24)
+        self.polls = events_named(config, programs.PRODUCER, {events.POLL}, DAYS * 24)
         self.lines: list[str] = []
 
     def performance(self) -> None:

@@ -16,7 +16,7 @@ from cryptostream.core.config import Config
 from cryptostream.ops import cli
 from cryptostream.ops.cli import CommandError
 from cryptostream.ops.repair.backup_file import backup_dir, beside, rotate, write_checks
-from cryptostream.ops.stack.database import TABLES
+from cryptostream.ops.stack.provisioning import TABLES
 from cryptostream.services.mysql_server import find
 
 

@@ -10,22 +10,22 @@ import sys
 import time
 
 from cryptostream.core import config as config_module
-from cryptostream.ops import supervisor
+from cryptostream.ops import programs, supervisor
 from cryptostream.ops.repair import backup
-from cryptostream.ops.stack import database
+from cryptostream.ops.stack import provisioning
 from cryptostream.ops import cli
 
 
 def rebuild(config: config_module.Config) -> None:
-    supervisor.ctl(config, "stop", "processor")
+    supervisor.ctl(config, "stop", programs.PROCESSOR)
     print(f"backup of the current tables: {backup.backup(config, keep=7)}")
     checkpoint = config.checkpoint_dir
     if checkpoint.exists():
         aside = checkpoint.with_name(f"{checkpoint.name}.before-rebuild-{int(time.time())}")
         checkpoint.rename(aside)
         print(f"checkpoint set aside: {aside}")
-    database.empty_tables(config)
-    supervisor.ctl(config, "start", "processor")
+    provisioning.empty_tables(config)
+    supervisor.ctl(config, "start", programs.PROCESSOR)
     print("processor started: it recomputes every window from the earliest offset in Kafka")
 
 

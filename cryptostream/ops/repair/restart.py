@@ -33,10 +33,10 @@ def healthy_check(config: Config, program: str, since: float) -> Callable[[], bo
     def published() -> bool:
         age = topic.newest_record_age(config, topic.end_offsets(config))
         return age is not None and age <= time.time() - since
-    return {"mysql": lambda: bool(mysql_query(config, "row_count")),
-            "kafka": lambda: bool(topic.end_offsets(config)),
-            "processor": batch_committed,
-            "producer": published}[program]
+    return {programs.MYSQL: lambda: bool(mysql_query(config, "row_count")),
+            programs.KAFKA: lambda: bool(topic.end_offsets(config)),
+            programs.PROCESSOR: batch_committed,
+            programs.PRODUCER: published}[program]
 
 
 def restart_command(config: Config, program: str, docker: bool) -> list[str]:

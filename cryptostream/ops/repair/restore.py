@@ -17,12 +17,12 @@ from typing import Iterator
 from cryptostream.core import config as config_module
 from cryptostream.core.config import Config
 from cryptostream.core.polling import wait_for
-from cryptostream.ops import cli, supervisor
+from cryptostream.ops import cli, programs, supervisor
 from cryptostream.ops.cli import CommandError
 from cryptostream.ops.health.probes.supervisord import program_states
 from cryptostream.ops.repair.backup import admin_connection, client_options
 from cryptostream.ops.repair.backup_file import NAME, read_backup
-from cryptostream.ops.stack.database import TABLES
+from cryptostream.ops.stack.provisioning import TABLES
 from cryptostream.services.mysql_server import find
 
 # Distinctive suffixes: a database with one of them is a leftover of a restore, ours to drop.
@@ -149,20 +149,20 @@ def processor_stopped(config: Config, live: bool, timeout: float, say=print) -> 
     """Over the live database: stop the processor (through supervisord) for the swap, so no
     micro-batch writes half into the old tables, and start it again afterwards, even on error."""
     running = live and supervisor.is_running(config) and \
-        program_states(config).get("processor", {}).get("statename") == "RUNNING"
+        program_states(config).get(programs.PROCESSOR, {}).get("statename") == "RUNNING"
     if not running:
         yield
         return
     say("stopping the processor for the swap")
-    supervisor.ctl(config, "stop", "processor")
+    supervisor.ctl(config, "stop", programs.PROCESSOR)
     try:
         yield
     finally:
         say("starting the processor")
-        supervisor.ctl(config, "start", "processor")
+        supervisor.ctl(config, "start", programs.PROCESSOR)
     from cryptostream.ops.repair.restart import healthy_check  # lazy: restart imports the stack module
     try:
-        wait_for("the processor to apply a micro-batch", healthy_check(config, "processor", time.time()),
+        wait_for("the processor to apply a micro-batch", healthy_check(config, programs.PROCESSOR, time.time()),
                  timeout, interval=1)
     except (TimeoutError, RuntimeError) as exc:
         raise CommandError(f"the backup was restored, but the restarted processor is not healthy ({exc}); "

@@ -11,8 +11,8 @@ from cryptostream.core import events
 from cryptostream.core.config import Config
 from cryptostream.core.polling import wait_for
 from cryptostream.core.ports import port_open
-from cryptostream.ops import cli, supervisor
-from cryptostream.ops.stack import database, jars, secrets
+from cryptostream.ops import cli, programs, supervisor
+from cryptostream.ops.stack import jars, provisioning, secrets
 from cryptostream.ops.health.probes.log_events import newest_event
 from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.stack import containers
@@ -38,13 +38,13 @@ def program_listening(config: Config, program: str, port: int) -> bool:
 
 def start_infra(config: Config) -> None:
     if config.mysql.private_instance:
-        supervisor.ctl(config, "start", "mysql", check=False)
-        wait_for("MySQL", lambda: program_listening(config, "mysql", config.mysql.port), 90)
+        supervisor.ctl(config, "start", programs.MYSQL, check=False)
+        wait_for("MySQL", lambda: program_listening(config, programs.MYSQL, config.mysql.port), 90)
         say("preparing MySQL: schema and application user")
-        wait_for("MySQL bootstrap", lambda: database.bootstrap(config) is None, 60, interval=1)
+        wait_for("MySQL bootstrap", lambda: provisioning.bootstrap(config) is None, 60, interval=1)
     if config.kafka.private_broker:
-        supervisor.ctl(config, "start", "kafka", check=False)
-        wait_for("Kafka", lambda: program_listening(config, "kafka", config.kafka.port), 120)
+        supervisor.ctl(config, "start", programs.KAFKA, check=False)
+        wait_for("Kafka", lambda: program_listening(config, programs.KAFKA, config.kafka.port), 120)
     else:  # someone else's cluster: only wait until it answers
         say(f"using the external Kafka at {config.kafka.bootstrap_servers}")
     wait_for(f"Kafka topic at {config.kafka.bootstrap_servers}", lambda: topic.ensure_topic(config) in (True, False),
@@ -70,7 +70,7 @@ def up(config: Config, simulated: bool, wait_rows: float, source: str | None = N
         mode_file(config).write_text(mode + "\n")
     start_infra(config)
     if simulated:
-        supervisor.ctl(config, "start", "exchange-sim", check=False)
+        supervisor.ctl(config, "start", programs.EXCHANGE_SIM, check=False)
     say("starting producer and processor")
     supervisor.ctl(config, "start", "pipeline:*", check=False)
     print(supervisor.ctl(config, "status", check=False).stdout, end="")
@@ -139,7 +139,7 @@ def wait_for_rows(config: Config, timeout: float) -> None:
 
 def excluded_symbols(config: Config) -> dict[str, str]:
     """{symbol: exchange status} the producer's newest symbol check left out."""
-    newest = newest_event(config, "producer", events.SYMBOL_CHECK, hours=1) or {}
+    newest = newest_event(config, programs.PRODUCER, events.SYMBOL_CHECK, hours=1) or {}
     return dict(newest.get("excluded") or {})
 
 

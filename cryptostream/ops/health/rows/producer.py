@@ -5,6 +5,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from cryptostream.core import events
+from cryptostream.ops import programs
 from cryptostream.ops.checks import Result, fail, ok, warn
 from cryptostream.ops.health.facts import Facts
 from cryptostream.ops.health.probes.log_events import events_named, newest_event, time_of
@@ -14,7 +15,7 @@ from cryptostream.pipeline import topic
 def api_health(facts: Facts) -> Result:
     if facts.config.exchange.source == "websocket":
         return stream_health(facts)
-    polls = events_named(facts.config, "producer", {events.POLL}, 24)
+    polls = events_named(facts.config, programs.PRODUCER, {events.POLL}, 24)
     limited = sum(1 for e in polls if e.get("error") == "rate_limited")
     failed = sum(1 for e in polls if e.get("error") and e.get("error") != "rate_limited")
     rate, limits = (limited + failed) / len(polls) if polls else 0.0, facts.limits
@@ -30,7 +31,7 @@ def api_health(facts: Facts) -> Result:
 
 def stream_health(facts: Facts) -> Result:
     """The WebSocket source: connected and streaming, gaps refilled, few reconnects."""
-    found = Counter(e["event"] for e in events_named(facts.config, "producer", events.STREAM_HEALTH, 24))
+    found = Counter(e["event"] for e in events_named(facts.config, programs.PRODUCER, events.STREAM_HEALTH, 24))
     count = {name: found[name] for name in events.STREAM_HEALTH}
     detail = (f"{count['stream']} stream reports, {count['ws_disconnected']} disconnects, "
               f"{count['ws_connect_failed']} failed connects, {count['backfill_incomplete']} gaps not "
@@ -48,7 +49,7 @@ def stream_health(facts: Facts) -> Result:
 def symbols(facts: Facts) -> Result:
     """The producer's newest exchangeInfo check: which configured symbols it leaves out and why."""
     hours = max(1.0, 3 * facts.config.exchange.symbol_check_interval / 3600)
-    event = newest_event(facts.config, "producer", events.SYMBOL_CHECK, hours)
+    event = newest_event(facts.config, programs.PRODUCER, events.SYMBOL_CHECK, hours)
     if event is None:
         return warn("producer", "symbols", f"no symbol check logged in {hours:g} h (the producer checks "
                                            "exchangeInfo at start and every exchange.symbol_check_interval)")

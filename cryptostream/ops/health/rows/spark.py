@@ -1,6 +1,7 @@
 """Runbook 3.2's Spark rows: the last micro-batch, batch duration and lag."""
 from __future__ import annotations
 
+from cryptostream.ops import programs
 from cryptostream.ops.checks import Result, fail, ok, warn
 from cryptostream.ops.health.facts import Facts
 from cryptostream.ops.health.percentile import percentile
@@ -22,7 +23,7 @@ def last_batch(facts: Facts) -> Result:
 
 
 def batch_duration(facts: Facts) -> Result:
-    durations = [e["duration_ms"] / 1000 for e in warm_batches(log_events(facts.config, "processor", 0.25))]
+    durations = [e["duration_ms"] / 1000 for e in warm_batches(log_events(facts.config, programs.PROCESSOR, 0.25))]
     p95, limits = percentile(durations, 0.95), facts.limits
     if p95 is None:
         return warn("spark", "batch duration", "no micro-batch in the last 15 min")

@@ -1,7 +1,7 @@
 """weekly-check's reading of sql/schema.sql: every table, columns only (no key clauses)."""
 from __future__ import annotations
 
-from cryptostream.ops.stack.database import TABLES
+from cryptostream.ops.stack.provisioning import TABLES
 from cryptostream.ops.health.weekly_check import declared_columns
 
 

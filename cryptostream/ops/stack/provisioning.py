@@ -1,4 +1,4 @@
-"""Prepares the database: the schema and the least-privilege application user."""
+"""Provisions the database: installs the schema (with its migrations) and the least-privilege application user."""
 from __future__ import annotations
 
 import mysql.connector
