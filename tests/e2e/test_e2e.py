@@ -61,7 +61,8 @@ def test_programs_run_and_log_json(stack) -> None:
     lines = stack.log("producer").splitlines()
     if stack.kind == "native":  # what an operator sees: bin/logs, raw JSON when piped
         lines = stack.run("logs", "--no-follow", "producer").stdout.splitlines()
-    assert lines and all(json.loads(line)["component"] == "producer" for line in lines)
+    assert lines
+    assert all(json.loads(line)["component"] == "producer" for line in lines)
     assert any(json.loads(line)["event"] == "poll" for line in lines)
 
 
@@ -89,7 +90,8 @@ def test_up_again_is_idempotent(stack) -> None:
     pids = stack.ctl("pid", "all")
     again = stack.run("up", "--simulated", "--wait-rows", "60")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "supervisord already running" in again.stdout and "BTCUSDT" in again.stdout
+    assert "supervisord already running" in again.stdout
+    assert "BTCUSDT" in again.stdout
     assert stack.ctl("pid", "all") == pids
 
 
@@ -202,11 +204,13 @@ def test_repeated_deliveries_of_a_price_count_once(stack) -> None:
     rows = query(config, "SELECT reason, raw_value FROM rejected_messages WHERE reason IN ('duplicate', 'late')")
     copies = [(reason, json.loads(raw)) for reason, raw in rows
               if json.loads(raw)["event_time"] == now_ms and json.loads(raw)["source"] == "test"]
-    assert len(copies) == 3 and {c["price"] for _, c in copies} == {"150.25000000", "0.00000001"}
+    assert len(copies) == 3
+    assert {c["price"] for _, c in copies} == {"150.25000000", "0.00000001"}
     assert [reason for reason, _ in copies].count("duplicate") >= 1  # the copy next to the original
     counted = query(config, "SELECT min_price, sample_count FROM moving_averages WHERE symbol = 'SOLUSDT' "
                             "AND start_time = %s", (utc(now_ms - now_ms % window_ms),))
-    assert counted and counted[0][0] > Decimal("0.00000001")  # the conflicting copy was not counted
+    assert counted
+    assert counted[0][0] > Decimal("0.00000001")  # the conflicting copy was not counted
 
 
 @pytest.mark.badinput
@@ -240,7 +244,8 @@ def test_no_secret_in_any_log(stack) -> None:
     """The MySQL passwords appear in no log line of the run."""
     secrets = stack.secrets()
     logs = stack.all_logs()
-    assert secrets and logs
+    assert secrets
+    assert logs
     assert not any(secret in logs for secret in secrets)
 
 

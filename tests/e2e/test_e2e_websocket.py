@@ -58,7 +58,8 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float) -> Any:
 def test_the_stack_runs_the_websocket_source(stack) -> None:
     """bin/up started the producer on the trade stream; windows carry per-trade figures."""
     started = producer_events(stack, "started")
-    assert started and started[-1]["source"] == "websocket"
+    assert started
+    assert started[-1]["source"] == "websocket"
     assert started[-1]["ws_base_url"] == stack.config.simulator.ws_url
     wait_until("windows with a vwap", lambda: query(stack.config, "SELECT COUNT(*) FROM moving_averages "
                                                                   "WHERE vwap IS NOT NULL")[0][0] > 0, 60)
@@ -82,7 +83,8 @@ def test_every_trade_in_exactly_one_window_through_ping_disconnect_gap_and_renew
     fault(stack, mode="ws_gap", seconds=3)
     repaired = wait_until("the gap to be backfilled",
                           lambda: [e for e in producer_events(stack, "backfill")[backfills:] if e["trades"] > 0], 30)
-    assert repaired[0]["requests"] >= 1 and repaired[0]["acknowledged"] > 0
+    assert repaired[0]["requests"] >= 1
+    assert repaired[0]["acknowledged"] > 0
 
     renewals = len(producer_events(stack, "ws_renewed"))
     wait_until("a connection renewal", lambda: len(producer_events(stack, "ws_renewed")) > renewals, 45)
@@ -106,7 +108,8 @@ def test_every_trade_in_exactly_one_window_through_ping_disconnect_gap_and_renew
     assert late == 0, "a trade arrived after its window was closed"
     assert_every_simulated_trade_in_kafka(stack)
     reasons = [c["reason"] for c in sim(stack, "/sim/stream")["connections"]]
-    assert "forced disconnect" in reasons and "maximum connection age" not in reasons  # renewed before
+    assert "forced disconnect" in reasons
+    assert "maximum connection age" not in reasons  # renewed before
 
 
 def assert_every_simulated_trade_in_kafka(stack: NativeStack) -> None:

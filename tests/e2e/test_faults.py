@@ -156,9 +156,11 @@ def test_exchange_faults_are_ridden_out(stack) -> None:
     log = inject(stack, mode="server_error", status=503, count=5)
     assert [r["status"] for r in log[:6]] == [503] * 5 + [200]
     log = inject(stack, mode="geo_block", port=simulator.port)
-    assert log[0]["status"] == 451 and {r["port"] for r in log[1:]} == {simulator.mirror_port}
+    assert log[0]["status"] == 451
+    assert {r["port"] for r in log[1:]} == {simulator.mirror_port}
     log = inject(stack, mode="slow", delay=2.5)  # read timeout 1 s: given up, the other URL is asked
-    assert log[1]["port"] != log[0]["port"] and log[1]["at"] - log[0]["at"] < 2.0
+    assert log[1]["port"] != log[0]["port"]
+    assert log[1]["at"] - log[0]["at"] < 2.0
     inject(stack, mode="malformed")
     inject(stack, mode="missing_symbols", drop=2)
     polls = producer_polls(stack)
@@ -177,5 +179,7 @@ def test_short_soak_reports_memory_lag_and_an_exact_account(stack) -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert time.monotonic() - started < 300
     report = json.loads(Path(result.stdout.strip().splitlines()[-1]).read_text())
-    assert report["reconcile"]["exact"] and 5_000 <= report["sent"] <= 6_500
-    assert len(report["samples"]) >= 2 and report["peak_rss_mib"]["processor"] > 100
+    assert report["reconcile"]["exact"]
+    assert 5_000 <= report["sent"] <= 6_500
+    assert len(report["samples"]) >= 2
+    assert report["peak_rss_mib"]["processor"] > 100

@@ -70,7 +70,8 @@ def test_the_installed_package_is_not_the_checkout(venv: Path, elsewhere: Path) 
                     "print(s.CHECKOUT, s.CONF_DIR, len(db.script('schema')))"], elsewhere,
                    clean_env(dict(os.environ), venv))).stdout.split()
     assert where[0] == "None"
-    assert Path(where[1]).is_relative_to(venv) and (Path(where[1]) / "supervisor" / "pipeline.conf").is_file()
+    assert Path(where[1]).is_relative_to(venv)
+    assert (Path(where[1]) / "supervisor" / "pipeline.conf").is_file()
     assert int(where[2]) > 0
 
 

@@ -87,7 +87,8 @@ def test_restore_into_another_database_matches_the_manifest(stack, good_backup) 
     restored = stack.run("restore", str(good_backup), "--database", "copy_a")
     assert restored.returncode == 0, restored.stderr
     manifest = json.loads(good_backup.with_name(good_backup.name + ".json").read_text())
-    assert counts(stack, "copy_a") == manifest["row_counts"] and manifest["row_counts"]["moving_averages"] > 0
+    assert counts(stack, "copy_a") == manifest["row_counts"]
+    assert manifest["row_counts"]["moving_averages"] > 0
     assert leftovers(stack) == []
 
 
@@ -114,8 +115,10 @@ def test_row_counts_differing_from_the_manifest_leave_the_target_as_it_was(stack
     assert stack.run("restore", str(good_backup), "--database", "copy_c").returncode == 0
     before = counts(stack, "copy_c")
     result = stack.run("restore", str(path), "--database", "copy_c")
-    assert result.returncode == 2 and "row counts differ" in one_error_line(result)
-    assert counts(stack, "copy_c") == before and leftovers(stack) == []
+    assert result.returncode == 2
+    assert "row counts differ" in one_error_line(result)
+    assert counts(stack, "copy_c") == before
+    assert leftovers(stack) == []
 
 
 def test_dump_failing_halfway_over_the_live_database_changes_nothing(stack, good_backup, tmp_path) -> None:
@@ -123,16 +126,20 @@ def test_dump_failing_halfway_over_the_live_database_changes_nothing(stack, good
     grow while the pipeline runs) and the processor keeps its pid."""
     pid, before = processor_pid(stack), counts(stack, LIVE)["moving_averages"]
     result = stack.run("restore", str(failing_halfway(good_backup, tmp_path)), "--database", LIVE, "--yes")
-    assert result.returncode == 2 and "loading" in one_error_line(result)
+    assert result.returncode == 2
+    assert "loading" in one_error_line(result)
     assert counts(stack, LIVE)["moving_averages"] >= before
-    assert processor_pid(stack) == pid and leftovers(stack) == []
+    assert processor_pid(stack) == pid
+    assert leftovers(stack) == []
 
 
 def test_live_database_without_yes_is_refused(stack, good_backup) -> None:
     pid, before = processor_pid(stack), counts(stack, LIVE)["moving_averages"]
     result = stack.run("restore", str(good_backup), "--database", LIVE)
-    assert result.returncode == 2 and "--yes" in one_error_line(result)
-    assert processor_pid(stack) == pid and counts(stack, LIVE)["moving_averages"] >= before
+    assert result.returncode == 2
+    assert "--yes" in one_error_line(result)
+    assert processor_pid(stack) == pid
+    assert counts(stack, LIVE)["moving_averages"] >= before
 
 
 def test_live_database_with_yes_swaps_and_restarts_the_processor(stack, good_backup) -> None:
@@ -142,7 +149,8 @@ def test_live_database_with_yes_swaps_and_restarts_the_processor(stack, good_bac
     manifest = json.loads(good_backup.with_name(good_backup.name + ".json").read_text())
     result = stack.run("restore", str(good_backup), "--database", LIVE, "--yes", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "stopping the processor" in result.stdout and "row counts verified" in result.stdout
+    assert "stopping the processor" in result.stdout
+    assert "row counts verified" in result.stdout
     assert processor_pid(stack) not in (0, pid)
     assert counts(stack, LIVE)["moving_averages"] >= manifest["row_counts"]["moving_averages"]
     assert leftovers(stack) == []

@@ -59,7 +59,8 @@ def test_healthy_stack_passes_every_check(stack) -> None:
         assert code == 0 and set(statuses.values()) == {"OK"}, \
             (command, {k: v for k, v in statuses.items() if v != "OK"})
     table = stack.run("daily-check").stdout
-    assert "overall: OK (exit 0)" in table and "lag" in table
+    assert "overall: OK (exit 0)" in table
+    assert "lag" in table
 
 
 def test_corrupted_message_fails_the_weekly_schema_check(stack) -> None:
@@ -69,8 +70,10 @@ def test_corrupted_message_fails_the_weekly_schema_check(stack) -> None:
     producer.flush()
     producer.close()
     code, statuses = check(stack, "weekly-check")
-    assert code == 2 and statuses[("schema", "kafka messages")] == "FAIL"
-    assert statuses[("schema", "mysql tables")] == "OK" and statuses[("schema", "spark schema")] == "OK"
+    assert code == 2
+    assert statuses[("schema", "kafka messages")] == "FAIL"
+    assert statuses[("schema", "mysql tables")] == "OK"
+    assert statuses[("schema", "spark schema")] == "OK"
     wait_until_processed(stack.config)
     assert check(stack, "weekly-check")[1][("logs", "serialization errors")] == "WARN"  # it was rejected
 
@@ -93,7 +96,8 @@ def test_duplicate_rows_fail_the_mysql_check(stack) -> None:
                      "ORDER BY id LIMIT 1")
     try:
         code, statuses = check(stack)
-        assert code == 2 and statuses[("mysql", "duplicates")] == statuses[("mysql", "account")] == "FAIL"
+        assert code == 2
+        assert statuses[("mysql", "duplicates")] == statuses[("mysql", "account")] == "FAIL"
     finally:
         admin_sql(stack, f"DELETE FROM moving_averages WHERE id = {int(copy)}",
                   "ALTER TABLE moving_averages ADD UNIQUE KEY uq_moving_averages_window (symbol, start_time, end_time)")
@@ -107,7 +111,8 @@ def test_corrupted_rows_fail_the_mysql_check(stack) -> None:
                      "'2020-01-01 00:00:03', UTC_TIMESTAMP(), UTC_TIMESTAMP())")
     try:
         code, statuses = check(stack)
-        assert code == 2 and statuses[("mysql", "corrupted")] == statuses[("mysql", "account")] == "FAIL"
+        assert code == 2
+        assert statuses[("mysql", "corrupted")] == statuses[("mysql", "account")] == "FAIL"
     finally:
         admin_sql(stack, "DELETE FROM moving_averages WHERE start_time = '2020-01-01 00:00:03'")
 
@@ -120,7 +125,8 @@ def test_wrong_figures_fail_the_account_check(stack) -> None:
                      f"average_price {oldest}")
     try:
         code, statuses = check(stack)
-        assert code == 2 and statuses[("mysql", "account")] == "FAIL"
+        assert code == 2
+        assert statuses[("mysql", "account")] == "FAIL"
         assert statuses[("mysql", "corrupted")] == statuses[("mysql", "duplicates")] == "OK"
         assert "sample_count" in stack.run("reconcile").stdout
     finally:
@@ -173,7 +179,8 @@ def test_stopped_mysql_fails_naming_mysql(stack) -> None:
     """MySQL down: the MySQL checks fail; after bin/restart mysql rows are written again."""
     assert "stopped" in stack.ctl("stop", "mysql")
     code, statuses = check(stack)
-    assert code == 2 and statuses[("mysql", "new rows")] == "FAIL"
+    assert code == 2
+    assert statuses[("mysql", "new rows")] == "FAIL"
     deadline = time.monotonic() + 60  # the processor's next batch meets the outage and retries
     while '"mysql_retry"' not in stack.log("processor"):
         assert time.monotonic() < deadline, "the processor never retried a MySQL write"
@@ -234,7 +241,8 @@ def test_rebuild_recomputes_every_window_from_kafka(stack) -> None:
     assert "stopped" in stack.ctl("stop", "producer")
     wait_until_processed(stack.config)
     refused = stack.run("rebuild")
-    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert refused.returncode == 2
+    assert "--yes" in refused.stderr
     before = rows_of(stack)
     done = stack.run("rebuild", "--yes", timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr

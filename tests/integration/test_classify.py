@@ -47,7 +47,8 @@ def test_aggregate_is_exact_with_open_and_close_by_event_time(spark) -> None:
     frame = kafka_frame(spark, [message(price=p, event_time=t) for p, t in prices])
     got = {a["window_start_ms"]: a for a in summary(classify.classify(frame, rules())).aggregates}
     first = got[start]
-    assert first["price_sum"] == Decimal("6.50000001") and first["sample_count"] == 3
+    assert first["price_sum"] == Decimal("6.50000001")
+    assert first["sample_count"] == 3
     assert (first["min_price"], first["max_price"]) == (Decimal("1"), Decimal("3.00000001"))
     assert (first["open_price"], first["close_price"]) == (Decimal("1"), Decimal("2.5"))
     assert got[start + WINDOW_MS]["sample_count"] == 1
@@ -95,7 +96,8 @@ def test_trades_carry_volume_and_notional_and_dedup_by_trade_id(spark) -> None:
                                       spark.createDataFrame([], "symbol string, key string"))
     assert [r["reason"] for r in marked.orderBy("offset").collect()] == [None, None, Reason.DUPLICATE, None]
     [window] = summary(marked).aggregates
-    assert window["sample_count"] == 3 and window["volume"] == Decimal("2.00123456")
+    assert window["sample_count"] == 3
+    assert window["volume"] == Decimal("2.00123456")
     assert window["notional"] == Decimal("119.9043232948023168") + 194_000
     assert sorted(window["keys"].split(",")) == [f"binance-rest:{NOW}", "binance-ws:t1", "binance-ws:t2"]
 
@@ -113,5 +115,6 @@ def test_a_window_spread_over_partitions_is_combined_exactly(spark) -> None:
     [window] = result.aggregates
     assert (window["sample_count"], window["price_sum"], window["min_price"], window["max_price"]) == (4, 12, 1, 5)
     assert (window["open_price"], window["close_price"]) == (Decimal(2), Decimal(5))  # ties: partition 0 first
-    assert window["distinct_keys"] == 2 and len(window["keys"].split(",")) == 4  # same times: copies
+    assert window["distinct_keys"] == 2
+    assert len(window["keys"].split(",")) == 4  # same times: copies
     assert result.next_offsets == {"crypto_prices": {"0": 2, "1": 2}}

@@ -65,14 +65,16 @@ def test_bad_setting_is_one_line_naming_the_key(command, args, code, tmp_path) -
 
 def test_missing_config_file_is_one_line_and_unknown_for_a_check(tmp_path) -> None:
     result = run("daily-check", env=clean_env(tmp_path, CRYPTOSTREAM_CONFIG=str(tmp_path / "nope.ini")))
-    assert result.returncode == 3 and "nope.ini" in error_line(result)
+    assert result.returncode == 3
+    assert "nope.ini" in error_line(result)
 
 
 @pytest.mark.parametrize("command", CHECKS)
 def test_usage_error_of_a_check_is_unknown(command, tmp_path) -> None:
     """A check command that cannot even parse its arguments could not check: 3, not argparse's 2."""
     result = run(command, "--no-such-option", env=clean_env(tmp_path))
-    assert result.returncode == 3 and "unrecognized arguments" in result.stderr
+    assert result.returncode == 3
+    assert "unrecognized arguments" in result.stderr
 
 
 @pytest.mark.parametrize("command", CHECKS)
@@ -117,7 +119,8 @@ def test_restore_with_nothing_running_checks_the_file_then_names_the_socket(stop
 def test_restore_names_the_missing_file(tmp_path) -> None:
     missing = tmp_path / "crypto_streaming-20260101T000000Z.sql.gz"
     result = run("restore", str(missing), env=clean_env(tmp_path))
-    assert result.returncode == 2 and str(missing) in error_line(result)
+    assert result.returncode == 2
+    assert str(missing) in error_line(result)
 
 
 def test_restore_over_the_live_database_needs_yes(tmp_path) -> None:
@@ -131,7 +134,8 @@ def test_restore_over_the_live_database_needs_yes(tmp_path) -> None:
 
 def test_reconcile_rejects_a_time_it_cannot_read(tmp_path) -> None:
     result = run("reconcile", "--since", "yesterday", env=clean_env(tmp_path))
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
     assert "--since" in result.stderr
     assert "'yesterday'" in result.stderr
     assert "2h" in result.stderr

@@ -190,7 +190,8 @@ def test_a_quarantined_batch_is_recorded_by_position_and_applied(mysql_config: C
                  "value_length": 10, "value_sha256": "cd" * 32, "reason": "quarantined"} for n in range(5)]
     assert sink.quarantine_batch(800, messages, {"crypto_prices": {"3": 5}}, 0).rejected == 5
     assert sink.quarantine_batch(800, messages, {"crypto_prices": {"3": 5}}, 0).skipped
-    assert sink.progress()[0] == 800 and sink.progress()[2] == {"crypto_prices": {"3": 5}}
+    assert sink.progress()[0] == 800
+    assert sink.progress()[2] == {"crypto_prices": {"3": 5}}
     assert query(mysql_config, "SELECT COUNT(*), COUNT(raw_value) FROM rejected_messages "
                                "WHERE reason = 'quarantined'") == [(5, 0)]
     assert sink.healthy()

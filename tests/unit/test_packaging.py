@@ -129,6 +129,7 @@ def test_lock_reader(tmp_path: Path) -> None:
                     "pip==26 \\\n    --hash=sha256:dd\n    # via x\n")
     pins = lockfile.read(lock)
     assert pins["a-b"] == lockfile.Pin("a-b", "1.0", ("sha256:aa", "sha256:bb"), ("c",))
-    assert pins["c"].via == ("d", "x") and pins["pip"].via == ("x",)
+    assert pins["c"].via == ("d", "x")
+    assert pins["pip"].via == ("x",)
     assert [p.name for p in lockfile.runtime(pins, ["c>=1"])] == ["a-b", "c"]
     assert pins["a-b"].requirement() == "a-b==1.0 --hash=sha256:aa --hash=sha256:bb"

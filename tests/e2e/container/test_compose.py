@@ -25,7 +25,8 @@ def test_compose_file_is_valid(tmp_path) -> None:
     for service in ("kafka:", "mysql:", "app:", "exchange-sim:"):
         assert service in resolved
     assert resolved.count("network_mode: host") == 4
-    assert "mysql:8.4" in resolved and "apache/kafka" in resolved  # official images by default
+    assert "mysql:8.4" in resolved
+    assert "apache/kafka" in resolved  # official images by default
 
 
 def test_up_docker_gives_rows_and_down_cleans_up(tmp_path, monkeypatch) -> None:

@@ -112,7 +112,8 @@ def assert_exact(stack: NativeStack, timeout: float = 120) -> None:
     target = wait_until_processed(stack.config, timeout=timeout)
     account = reconcile(stack.config)
     assert account.exact, "\n".join(account.problems[:20])
-    assert account.windows > 0 and account.messages >= sum(target.values())
+    assert account.windows > 0
+    assert account.messages >= sum(target.values())
 
 
 @pytest.mark.e2e
@@ -124,7 +125,8 @@ def test_processor_runs_on_both_workers_with_exact_results(cluster, stack) -> No
     assert app["cores"] == 2 and app["memoryperexecutor"] == EXECUTOR_MEMORY_MB, app
     assert all(e["memory"] == EXECUTOR_MEMORY_MB for found in executors.values() for e in found), executors
     started = [json.loads(line) for line in stack.log("processor").splitlines() if '"event": "started"' in line]
-    assert started and started[-1]["spark_master"] == cluster.master_url
+    assert started
+    assert started[-1]["spark_master"] == cluster.master_url
     now_ms = int(time.time() * 1000)
     copy = json.dumps({"schema_version": 1, "symbol": "SOLUSDT", "price": "150.25000000", "event_time": now_ms,
                        "ingest_time": now_ms, "source": TEST_SOURCE}).encode()

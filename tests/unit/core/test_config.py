@@ -16,9 +16,11 @@ def test_defaults_match_the_documented_file() -> None:
     config = load(env={"CRYPTOSTREAM_HOME": "/tmp/cs-home"})
     assert config.exchange.symbols == ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "ADAUSDT")
     assert config.exchange.poll_interval == 1.0
-    assert config.kafka.topic == "crypto_prices" and config.kafka.partitions == 3
+    assert config.kafka.topic == "crypto_prices"
+    assert config.kafka.partitions == 3
     assert config.kafka.retention == 24 * 3600
-    assert config.processor.window == 60 and config.processor.watermark == 30
+    assert config.processor.window == 60
+    assert config.processor.watermark == 30
     assert config.mysql.database == "crypto_streaming"
     assert config.var_dir == Path("/tmp/cs-home")
 
@@ -63,7 +65,8 @@ def test_password_never_shows(tmp_path: Path) -> None:
     (tmp_path / "secrets" / "mysql-password").write_text("hunter2-very-secret\n")
     config = load(env={"CRYPTOSTREAM_HOME": str(tmp_path)})
     assert config.mysql.password.reveal() == "hunter2-very-secret"
-    assert "hunter2" not in repr(config) and "hunter2" not in str(config.mysql.password)
+    assert "hunter2" not in repr(config)
+    assert "hunter2" not in str(config.mysql.password)
     assert Secret("a") == Secret("a")
 
 
@@ -79,7 +82,8 @@ def error_of(env: dict[str, str]) -> str:
     with pytest.raises(ConfigError) as caught:
         load(env=env)
     message = str(caught.value)
-    assert "\n" not in message and "Traceback" not in message
+    assert "\n" not in message
+    assert "Traceback" not in message
     return message
 
 
@@ -213,7 +217,8 @@ def test_watermark_keeps_at_most_100_windows_open(home) -> None:
 def test_window_and_watermark_end_within_kafka_retention(home) -> None:
     env = {**home, "CRYPTOSTREAM_PROCESSOR_WATERMARK": "30s"}
     message = error_of({**env, "CRYPTOSTREAM_KAFKA_RETENTION": "90s"})
-    assert message.startswith("processor.watermark:") and "kafka.retention (90s)" in message
+    assert message.startswith("processor.watermark:")
+    assert "kafka.retention (90s)" in message
     load(env={**env, "CRYPTOSTREAM_KAFKA_RETENTION": "91s"})
     message = error_of({**home, "CRYPTOSTREAM_PROCESSOR_WINDOW": "1h", "CRYPTOSTREAM_PROCESSOR_WATERMARK": "25h",
                         "CRYPTOSTREAM_KAFKA_RETENTION": "168h"})
@@ -234,7 +239,8 @@ def test_no_duplicate_symbols(home) -> None:
 def test_the_symbol_rule_refuses_a_final_line_break(home) -> None:
     """The symbol rule ends at the end of the text ("$" let "BTCUSDT\\n" through); items are trimmed
     before the rule, so a line break around a listed symbol in the file or environment is not part of it."""
-    assert SYMBOL_PATTERN.match("BTCUSDT") and not SYMBOL_PATTERN.match("BTCUSDT\n")
+    assert SYMBOL_PATTERN.match("BTCUSDT")
+    assert not SYMBOL_PATTERN.match("BTCUSDT\n")
     assert load(env={**home, "CRYPTOSTREAM_EXCHANGE_SYMBOLS": "BTCUSDT\n"}).exchange.symbols == ("BTCUSDT",)
 
 
@@ -269,7 +275,8 @@ def test_an_unreadable_or_empty_password_file_names_the_variable(home, tmp_path:
     assert message.startswith("CRYPTOSTREAM_MYSQL_PASSWORD_FILE: cannot read")
     (tmp_path / "empty").write_text("\n")
     message = error_of({**home, "CRYPTOSTREAM_MYSQL_PASSWORD_FILE": str(tmp_path / "empty")})
-    assert message.startswith("CRYPTOSTREAM_MYSQL_PASSWORD_FILE: the password file") and "is empty" in message
+    assert message.startswith("CRYPTOSTREAM_MYSQL_PASSWORD_FILE: the password file")
+    assert "is empty" in message
 
 
 def test_a_given_password_file_is_read_and_never_shown(home, tmp_path: Path) -> None:
@@ -354,4 +361,5 @@ def test_backoff_max_is_at_least_backoff_initial(home) -> None:
 
 def test_the_shipped_file_loads_with_no_other_setting(tmp_path: Path) -> None:
     config = load(env={"CRYPTOSTREAM_HOME": str(tmp_path)})
-    assert config.producer.compression == "gzip" and config.processor.spark_master == "local[*]"
+    assert config.producer.compression == "gzip"
+    assert config.processor.spark_master == "local[*]"

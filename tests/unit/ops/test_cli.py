@@ -20,7 +20,8 @@ from cryptostream.ops.reconcile import time_ms
 def test_config_error_names_the_variable_when_it_comes_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("CRYPTOSTREAM_KAFKA_PORT", "abc")
     line = cli.describe(ConfigError("kafka.port: expected a whole number (got 'abc')"))
-    assert line.startswith("configuration: kafka.port") and "CRYPTOSTREAM_KAFKA_PORT" in line
+    assert line.startswith("configuration: kafka.port")
+    assert "CRYPTOSTREAM_KAFKA_PORT" in line
 
 
 def test_config_error_points_at_the_file_otherwise(monkeypatch) -> None:
@@ -40,14 +41,16 @@ def test_mysql_refused_names_host_port_and_what_to_do() -> None:
 
 def test_mysql_login_refused_is_a_setting_not_an_outage() -> None:
     error = mysql.connector.errors.ProgrammingError(msg="Access denied for user 'x'", errno=1045)
-    assert "mysql.user" in cli.describe(error) and not cli.unreachable(error)
+    assert "mysql.user" in cli.describe(error)
+    assert not cli.unreachable(error)
 
 
 def test_kafka_unreachable_names_the_servers(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("CRYPTOSTREAM_HOME", str(tmp_path))
     monkeypatch.setenv("CRYPTOSTREAM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     error = KafkaTimeoutError("Unable to bootstrap from 127.0.0.1:19092")
-    assert "Kafka at 127.0.0.1:19092 is not reachable" in cli.describe(error) and cli.unreachable(error)
+    assert "Kafka at 127.0.0.1:19092 is not reachable" in cli.describe(error)
+    assert cli.unreachable(error)
 
 
 def test_file_errors_name_the_file() -> None:
@@ -92,7 +95,8 @@ def test_command_turns_any_exception_into_one_line_and_its_exit_code(exit_code, 
         raise ConfigError("mysql.port: must be 1-65535, got 0")
     assert main() == exit_code
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: configuration: mysql.port")
+    assert err.count("\n") == 1
+    assert err.startswith("error: configuration: mysql.port")
 
 
 def test_command_maps_usage_errors_to_unknown_for_checks(capsys) -> None:
@@ -120,8 +124,10 @@ def test_a_crashing_check_is_unknown_an_unreachable_part_fails() -> None:
         raise cli.Unavailable("supervisord is not running (no answer on /s); start the stack with bin/up")
     results = run_all([("a", "ok", lambda: ok("a", "ok", "fine")), ("a", "crash", crash), ("a", "down", down)])
     by_name = {r.check: r for r in results}
-    assert by_name["crash"].status is Status.UNKNOWN and "ZeroDivisionError" in by_name["crash"].detail
-    assert by_name["down"].status is Status.FAIL and "/s" in by_name["down"].detail
+    assert by_name["crash"].status is Status.UNKNOWN
+    assert "ZeroDivisionError" in by_name["crash"].detail
+    assert by_name["down"].status is Status.FAIL
+    assert "/s" in by_name["down"].detail
 
 
 @pytest.mark.parametrize("statuses,expected", [
@@ -149,7 +155,8 @@ def test_daily_check_with_a_crashing_check_exits_unknown_not_warn(monkeypatch, t
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "UNKNOWN"
     row = [r for r in report["results"] if r["check"] == "account"][0]
-    assert row["status"] == "UNKNOWN" and row["detail"].startswith("unexpected TypeError at ")
+    assert row["status"] == "UNKNOWN"
+    assert row["detail"].startswith("unexpected TypeError at ")
 
 
 NOW = 1_764_000_000.0

@@ -55,7 +55,8 @@ def test_the_topic_demands_min_insync_replicas_only_when_asked() -> None:
     single = new_topic(load(env={}).kafka)
     assert (single.replication_factor, single.topic_configs) == (1, {"retention.ms": "86400000"})
     replicated = new_topic(load(env=CLUSTER).kafka)
-    assert replicated.replication_factor == 3 and replicated.num_partitions == 3
+    assert replicated.replication_factor == 3
+    assert replicated.num_partitions == 3
     assert replicated.topic_configs == {"retention.ms": "86400000", "min.insync.replicas": "2"}
 
 
@@ -99,7 +100,8 @@ def test_runbook_leaves_an_external_kafka_alone(monkeypatch, capsys) -> None:
     """daily-check does not look for a kafka program; bin/restart all skips it and says so."""
     monkeypatch.setattr("cryptostream.core.config.load", lambda *a, **k: load(env=CLUSTER))
     names = [(component, check) for component, check, _ in daily_check.DailyCheck(load(env=CLUSTER)).checks()]
-    assert ("kafka", "topic") in names and ("kafka", "running") not in names
+    assert ("kafka", "topic") in names
+    assert ("kafka", "running") not in names
     assert ("kafka", "running") in [(c, k) for c, k, _ in daily_check.DailyCheck(load(env={})).checks()]
     restarted = []
     monkeypatch.setattr(restart, "restart", lambda config, program, timeout, docker: restarted.append(program) or 0.0)

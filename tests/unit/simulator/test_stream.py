@@ -42,7 +42,8 @@ def test_the_tape_is_seeded_with_consecutive_ids_and_same_millisecond_twins() ->
             trades += tape.tick()
         return [(t["s"], t["t"], t["p"], t["q"], t["T"]) for t in trades]
     first = run(3)
-    assert first == run(3) and first != run(4)
+    assert first == run(3)
+    assert first != run(4)
     btc = [t for t in first if t[0] == "BTCUSDT"]
     assert [t[1] for t in btc] == list(range(btc[0][1], btc[0][1] + len(btc)))
     assert any(a[4] == b[4] for a, b in zip(btc, btc[1:]))  # two trades in one millisecond
@@ -60,9 +61,11 @@ def test_historical_trades_by_id_with_binance_weight_and_errors(sim) -> None:
     assert newest.json()[0]["id"] >= last
     assert int(newest.headers["X-MBX-USED-WEIGHT-1M"]) - int(page.headers["X-MBX-USED-WEIGHT-1M"]) == 25
     bad = requests.get(base + "/api/v3/historicalTrades", params={"symbol": "NOPE"}, timeout=5)
-    assert bad.status_code == 400 and bad.json()["code"] == -1121
+    assert bad.status_code == 400
+    assert bad.json()["code"] == -1121
     too_many = requests.get(base + "/api/v3/historicalTrades", params={"symbol": "ETHUSDT", "limit": 1001}, timeout=5)
-    assert too_many.status_code == 400 and too_many.json()["code"] == -1130
+    assert too_many.status_code == 400
+    assert too_many.json()["code"] == -1130
 
 
 def two_trades(base: str, symbol: str) -> list[int]:
@@ -75,7 +78,8 @@ def test_stream_sends_only_the_requested_symbols_in_the_combined_format(sim) -> 
     _, ws_url = sim
     with connect(ws_url + "/stream?streams=solusdt@trade") as ws:
         messages = [json.loads(ws.recv(timeout=3)) for _ in range(3)]
-    assert {m["stream"] for m in messages} == {"solusdt@trade"} and {m["data"]["s"] for m in messages} == {"SOLUSDT"}
+    assert {m["stream"] for m in messages} == {"solusdt@trade"}
+    assert {m["data"]["s"] for m in messages} == {"SOLUSDT"}
     with pytest.raises(InvalidStatus) as refused:
         with connect(ws_url + "/stream?streams=nopeusdt@trade"):
             pass
@@ -132,4 +136,5 @@ def test_pings_on_demand_are_recorded_with_their_pong(sim) -> None:
         while not (pings := requests.get(base + "/sim/stream", timeout=5).json()["pings"]) or not pings[0]["pong"]:
             ws.recv(timeout=1)  # keep reading; the library answers pings as frames arrive
             assert time.monotonic() < deadline
-    assert len(pings[0]["payload"]) == 16 and pings[0]["pong_ms"] >= 0
+    assert len(pings[0]["payload"]) == 16
+    assert pings[0]["pong_ms"] >= 0

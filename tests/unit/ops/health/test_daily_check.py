@@ -25,7 +25,8 @@ def test_streaming_is_ok(tmp_path) -> None:
 def test_a_gap_not_refilled_fails(tmp_path) -> None:
     """Trades the backfill could not fetch are missing data: FAIL, with where to look."""
     result = check_with_log(tmp_path, "stream", "backfill_incomplete")
-    assert result.status.name == "FAIL" and "backfill_incomplete" in result.detail
+    assert result.status.name == "FAIL"
+    assert "backfill_incomplete" in result.detail
 
 
 def test_no_stream_reports_warn(tmp_path) -> None:

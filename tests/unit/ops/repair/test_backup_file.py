@@ -26,13 +26,15 @@ def test_a_good_backup_reads(tmp_path) -> None:
 
 def test_missing_dump_is_named(tmp_path) -> None:
     missing = tmp_path / "nope.sql.gz"
-    assert str(missing) in problem(missing) and "not found" in problem(missing)
+    assert str(missing) in problem(missing)
+    assert "not found" in problem(missing)
 
 
 def test_empty_checksum_file(tmp_path) -> None:
     path = make_backup(tmp_path)
     path.with_name(path.name + ".sha256").write_text("")
-    assert "is empty" in problem(path) and ".sha256" in problem(path)
+    assert "is empty" in problem(path)
+    assert ".sha256" in problem(path)
 
 
 def test_checksum_file_without_a_sha256(tmp_path) -> None:
@@ -44,7 +46,8 @@ def test_checksum_file_without_a_sha256(tmp_path) -> None:
 def test_missing_checksum_file(tmp_path) -> None:
     path = make_backup(tmp_path)
     path.with_name(path.name + ".sha256").unlink()
-    assert "checksum file" in problem(path) and "not found" in problem(path)
+    assert "checksum file" in problem(path)
+    assert "not found" in problem(path)
 
 
 def test_damaged_dump_fails_the_checksum(tmp_path) -> None:
@@ -61,7 +64,8 @@ def test_truncated_dump_with_a_matching_checksum(tmp_path) -> None:
     path = make_backup(tmp_path, dump=bytes(range(256)) * 4000)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     rewrite_checksum(path)
-    assert "truncated" in problem(path) and str(path) in problem(path)
+    assert "truncated" in problem(path)
+    assert str(path) in problem(path)
 
 
 def test_not_gzip(tmp_path) -> None:
@@ -88,7 +92,8 @@ def test_bad_manifest(tmp_path, manifest, expected) -> None:
         target.unlink()
     else:
         target.write_text(manifest)
-    assert expected in problem(path) and ".json" in problem(path)
+    assert expected in problem(path)
+    assert ".json" in problem(path)
 
 
 def test_live_database_needs_yes_before_anything_is_read(tmp_path, monkeypatch) -> None:

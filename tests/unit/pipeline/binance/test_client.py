@@ -74,7 +74,8 @@ def test_missing_symbols_are_reported(exchange) -> None:
     """A response lacking symbols yields the rest, and names the missing ones."""
     add_fault(exchange, mode="missing_symbols", drop=2)
     result = client_for(url_of(exchange)).fetch()
-    assert len(result.quotes) == 3 and len(result.missing) == 2
+    assert len(result.quotes) == 3
+    assert len(result.missing) == 2
 
 
 def test_parse_rejects_bad_prices_and_unknown_symbols() -> None:

@@ -60,7 +60,8 @@ def test_exchange_info_lists_symbols_with_status_and_weight_20(exchange) -> None
     form, and -1121 when a requested symbol is unknown."""
     base = url_of(exchange) + "/api/v3/exchangeInfo"
     every = requests.get(base, timeout=5)
-    assert every.status_code == 200 and every.headers["X-MBX-USED-WEIGHT-1M"] == "20"
+    assert every.status_code == 200
+    assert every.headers["X-MBX-USED-WEIGHT-1M"] == "20"
     body = every.json()
     assert {"timezone", "serverTime", "rateLimits", "symbols"} <= set(body)
     assert {s["symbol"] for s in body["symbols"]} >= set(KNOWN)
@@ -71,7 +72,8 @@ def test_exchange_info_lists_symbols_with_status_and_weight_20(exchange) -> None
     assert two.headers["X-MBX-USED-WEIGHT-1M"] == "40"
     for params in ({"symbol": "NOPEUSDT"}, {"symbols": '["BTCUSDT","NOPEUSDT"]'}):
         bad = requests.get(base, params=params, timeout=5)
-        assert bad.status_code == 400 and bad.json() == {"code": -1121, "msg": "Invalid symbol."}
+        assert bad.status_code == 400
+        assert bad.json() == {"code": -1121, "msg": "Invalid symbol."}
 
 
 def test_delist_and_status_faults_change_what_the_exchange_answers(exchange) -> None:
@@ -102,7 +104,8 @@ def test_delist_and_status_faults_change_what_the_exchange_answers(exchange) -> 
 def test_one_request_when_every_symbol_is_known(exchange) -> None:
     config = exchange_config(exchange)
     statuses, made = SymbolInfo(config.exchange).statuses(KNOWN, WeightBudget(config.exchange))
-    assert statuses == dict.fromkeys(KNOWN, "TRADING") and made == 1
+    assert statuses == dict.fromkeys(KNOWN, "TRADING")
+    assert made == 1
 
 
 def test_unknown_symbols_are_found_by_halving_the_list(exchange) -> None:
@@ -115,7 +118,8 @@ def test_unknown_symbols_are_found_by_halving_the_list(exchange) -> None:
     statuses, made = SymbolInfo(config.exchange).statuses(symbols, budget)
     assert statuses == {"BTCUSDT": "TRADING", "NOPEUSDT": UNKNOWN, "ETHUSDT": "TRADING", "ZZZUSDT": UNKNOWN,
                         "SOLUSDT": "HALT"}
-    assert made == 9 and budget.used == made * EXCHANGE_INFO_WEIGHT  # every request, -1121 ones too
+    assert made == 9
+    assert budget.used == made * EXCHANGE_INFO_WEIGHT  # every request, -1121 ones too
 
 
 def test_a_check_that_would_cross_the_weight_headroom_waits_for_the_next_minute(exchange) -> None:
@@ -124,9 +128,11 @@ def test_a_check_that_would_cross_the_weight_headroom_waits_for_the_next_minute(
     watch.budget.note(int(6000 * 0.8) - 10)
     with capture_logs() as logs:
         assert watch.check() is False
-    assert events(logs, "symbol_check_deferred") and not watch.due()
+    assert events(logs, "symbol_check_deferred")
+    assert not watch.due()
     assert watch.next_check - time.monotonic() <= 60
-    assert not exchange.RequestHandlerClass.state.requests and watch.budget.used == 4790  # nothing was sent
+    assert not exchange.RequestHandlerClass.state.requests
+    assert watch.budget.used == 4790  # nothing was sent
 
 
 def test_a_symbol_is_logged_once_per_status_counted_and_taken_back(exchange) -> None:
@@ -134,18 +140,23 @@ def test_a_symbol_is_logged_once_per_status_counted_and_taken_back(exchange) -> 
     watch = SymbolWatch(config.exchange, SymbolInfo(config.exchange))
     before = exclusions("BNBUSDT", "BREAK"), exclusions("NOPEUSDT", UNKNOWN)
     with capture_logs() as logs:
-        assert watch.check() is True and watch.check() is False  # the same answer twice: one log line
+        assert watch.check() is True
+        assert watch.check() is False  # the same answer twice: one log line
         fault(exchange, mode="symbol_status", symbol="BNBUSDT", status="BREAK")
-        assert watch.check() is True and watch.check() is False
-        assert excluded_gauge("BNBUSDT") == 1 and watch.active == ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT")
+        assert watch.check() is True
+        assert watch.check() is False
+        assert excluded_gauge("BNBUSDT") == 1
+        assert watch.active == ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT")
         fault(exchange, mode="symbol_status", symbol="BNBUSDT", status="TRADING")
         assert watch.check() is True
     assert [(e["symbol"], e["status"], e["log_level"]) for e in events(logs, "symbol_excluded")] == \
            [("NOPEUSDT", UNKNOWN, "warning"), ("BNBUSDT", "BREAK", "warning")]
     assert [(e["symbol"], e["previous_status"]) for e in events(logs, "symbol_included")] == [("BNBUSDT", "BREAK")]
     assert (exclusions("BNBUSDT", "BREAK"), exclusions("NOPEUSDT", UNKNOWN)) == (before[0] + 1, before[1] + 1)
-    assert excluded_gauge("BNBUSDT") == 0 and excluded_gauge("NOPEUSDT") == 1
-    assert watch.excluded == {"NOPEUSDT": UNKNOWN} and len(events(logs, "symbol_check")) == 5
+    assert excluded_gauge("BNBUSDT") == 0
+    assert excluded_gauge("NOPEUSDT") == 1
+    assert watch.excluded == {"NOPEUSDT": UNKNOWN}
+    assert len(events(logs, "symbol_check")) == 5
 
 
 def test_a_failed_check_keeps_the_symbols_and_a_repeated_invalid_symbol_is_rate_bounded(exchange) -> None:
@@ -155,10 +166,12 @@ def test_a_failed_check_keeps_the_symbols_and_a_repeated_invalid_symbol_is_rate_
     now = [1000.0]
     config = exchange_config(exchange)
     watch = SymbolWatch(config.exchange, SymbolInfo(config.exchange), monotonic=lambda: now[0])
-    assert watch.check() is False and watch.active == KNOWN
+    assert watch.check() is False
+    assert watch.active == KNOWN
     assert watch.invalid_symbol_seen() is True  # the periodic check could not have seen a later delisting
     assert watch.check() is False
-    assert watch.invalid_symbol_seen() is False and watch.next_check == 1000.0 + RECHECK_AFTER
+    assert watch.invalid_symbol_seen() is False
+    assert watch.next_check == 1000.0 + RECHECK_AFTER
     now[0] += RECHECK_AFTER
     assert watch.invalid_symbol_seen() is True
     dead = load(env={"CRYPTOSTREAM_EXCHANGE_BASE_URLS": "http://127.0.0.1:9", "CRYPTOSTREAM_EXCHANGE_SYMBOLS":
@@ -236,16 +249,19 @@ def test_a_symbol_delisted_while_polling_is_found_at_once_not_backed_off(exchang
     assert ticker_statuses(exchange).count(400) == 1
     assert {(e["symbol"], e["status"]) for e in events(logs, "symbol_excluded")} == {("ADAUSDT", UNKNOWN),
                                                                                       ("SOLUSDT", "BREAK")}
-    assert len(events(logs, "symbol_excluded")) == 2 and len(events(logs, "symbol_included")) == 2
+    assert len(events(logs, "symbol_excluded")) == 2
+    assert len(events(logs, "symbol_included")) == 2
     assert {m.symbol for m in publisher.sent[-5:]} == set(KNOWN)
     failed = [e for e in logs if e["event"] == "poll" and e.get("status") == 400]
-    assert len(failed) == 1 and failed[0]["backoff_s"] == 0
+    assert len(failed) == 1
+    assert failed[0]["backoff_s"] == 0
 
 
 def test_with_every_symbol_left_out_nothing_is_requested(exchange) -> None:
     producer, publisher = rest_producer(exchange, ("NOPEUSDT",))
     producer.run(max_polls=3)
-    assert ticker_statuses(exchange) == [] and not publisher.sent
+    assert ticker_statuses(exchange) == []
+    assert not publisher.sent
 
 
 # --- the WebSocket source ---
@@ -271,10 +287,12 @@ def test_trade_stream_leaves_out_unknown_and_delisted_symbols(stream_exchange) -
             runner.join(30)
     connections = requests.get(url_of(server) + "/sim/stream", timeout=5).json()["connections"]
     assert connections[0]["symbols"] == list(KNOWN)
-    assert connections[-1]["symbols"] == ["BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT"] and producer.counters.renewals
+    assert connections[-1]["symbols"] == ["BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT"]
+    assert producer.counters.renewals
     assert [(e["symbol"], e["status"]) for e in events(logs, "symbol_excluded")] == \
            [("NOPEUSDT", UNKNOWN), ("BNBUSDT", UNKNOWN)]
-    assert not events(logs, "backfill_incomplete") and producer.counters.missed == 0
+    assert not events(logs, "backfill_incomplete")
+    assert producer.counters.missed == 0
     sent = publisher.sent + publisher.pending
     assert not [m for m in sent if m.symbol == "BNBUSDT" and m.event_time > delisted_at + 200]
     for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT"):
@@ -311,7 +329,8 @@ def test_backfill_of_a_delisted_symbol_stops_at_the_first_invalid_symbol(exchang
 
 def test_invalid_symbol_is_only_binances_1121() -> None:
     assert is_invalid_symbol(ExchangeError("x", 400, -1121))
-    assert not is_invalid_symbol(ExchangeError("x", 400, -1100)) and not is_invalid_symbol(ExchangeError("x", 503))
+    assert not is_invalid_symbol(ExchangeError("x", 400, -1100))
+    assert not is_invalid_symbol(ExchangeError("x", 503))
 
 
 # --- what bin/status and bin/daily-check show ---
@@ -328,7 +347,8 @@ def test_daily_check_row_names_each_symbol_left_out_with_its_status(tmp_path) ->
     check = {"event": "symbol_check", "configured": ["BTCUSDT", "ETHUSDT", "NOPEUSDT"]}
     row = symbols_row(tmp_path, {**check, "active": ["BTCUSDT", "ETHUSDT", "NOPEUSDT"], "excluded": {}},
                       {**check, "active": ["BTCUSDT"], "excluded": {"NOPEUSDT": "UNKNOWN", "ETHUSDT": "BREAK"}})
-    assert row.status.name == "WARN" and row.value == {"NOPEUSDT": "UNKNOWN", "ETHUSDT": "BREAK"}
+    assert row.status.name == "WARN"
+    assert row.value == {"NOPEUSDT": "UNKNOWN", "ETHUSDT": "BREAK"}
     assert "2 of 3" in row.detail
     assert "NOPEUSDT UNKNOWN" in row.detail
     assert "ETHUSDT BREAK" in row.detail

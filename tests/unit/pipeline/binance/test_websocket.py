@@ -68,7 +68,8 @@ def test_bad_messages_raise_a_clear_error(raw, reason, known_id) -> None:
     was readable, so the trade counts as seen (not missing) for gap repair."""
     with pytest.raises(TradeMessageError) as error:
         parse_message(raw, SYMBOLS)
-    assert error.value.reason == reason and str(error.value).startswith(reason + ":")
+    assert error.value.reason == reason
+    assert str(error.value).startswith(reason + ":")
     assert "message:" in str(error.value)
     assert (error.value.trade_id == 12345) is known_id
 
@@ -77,7 +78,8 @@ def test_historical_trades_parse_with_the_same_rules() -> None:
     body = json.dumps([{"id": 7, "price": "1.5", "qty": "2", "quoteQty": "3", "time": 1000, "isBuyerMaker": True},
                        {"id": 8, "price": "-1", "qty": "2", "time": 1001}])
     page = parse_trades(body, "BTCUSDT")
-    assert page.trades == [Trade("BTCUSDT", 7, "1.5", "2", 1000)] and page.received == 2
+    assert page.trades == [Trade("BTCUSDT", 7, "1.5", "2", 1000)]
+    assert page.received == 2
     assert [(r.reason, r.trade_id) for r in page.rejected] == [("bad_price", 8)]
 
 
@@ -114,10 +116,12 @@ def test_connection_attempts_stay_within_300_per_5_minutes() -> None:
     for _ in range(300):
         assert limiter.acquire(clock.sleep)
         clock.now += 0.1
-    assert clock.slept == [] and limiter.count() == 300
+    assert clock.slept == []
+    assert limiter.count() == 300
     assert limiter.wait_time() == pytest.approx(300 - 30.0)
     assert limiter.acquire(clock.sleep)
-    assert clock.slept == [pytest.approx(270.0)] and limiter.count() == 300
+    assert clock.slept == [pytest.approx(270.0)]
+    assert limiter.count() == 300
 
 
 def test_a_stopping_program_is_not_held_by_the_limiter() -> None:
@@ -166,8 +170,10 @@ def test_pings_are_answered_with_their_own_payload(stream_exchange) -> None:
         answered = wait_until(three_answered, "3 pings answered (one every 0.5 s)", timeout=5)
     finally:
         conn.close()
-    assert len(answered) >= 3 and {p["payload"] for p in answered} <= {b.hex() for b in conn.pings_answered}
-    assert trades and all(isinstance(t, Trade) for t in trades)
+    assert len(answered) >= 3
+    assert {p["payload"] for p in answered} <= {b.hex() for b in conn.pings_answered}
+    assert trades
+    assert all(isinstance(t, Trade) for t in trades)
 
 
 def test_a_ping_flood_closes_the_connection_before_the_message_limit() -> None:
@@ -235,9 +241,11 @@ def test_backfill_walks_pages_until_the_first_live_id_within_the_weight_budget()
         return 7.0 if used and used > 4800 else 0.0
     backfill = Backfill(history, 10, pause, lambda s: slept.append(s) and False, Backoff(0.1, 1))
     repair = backfill.repair([Gap("BTCUSDT", 100, 1250)])
-    assert [t.trade_id for t in repair.trades] == list(range(100, 1250)) and not repair.incomplete
+    assert [t.trade_id for t in repair.trades] == list(range(100, 1250))
+    assert not repair.incomplete
     assert history.asked == [("BTCUSDT", 100, 1000), ("BTCUSDT", 1100, 150)]
-    assert pauses == [4900, 25] and slept == [7.0]  # past 80 % of the minute's weight: wait
+    assert pauses == [4900, 25]
+    assert slept == [7.0]  # past 80 % of the minute's weight: wait
 
 
 def test_backfill_up_to_the_present_stops_at_a_short_page() -> None:
@@ -255,7 +263,8 @@ def test_backfill_waits_out_retry_after_and_reports_what_it_could_not_fetch() ->
     backfill = Backfill(history, 10, lambda used: 0.0, lambda s: slept.append(s) and False, Backoff(0.1, 1))
     repair = backfill.repair([Gap("BTCUSDT", 10, 12), Gap("ETHUSDT", 50, 60)])
     assert [t.trade_id for t in repair.trades] == [10, 11]
-    assert slept == [3.0, 1.0, 1.0, 1.0, 1.0, 1.0] and repair.incomplete == [Gap("ETHUSDT", 50, 60)]
+    assert slept == [3.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    assert repair.incomplete == [Gap("ETHUSDT", 50, 60)]
 
 
 def test_backfill_from_the_simulated_exchange_returns_exactly_the_gap(stream_exchange) -> None:
@@ -268,4 +277,5 @@ def test_backfill_from_the_simulated_exchange_returns_exactly_the_gap(stream_exc
     config = load(env={"CRYPTOSTREAM_EXCHANGE_BASE_URLS": url_of(server)})
     repair = Backfill(TradeHistory(config.exchange), 5, lambda used: 0.0, lambda s: False,
                       Backoff(0.1, 1)).repair([Gap("BTCUSDT", first + 1, last)])
-    assert [t.trade_id for t in repair.trades] == list(range(first + 1, last)) and repair.used_weight >= 25
+    assert [t.trade_id for t in repair.trades] == list(range(first + 1, last))
+    assert repair.used_weight >= 25

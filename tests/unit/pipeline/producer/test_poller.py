@@ -38,7 +38,8 @@ def test_no_request_before_retry_after(exchange) -> None:
     producer.run(max_polls=2)
     first, second = exchange.RequestHandlerClass.state.requests[:2]
     assert second["at"] - first["at"] >= 1.0, "a request came before Retry-After had passed"
-    assert producer.counters.rate_limited == 1 and len(publisher.sent) == 5
+    assert producer.counters.rate_limited == 1
+    assert len(publisher.sent) == 5
 
 
 def test_server_errors_back_off_then_recover(exchange) -> None:
@@ -47,7 +48,8 @@ def test_server_errors_back_off_then_recover(exchange) -> None:
     producer, publisher = producer_for(exchange, CRYPTOSTREAM_EXCHANGE_BACKOFF_INITIAL="200ms")
     started = time.monotonic()
     producer.run(max_polls=3)
-    assert producer.counters.api_failures == 2 and len(publisher.sent) == 5
+    assert producer.counters.api_failures == 2
+    assert len(publisher.sent) == 5
     assert time.monotonic() - started >= 0.1 + 0.2  # at least half of 200 ms, then of 400 ms
 
 

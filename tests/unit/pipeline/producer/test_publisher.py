@@ -19,7 +19,8 @@ def test_nothing_is_lost_while_kafka_is_away() -> None:
     publisher.add(messages(3))
     assert publisher.drain(wait=1) == 0
     assert [m.price for m in publisher.pending] == ["1.0", "2.0", "3.0"]
-    assert publisher.published == 0 and publisher.dropped == 0
+    assert publisher.published == 0
+    assert publisher.dropped == 0
 
 
 def test_a_full_buffer_drops_the_oldest_and_counts_it() -> None:

@@ -23,9 +23,11 @@ from tests.helpers.waiting import wait_until
 
 def test_recent_ids_are_bounded_per_symbol() -> None:
     recent = RecentIds(per_symbol=3)
-    assert all(recent.add("BTCUSDT", i) for i in (1, 2, 3)) and recent.add("ETHUSDT", 1)
+    assert all(recent.add("BTCUSDT", i) for i in (1, 2, 3))
+    assert recent.add("ETHUSDT", 1)
     assert not recent.add("BTCUSDT", 2)
-    assert recent.add("BTCUSDT", 4) and recent.add("BTCUSDT", 1)  # 1 was forgotten: memory stays at 3
+    assert recent.add("BTCUSDT", 4)
+    assert recent.add("BTCUSDT", 1)  # 1 was forgotten: memory stays at 3
 
 
 class BatchRecorder(MemoryPublisher):
@@ -82,7 +84,8 @@ def test_bad_messages_are_logged_and_counted_and_lose_nothing_around_them() -> N
         producer.conn.close()
         server.shutdown()
     assert [m.trade_id for m in publisher.sent + publisher.pending] == [1, 3]
-    assert producer.counters.invalid == 2 and producer.last_id == {"BTCUSDT": 3}
+    assert producer.counters.invalid == 2
+    assert producer.last_id == {"BTCUSDT": 3}
     assert not producer.recent.add("BTCUSDT", 2)
 
 
@@ -102,11 +105,14 @@ def test_producer_loses_and_duplicates_no_trade_across_disconnects_gaps_and_rene
         producer.stop()
         runner.join(30)
     sent = publisher.sent + publisher.pending
-    assert producer.counters.renewals >= 2 and producer.counters.disconnects >= 2
-    assert producer.counters.backfilled > 0 and producer.counters.missed == 0
+    assert producer.counters.renewals >= 2
+    assert producer.counters.disconnects >= 2
+    assert producer.counters.backfilled > 0
+    assert producer.counters.missed == 0
     by_symbol: dict[str, list] = {}
     for m in sent:
-        assert m.source == SOURCE and m.schema_version == 2
+        assert m.source == SOURCE
+        assert m.schema_version == 2
         by_symbol.setdefault(m.symbol, []).append(m)
     assert set(by_symbol) == set(SYMBOLS)
     for symbol, messages in by_symbol.items():
@@ -118,7 +124,8 @@ def test_producer_loses_and_duplicates_no_trade_across_disconnects_gaps_and_rene
                {(t["t"], t["p"], t["q"], t["T"]) for t in tape}
     # the server notices a client's close at its next send
     reasons = wait_until(lambda: closed_reasons(server), "every connection closed, with its reason")
-    assert "forced disconnect" in reasons and "closed by client" in reasons  # a renewal closes the old one
+    assert "forced disconnect" in reasons
+    assert "closed by client" in reasons  # a renewal closes the old one
     assert "maximum connection age" not in reasons
 
 

@@ -21,7 +21,8 @@ def test_message_round_trips_as_compact_json() -> None:
                        "event_time": NOW, "ingest_time": NOW + 1, "source": "binance-rest"}
     assert problem(encoded, SYMBOLS, 300_000, NOW) is None
     trade = json.loads(PriceMessage("BTCUSDT", "97123.45", NOW, NOW + 1, "binance-ws", 42, "0.5").to_json())
-    assert trade["schema_version"] == SCHEMA_VERSION == 2 and (trade["trade_id"], trade["quantity"]) == (42, "0.5")
+    assert trade["schema_version"] == SCHEMA_VERSION == 2
+    assert (trade["trade_id"], trade["quantity"]) == (42, "0.5")
 
 
 def test_price_message_has_the_field_list() -> None:
@@ -29,7 +30,8 @@ def test_price_message_has_the_field_list() -> None:
     hints = typing.get_type_hints(PriceMessage)
     declared = {f.name: hints[f.name] for f in dataclasses.fields(PriceMessage)}
     expected = {f.name: f.python if f.required_from else f.python | None for f in MESSAGE_FIELDS[1:]}
-    assert MESSAGE_FIELDS[0].name == "schema_version" and declared == expected
+    assert MESSAGE_FIELDS[0].name == "schema_version"
+    assert declared == expected
     assert max(f.since for f in MESSAGE_FIELDS) == SCHEMA_VERSION
 
 
