@@ -110,14 +110,27 @@ ensure_docker_packages() {
   fi
 }
 
+# Runs a daemon in the background without the caller's open files beyond stdin/out/err: an
+# inherited descriptor lives as long as the daemon, so a lock the caller held (CI's
+# `flock /tmp/cs-stack.lock .ci/run`) would never be released.
+start_detached() {
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi
+    done
+    exec nohup "$@"
+  ) &
+}
+
 # Starts dockerd if none answers. Host networking only: no bridge, no iptables rules, no NAT
 # (containers here talk over 127.0.0.1 and private-range addresses are off limits).
 ensure_docker_engine() {
   docker info >/dev/null 2>&1 && return 0
   [ "$(id -u)" = 0 ] || { echo "the Docker engine is not running and starting it needs root" >&2; return 1; }
   step "starting the Docker engine (host networking only; log: /var/log/cryptostream-dockerd.log)"
-  nohup dockerd --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
-    >/var/log/cryptostream-dockerd.log 2>&1 &
+  start_detached dockerd --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
+    </dev/null >/var/log/cryptostream-dockerd.log 2>&1
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
   echo "the Docker engine did not start; see /var/log/cryptostream-dockerd.log" >&2
   return 1
