@@ -34,6 +34,11 @@ def _strip(sql: str) -> str:
     return "\n".join(lines).strip().rstrip(";").strip()
 
 
+def describe(exc: BaseException) -> str:
+    """Error class and MySQL errno only: messages can echo statements or credentials."""
+    return f"{type(exc).__name__}({getattr(exc, 'errno', None)})"
+
+
 def admin_password(config: Config) -> Secret:
     path = config.secrets_dir / "mysql-admin-password"
     return Secret(path.read_text().strip()) if path.exists() else Secret("")
