@@ -83,8 +83,8 @@ def slow_batch_row(durations: Figure, peak: datetime | None, limit: float) -> Re
     """Counted from the duration buckets: exact when the limit is a bucket edge (5 s, 30 s are);
     otherwise the bucket around the limit is named as possibly over it."""
     certain, possible = durations.count_above(limit, SECONDS)
-    if durations.maximum is not None and durations.maximum > limit:
-        certain = max(certain, 1)  # the slowest one is over it, whatever its bucket
+    if not certain and durations.maximum is not None and durations.maximum > limit:
+        certain, possible = 1, possible - 1  # the slowest one is over it, though its bucket straddles the limit
     batches = f"{durations.samples} micro-batches"
     if not certain:
         return ok("logs", "slow micro-batches", f"none over {limit:g}s in {DAYS} days ({batches})", 0)
