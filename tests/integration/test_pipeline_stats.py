@@ -109,13 +109,7 @@ def test_pruning_deletes_old_minutes_a_bounded_number_at_a_time(mysql_config: Co
     rows = [(old + timedelta(minutes=m), "processor", 1, MESSAGES_PROCESSED, 1, Decimal(1), None, None, None)
             for m in range(2500)]
     rows.append((datetime(2001, 1, 1), "processor", 1, MESSAGES_PROCESSED, 1, Decimal(1), None, None, None))
-    connection = db.connect(mysql_config)
-    try:
-        with connection.cursor() as cursor:
-            table.upsert(cursor, rows)
-        connection.commit()
-    finally:
-        connection.close()
+    db.run_committed(db.connect(mysql_config), lambda cursor: table.upsert(cursor, rows))
     sink = MySQLSink(mysql_config)
     assert [sink.prune_stats(datetime(2001, 1, 1)) for _ in range(4)] == [1000, 1000, 500, 0]
     left = query(mysql_config, "SELECT minute FROM pipeline_stats WHERE minute < %s", (datetime(2002, 1, 1),))
@@ -213,17 +207,10 @@ class Seeded:
 
     def flush(self, *runs: RunStats) -> None:
         """Write the runs' held minutes, twice (a repeated write must not count twice), then forget them."""
-        connection = db.connect(self.config)
-        try:
-            for run in runs:
-                current, rows = run.pending()
-                with connection.cursor() as cursor:
-                    table.upsert(cursor, rows)
-                    table.upsert(cursor, rows)
-                run.written(current + 1)
-            connection.commit()
-        finally:
-            connection.close()
+        for run in runs:
+            current, rows = run.pending()
+            db.run_committed(db.connect(self.config), lambda cursor: [table.upsert(cursor, rows) for _ in range(2)])
+            run.written(current + 1)
 
     def values(self, metric: str) -> list[float]:
         return [v for _, v in self.raw.get(metric, [])]
@@ -238,6 +225,12 @@ class Seeded:
         return dict(sorted(hours.items()))
 
 
+ROW_INSERT = ("INSERT INTO moving_averages (symbol, start_time, end_time, average_price, min_price, max_price, "
+              "open_price, close_price, sample_count, price_sum, first_event_time, last_event_time, "
+              "newest_ingest_time, created_at, updated_at) "
+              "VALUES ('BTCUSDT', %s, %s, 1, 1, 1, 1, 1, 1, 1, %s, %s, %s, %s, %s)")
+
+
 @pytest.fixture(scope="module")
 def month(mysql_config: Config, tmp_path_factory) -> tuple[Seeded, Path]:
     seeded = Seeded(mysql_config)
@@ -245,26 +238,13 @@ def month(mysql_config: Config, tmp_path_factory) -> tuple[Seeded, Path]:
     latencies = [0.5, 1.25, 0.75, 2.0, 0.25]  # rows of moving_averages updated inside the period
     for n, seconds in enumerate(latencies):
         updated = SINCE + timedelta(days=3 + n, microseconds=250_000)
-        query_rows(mysql_config, "INSERT INTO moving_averages (symbol, start_time, end_time, average_price, "
-                                 "min_price, max_price, open_price, close_price, sample_count, price_sum, "
-                                 "first_event_time, last_event_time, newest_ingest_time, created_at, updated_at) "
-                                 "VALUES ('BTCUSDT', %s, %s, 1, 1, 1, 1, 1, 1, 1, %s, %s, %s, %s, %s)",
-                   (updated, updated + timedelta(minutes=1), updated, updated, updated - timedelta(seconds=seconds),
-                    updated, updated))
+        params = (updated, updated + timedelta(minutes=1), updated, updated, updated - timedelta(seconds=seconds),
+                  updated, updated)
+        db.run_committed(db.connect(mysql_config), lambda cursor: cursor.execute(ROW_INSERT, params))
     seeded.raw["end_to_end"] = [(SINCE, s) for s in latencies]
     folder = tmp_path_factory.mktemp("report")
     Report(mysql_config, folder, until=UNTIL).write()
     return seeded, folder
-
-
-def query_rows(config: Config, sql: str, params: tuple) -> None:
-    connection = db.connect(config)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-        connection.commit()
-    finally:
-        connection.close()
 
 
 def figures_of(folder: Path) -> dict[str, tuple[str, str]]:

@@ -51,7 +51,7 @@ class MySQLSink:
         self.window_ms = int(config.processor.window * 1000)
         self.sql = db.named_statements("sink")
         self.transactions = Transactions(config)
-        self._stats_paused_until = 0.0
+        self._stats_paused_until = self._prune_paused_until = 0.0
 
     def progress(self) -> tuple[int, int, dict[str, dict[str, int]]]:
         """(last applied batch id or -1, watermark ms, offsets read so far) as committed."""
@@ -112,12 +112,17 @@ class MySQLSink:
             return False
 
     def prune_stats(self, oldest_kept: Any) -> int:
-        """Delete a bounded number of statistics rows older than `oldest_kept`; one attempt."""
+        """Delete a bounded number of statistics rows older than `oldest_kept`; one attempt, and
+        after a failure none for STATS_PAUSE (pruning can wait; a warning a minute would not help)."""
+        if time.monotonic() < self._prune_paused_until:
+            return 0
         try:
             deleted = self.transactions.run(lambda cursor: stats_table.prune(cursor, oldest_kept), commit=True,
                                             attempts=1)[0]
-        except Exception as exc:  # noqa: BLE001 - the next minute tries again
-            log.warning(events.STATS_WRITE_FAILED, error=describe(exc), detail="pruning pipeline_stats")
+        except Exception as exc:  # noqa: BLE001 - statistics never stop the processor
+            self._prune_paused_until = time.monotonic() + STATS_PAUSE
+            log.warning(events.STATS_WRITE_FAILED, error=describe(exc), detail="pruning pipeline_stats",
+                        paused_s=STATS_PAUSE)
             return 0
         if deleted:
             log.info(events.STATS_PRUNED, rows=deleted, before=str(oldest_kept))

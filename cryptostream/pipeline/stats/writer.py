@@ -38,13 +38,7 @@ class StatsWriter:
         """One attempt to store every minute held; False (logged, figures kept) if it failed."""
         current, rows = self.stats.pending()
         try:
-            connection = self.connect()
-            try:
-                with connection.cursor() as cursor:
-                    table.upsert(cursor, rows)
-                connection.commit()
-            finally:
-                connection.close()
+            db.run_committed(self.connect(), lambda cursor: table.upsert(cursor, rows))
         except Exception as exc:  # noqa: BLE001 - whatever MySQL does, the figures wait for the next try
             self.failures += 1
             log.warning(events.STATS_WRITE_FAILED, program=self.stats.program, error=db.describe(exc),

@@ -31,7 +31,8 @@ def request_health(stats: StatsRange, limits: ChecksConfig) -> Result:
     answered, failed, limited = (stats.count(PRODUCER, metric) for metric in API_METRICS)
     requests = answered + failed + limited
     if not requests:
-        return warn("producer", "api", "no exchange requests recorded in 24 h (pipeline_stats)")
+        return warn("producer", "api", "no exchange requests recorded in 24 h (pipeline_stats; the producer "
+                                       "writes them every stats.write_interval)")
     rate = (limited + failed) / requests
     detail = f"{requests} requests, {failed} failed, {limited} rate-limited (429/418) in 24 h"
     if rate >= limits.api_failure_rate_fail:
@@ -47,7 +48,8 @@ def stream_health(stats: StatsRange, limits: ChecksConfig) -> Result:
     detail = (f"{reports} stream reports, {disconnects} disconnects, {failed} failed connects, "
               f"{missed} trade ids not refilled in 24 h")
     if not reports:
-        return warn("producer", "api", "no WebSocket stream reports recorded in 24 h (pipeline_stats)")
+        return warn("producer", "api", "no WebSocket stream reports recorded in 24 h (pipeline_stats; the "
+                                       "producer writes them every stats.write_interval)")
     if missed:
         return fail("producer", "api", f"{detail}: trades missing (see backfill_incomplete in bin/logs producer)",
                     missed)
