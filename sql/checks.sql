@@ -1,4 +1,4 @@
--- Statements of the runbook checks (cryptostream/ops/health/daily_check.py), by name. All times UTC.
+-- Statements of the runbook checks and reports (cryptostream/ops/health/), by name. All times UTC.
 
 -- name: row_count
 SELECT COUNT(*) FROM moving_averages;
@@ -38,15 +38,15 @@ SELECT batch_id, watermark_ms, offsets, TIMESTAMPDIFF(MICROSECOND, updated_at, U
 FROM stream_progress WHERE query_name = %s;
 
 -- name: rows_per_day
--- %s: days back
+-- %s, %s: the period's start (inclusive) and end (exclusive), UTC
 SELECT DATE(start_time) AS day, COUNT(*) FROM moving_averages
-WHERE start_time > UTC_TIMESTAMP() - INTERVAL %s DAY GROUP BY DATE(start_time) ORDER BY day;
+WHERE start_time >= %s AND start_time < %s GROUP BY DATE(start_time) ORDER BY day;
 
 -- name: end_to_end_latency
 -- Seconds from the newest price a row includes entering Kafka to the row's last update.
--- %s: days back
+-- %s, %s: the period's start (inclusive) and end (exclusive), UTC
 SELECT TIMESTAMPDIFF(MICROSECOND, newest_ingest_time, updated_at) / 1000000 FROM moving_averages
-WHERE updated_at > UTC_TIMESTAMP() - INTERVAL %s DAY;
+WHERE updated_at >= %s AND updated_at < %s;
 
 -- name: table_sizes
 SELECT TABLE_NAME, TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES
@@ -57,3 +57,14 @@ SELECT DISTINCT symbol FROM moving_averages;
 
 -- name: table_columns
 SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s;
+
+-- name: stats_range
+-- The per-minute statistics of a time range (cryptostream/ops/health/probes/pipeline_stats.py).
+-- %s, %s: the first minute and the minute after the last (UTC)
+SELECT minute, program, metric, samples, total, min_value, max_value, buckets FROM pipeline_stats
+WHERE minute >= %s AND minute < %s;
+
+-- name: stats_range_of
+-- The same for some metrics only; {metrics} expands to one %s per metric name.
+SELECT minute, program, metric, samples, total, min_value, max_value, buckets FROM pipeline_stats
+WHERE metric IN ({metrics}) AND minute >= %s AND minute < %s;

@@ -1,5 +1,7 @@
 -- Columns added after a table was first created: bin/up adds each one that is missing
--- (cryptostream/ops/stack/database.py), since CREATE TABLE IF NOT EXISTS leaves old tables as they are.
+-- (cryptostream/ops/stack/provisioning.py), since CREATE TABLE IF NOT EXISTS leaves old tables as they are.
+-- A table added later (pipeline_stats) needs nothing here: bin/up applies schema.sql, whose
+-- CREATE TABLE IF NOT EXISTS makes it on an existing database, then app_user.sql's grants.
 -- Statement names are <table>.<column>.
 
 -- name: moving_averages.volume

@@ -79,3 +79,30 @@ CREATE TABLE IF NOT EXISTS counted_keys (
     PRIMARY KEY (symbol, window_start, batch_id),
     KEY ix_counted_keys_window_start (window_start)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Per-minute statistics of the producer and the processor, for the runbook's monthly review
+-- (section 5), which needs 30 days: more than the rotated logs hold. One row per (minute,
+-- program, run, metric): a program writes its run's figures of a minute whole, replacing the
+-- row, so a repeated or replayed write cannot count twice, and a restart mid-minute writes
+-- rows of its own run (the readers sum the runs). Counts, sums, minima and maxima are exact
+-- over any range; percentiles come from the bucket counts, which merge across minutes
+-- (cryptostream/pipeline/stats/figure.py). The processor deletes rows past stats.retention.
+CREATE TABLE IF NOT EXISTS pipeline_stats (
+    minute      DATETIME       NOT NULL,
+    program     VARCHAR(32)    NOT NULL,
+    -- random id of the process run that wrote the row
+    run_id      BIGINT         NOT NULL,
+    metric      VARCHAR(64)    NOT NULL,
+    -- events counted, or values measured
+    samples     BIGINT         NOT NULL,
+    -- sum of the values (a count's sum is the count); seconds or messages, exact to 1e-6
+    total       DECIMAL(30,6)  NOT NULL,
+    min_value   DECIMAL(24,6)  NULL,
+    max_value   DECIMAL(24,6)  NULL,
+    -- measured values per bucket, "<upper edge>:<count>,...", e.g. "0.25:40,0.3:18,inf:1",
+    -- a bucket holds the values above the edge before it, up to its own; NULL for counts
+    buckets     VARCHAR(2000)  NULL,
+    updated_at  DATETIME(3)    NOT NULL,
+    PRIMARY KEY (minute, program, run_id, metric),
+    KEY ix_pipeline_stats_metric (metric, minute)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

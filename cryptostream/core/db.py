@@ -5,6 +5,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 import mysql.connector
 from mysql.connector.connection import MySQLConnection
@@ -15,6 +16,7 @@ from cryptostream.core.config import Config, Secret
 SQL_DIR = Path(os.environ.get("CRYPTOSTREAM_SQL_DIR", shipped_files.SQL_DIR))
 ADMIN_USER = "root"
 _NAME = re.compile(r"^-- name: ([\w.]+)\s*$", re.MULTILINE)
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=None)
@@ -32,6 +34,11 @@ def script(file: str) -> list[str]:
 def _strip(sql: str) -> str:
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
     return "\n".join(lines).strip().rstrip(";").strip()
+
+
+def describe(exc: BaseException) -> str:
+    """Error class and MySQL errno only: messages can echo statements or credentials."""
+    return f"{type(exc).__name__}({getattr(exc, 'errno', None)})"
 
 
 def admin_password(config: Config) -> Secret:
@@ -56,6 +63,17 @@ def connect(config: Config, admin: bool = False, database: bool = True,
         database=mysql_cfg.database if database else None,
         connection_timeout=int(timeout), autocommit=False, use_pure=True,
         time_zone="+00:00", charset="utf8mb4")
+
+
+def run_committed(connection: MySQLConnection, work: Callable[[Any], T]) -> T:
+    """work(cursor) on `connection`, committed; the connection is closed whatever happens."""
+    try:
+        with connection.cursor() as cursor:
+            result = work(cursor)
+        connection.commit()
+        return result
+    finally:
+        connection.close()
 
 
 def client_options_file(config: Config, admin: bool = False) -> Path:

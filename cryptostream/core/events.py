@@ -50,6 +50,11 @@ STOPPING = "stopping"
 QUERY_STOPPED = "query_stopped"
 JVM_ALREADY_STOPPED = "jvm_already_stopped"
 
+# --- both: the per-minute statistics in MySQL (pipeline_stats) ---
+STATS_WRITE_FAILED = "stats_write_failed"  # figures kept in memory, written at the next attempt
+STATS_DROPPED = "stats_dropped"  # a minute of figures dropped unwritten (held past stats.max_unwritten)
+STATS_PRUNED = "stats_pruned"  # minutes past stats.retention deleted
+
 # --- simulated exchange ---
 LISTENING = "listening"
 WS_PORT_UNAVAILABLE = "ws_port_unavailable"
@@ -60,5 +65,3 @@ CONNECTION_FAILURES = frozenset({KAFKA_UNREACHABLE, KAFKA_SEND_FAILED, KAFKA_DEL
                                  WS_CONNECT_FAILED})
 # The processor failing to write its results to MySQL (check-alerts).
 WRITE_FAILURES = frozenset({MYSQL_RETRY, QUERY_FAILED, QUERY_TERMINATED})
-# What daily-check's trade-stream row counts.
-STREAM_HEALTH = (STREAM, WS_DISCONNECTED, WS_CONNECT_FAILED, BACKFILL_INCOMPLETE)

@@ -218,9 +218,43 @@ def test_backup_restore_round_trip_equals_the_source(stack) -> None:
     assert "started" in stack.ctl("start", "producer")
 
 
+def processed_by_stats(stack: NativeStack) -> tuple[int, int]:
+    """(messages the processor's statistics count, messages its committed offsets cover)."""
+    counted = query(stack.config, "SELECT COALESCE(SUM(samples), 0) FROM pipeline_stats WHERE program = 'processor' "
+                                  "AND metric = 'messages'")[0][0]
+    offsets = json.loads(query(stack.config, "SELECT offsets FROM stream_progress")[0][0])
+    return int(counted), sum(sum(partitions.values()) for partitions in offsets.values())
+
+
+def test_the_live_stack_fills_pipeline_stats(stack) -> None:
+    """Producer and processor write their per-minute figures as they run: the producer's requests,
+    latencies, acknowledgements and start, the processor's batches, writes, lag and start; the
+    processor's message count equals every offset it committed (exactly once, its transaction)."""
+    wait_until_processed(stack.config)
+    found = {(program, metric): samples for program, metric, samples in query(
+        stack.config, "SELECT program, metric, SUM(samples) FROM pipeline_stats GROUP BY program, metric")}
+    for key in (("producer", "api_latency_s"), ("producer", "published"), ("producer", "starts"),
+                ("processor", "messages"), ("processor", "windows_written"), ("processor", "mysql_write_s"),
+                ("processor", "batch_duration_s"), ("processor", "lag_messages"), ("processor", "starts")):
+        assert found.get(key, 0) > 0, f"no {key} in pipeline_stats: {found}"
+    assert found[("processor", "starts")] >= 1
+    assert found[("producer", "starts")] >= 1
+    rejects = {metric: n for (program, metric), n in found.items() if metric.startswith("rejected.")}
+    assert sum(rejects.values()) >= 1, f"the corrupted message test's reject is not counted: {found}"
+    assert "stopped" in stack.ctl("stop", "producer")
+    try:
+        wait_until_processed(stack.config)
+        counted, committed = processed_by_stats(stack)
+        assert counted == committed, f"pipeline_stats counts {counted} messages, the offsets {committed}"
+    finally:
+        assert "started" in stack.ctl("start", "producer")
+
+
 def test_monthly_report_has_figures_and_plots(stack, tmp_path) -> None:
-    """The monthly report states performance and capacity figures and draws its PNG plots."""
+    """The monthly report states performance and capacity figures, each with its source, and draws
+    its PNG plots; its message count is the one in pipeline_stats."""
     before = window_count(stack)
+    counted_before = processed_by_stats(stack)[0]
     made = stack.run("monthly-report", "--output", str(tmp_path), timeout=300)
     assert made.returncode == 0, made.stderr
     text = (tmp_path / "report.md").read_text()
@@ -229,9 +263,14 @@ def test_monthly_report_has_figures_and_plots(stack, tmp_path) -> None:
     assert "unavailable" not in text
     rows = [line for line in text.splitlines() if line.startswith("| 20")]  # | <day> | <new windows> |
     assert before <= sum(int(line.split("|")[2]) for line in rows) <= window_count(stack)  # the producer runs on
-    for image in ("throughput.png", "batch-duration.png", "latency.png", "table-growth.png"):
-        assert f"]({image})" in text
+    processed = next(line for line in text.splitlines() if line.startswith("| messages processed |"))
+    assert counted_before <= int(processed.split("|")[2]) <= processed_by_stats(stack)[0], processed
+    assert processed.rstrip(" |").endswith("pipeline_stats: processor messages"), processed
+    for image in ("throughput.png", "batch-duration.png", "mysql-write.png", "api-latency.png", "lag.png",
+                  "latency.png", "table-growth.png"):
+        assert f"]({image})" in text, f"no {image} in the report"
         assert (tmp_path / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (tmp_path / image).with_suffix(".csv").read_text().startswith("series,x,y"), image
     for program in ("kafka", "mysql", "producer", "processor"):
         assert f"| {program} | RUNNING |" in text or f"| {program} | STARTING |" in text
 

@@ -23,7 +23,8 @@ from cryptostream.bench.stack import OwnStack
 
 # The one set of fast settings every stack-starting test uses: 5-second windows, a 2-second
 # watermark, the REST poller every 200 ms (read only by the REST source). Each module extends it.
-FAST_STACK = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms"}
+FAST_STACK = {"processor_window": "5s", "processor_watermark": "2s", "exchange_poll_interval": "200ms",
+              "stats_write_interval": "1s"}  # the producer's pipeline_stats, which daily-check reads
 
 
 def docker_unavailable() -> str | None:

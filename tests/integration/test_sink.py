@@ -2,50 +2,25 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import subprocess
-import sys
-import time
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from cryptostream.core import db
-from cryptostream.core.config import Config, Secret, load
-from cryptostream.ops.stack import provisioning, secrets
+from cryptostream.core.config import Config, Secret
+from cryptostream.ops.stack import provisioning
 from cryptostream.pipeline.processor.counted_keys import CountedKeys
 from cryptostream.pipeline.processor.reject_rows import reject_chunks
 from cryptostream.pipeline.processor.sink import MySQLSink
 from cryptostream.pipeline.processor.windows import Window
-from cryptostream.core.ports import free_port, port_open
 from tests.helpers.harness import query
 
-pytestmark = pytest.mark.integration  # a private MariaDB
+pytestmark = pytest.mark.integration  # a private MariaDB (tests/integration/conftest.py: mysql_config)
 
 START = datetime(2026, 1, 2, 3, 4, 0)
-
-
-@pytest.fixture(scope="module")
-def mysql_config(tmp_path_factory) -> Config:
-    home = tmp_path_factory.mktemp("mysql")
-    env = dict(os.environ, CRYPTOSTREAM_HOME=str(home), CRYPTOSTREAM_MYSQL_PORT=str(free_port()),
-               CRYPTOSTREAM_PROCESSOR_MYSQL_RETRIES="2", CRYPTOSTREAM_PROCESSOR_WINDOW="1m")
-    secrets.ensure(load(env=env))
-    config = load(env=env)
-    log = open(home / "mysql.log", "w")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "cryptostream-mysqld")], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while not port_open(config.mysql.port):
-        assert server.poll() is None and time.monotonic() < deadline, (home / "mysql.log").read_text()
-        time.sleep(0.3)
-    provisioning.bootstrap(config)
-    yield config
-    server.terminate()
-    server.wait(30)
 
 
 def window(symbol: str, prices: list[str], first_second: int) -> Window:

@@ -8,7 +8,7 @@ from cryptostream.core.config.loader import DEFAULT_CONFIG_FILE, ENV_PREFIX, OTH
 from cryptostream.core.config.sections import (SECTIONS, SYMBOL_PATTERN, ChecksConfig, Config, Duration,
                                                ExchangeConfig, KafkaConfig, MetricsConfig, MySQLConfig,
                                                ProcessorConfig, ProducerConfig, Port, Secret, SimulatorConfig,
-                                               Symbols, Urls)
+                                               StatsConfig, Symbols, Urls)
 from cryptostream.core.config.value_rules import COMPRESSIONS, SPARK_MIN_MEMORY
 from cryptostream.core.config.values import memory_bytes
 
@@ -17,5 +17,5 @@ _SECTIONS = SECTIONS  # the name this mapping had when config was one module
 __all__ = ["COMPRESSIONS", "DEFAULT_CONFIG_FILE", "ENV_PREFIX", "MAX_OPEN_WINDOWS", "MAX_SYMBOLS", "OTHER_VARIABLES",
            "SECTIONS", "SOURCES", "SPARK_MIN_MEMORY", "SYMBOL_PATTERN", "ChecksConfig", "Config", "ConfigError",
            "Duration", "ExchangeConfig", "KafkaConfig", "MetricsConfig", "MySQLConfig", "Port", "ProcessorConfig",
-           "ProducerConfig", "Secret", "SimulatorConfig", "Symbols", "Urls", "default_home", "load",
+           "ProducerConfig", "Secret", "SimulatorConfig", "StatsConfig", "Symbols", "Urls", "default_home", "load",
            "memory_bytes"]

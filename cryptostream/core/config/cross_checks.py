@@ -6,7 +6,7 @@ import re
 
 from cryptostream.core.config.errors import ConfigError
 from cryptostream.core.config.sections import (ChecksConfig, Config, Duration, ExchangeConfig, KafkaConfig,
-                                               ProcessorConfig)
+                                               ProcessorConfig, StatsConfig)
 from cryptostream.core.config.values import url_port_ok
 
 
@@ -30,6 +30,7 @@ def check_cross_fields(config: Config) -> None:
     _check_backoff(config.exchange)
     _check_windows(config.processor, config.kafka)
     _check_thresholds(config.checks)
+    _check_stats(config.stats)
 
 
 def _check_replication(kafka: KafkaConfig) -> None:
@@ -98,3 +99,10 @@ def _check_thresholds(checks: ChecksConfig) -> None:
         if warn > fail:
             raise ConfigError(f"checks.{name}_warn: must be at most checks.{name}_fail ({_show(fail)}) "
                               f"(got {_show(warn)})")
+
+
+def _check_stats(stats: StatsConfig) -> None:
+    # figures wait at most max_unwritten for a write; written less often, they would be dropped unwritten
+    if stats.write_interval > stats.max_unwritten:
+        raise ConfigError(f"stats.write_interval: must be at most stats.max_unwritten "
+                          f"({_seconds(stats.max_unwritten)}) (got {_seconds(stats.write_interval)})")

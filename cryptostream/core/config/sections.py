@@ -153,6 +153,14 @@ class ChecksConfig:
 
 
 @dataclass(frozen=True)
+class StatsConfig:
+    """The per-minute statistics in MySQL (pipeline_stats) that the monthly review reads."""
+    retention: Duration = Duration(400 * 86400)  # the processor deletes older minutes
+    write_interval: Duration = Duration(60.0)  # the producer's writes; the processor writes with each batch
+    max_unwritten: Duration = Duration(3600.0)  # minutes kept in memory while MySQL does not answer
+
+
+@dataclass(frozen=True)
 class Config:
     exchange: ExchangeConfig
     simulator: SimulatorConfig
@@ -162,6 +170,7 @@ class Config:
     mysql: MySQLConfig
     checks: ChecksConfig
     metrics: MetricsConfig
+    stats: StatsConfig
     var_dir: Path
     jars_dir: Path  # CRYPTOSTREAM_JARS_DIR; images bake the jars outside the data volume
 
@@ -184,4 +193,4 @@ class Config:
 # Each [section] of the file and CRYPTOSTREAM_<SECTION>_<KEY> prefix, with the dataclass it fills.
 SECTIONS = {"exchange": ExchangeConfig, "simulator": SimulatorConfig, "kafka": KafkaConfig,
             "producer": ProducerConfig, "processor": ProcessorConfig, "mysql": MySQLConfig,
-            "checks": ChecksConfig, "metrics": MetricsConfig}
+            "checks": ChecksConfig, "metrics": MetricsConfig, "stats": StatsConfig}

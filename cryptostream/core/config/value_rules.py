@@ -89,6 +89,10 @@ def _connection_age(value: float) -> str | None:
     return None if value < 24 * 3600 else "expected less than 24h (Binance closes a connection at 24 h)"
 
 
+def _between(low: float, high: float, expected: str) -> Callable[[float], str | None]:
+    return lambda value: None if low <= value <= high else expected
+
+
 _KEY_RULES: dict[str, Callable[[Any], str | None]] = {
     "exchange.weight_headroom": _headroom,
     "exchange.ws_max_connection_age": _connection_age,
@@ -108,6 +112,11 @@ _KEY_RULES: dict[str, Callable[[Any], str | None]] = {
     "metrics.processor_port": _port_or_off,
     "checks.api_failure_rate_warn": _share,
     "checks.api_failure_rate_fail": _share,
+    # the monthly review reads 30 days back; a shorter history would make its figures partial
+    "stats.retention": _between(31 * 86400, 10 * 366 * 86400, "expected from 31d to 10 years"),
+    "stats.write_interval": _between(1, 3600, "expected from 1s to 1h"),
+    # held in memory while MySQL is away: a minute of figures costs about a kilobyte
+    "stats.max_unwritten": _between(60, 86400, "expected from 1m to 1d"),
 }
 _POSITIVE = {"poll_interval", "window", "trigger_interval", "partitions", "read_timeout", "connect_timeout",
              "buffer_max_messages", "shuffle_partitions", "replication_factor", "min_insync_replicas",

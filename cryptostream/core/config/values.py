@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 
 from cryptostream.core.config.sections import SYMBOL_PATTERN, Duration, Port, Secret, Symbols, Urls
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|seconds?|m|min|minutes?|h|hours?)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60,
-                 "minute": 60, "minutes": 60, "h": 3600, "hour": 3600, "hours": 3600}
+                 "minute": 60, "minutes": 60, "h": 3600, "hour": 3600, "hours": 3600,
+                 "d": 86400, "day": 86400, "days": 86400}
 _MEMORY = re.compile(r"^([1-9]\d{0,8})([kmgt])$", re.IGNORECASE)  # what both -Xmx and Spark accept
 _MEMORY_SHIFT = {"k": 10, "m": 20, "g": 30, "t": 40}
 
@@ -21,7 +22,7 @@ _MEMORY_SHIFT = {"k": 10, "m": 20, "g": 30, "t": 40}
 def _duration(text: str) -> Duration:
     match = _DURATION.match(text)
     if not match:
-        raise ValueError("expected a duration such as 30s, 1m or 1.5")
+        raise ValueError("expected a duration such as 30s, 1m, 2d or 1.5")
     seconds = float(match.group(1)) * _UNIT_SECONDS.get(match.group(2) or "s", 1)
     if not math.isfinite(seconds):  # a few hundred digits overflow to inf
         raise ValueError("expected a finite duration")

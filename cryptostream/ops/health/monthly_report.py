@@ -1,40 +1,30 @@
 """bin/monthly-report: runbook section 5 as a Markdown report with PNG plots.
 
-5.2 performance  Kafka throughput, micro-batch duration and MySQL write latency percentiles,
-                 end-to-end latency (row update time minus the newest ingest time it covers)
+5.2 performance  from MySQL, whatever the log rotation: the per-minute statistics the producer
+                 and the processor write (pipeline_stats: throughput, micro-batch duration, MySQL
+                 write latency, lag, API latency and failures, rejects, restarts) and the
+                 end-to-end latency of the rows (moving_averages); performance.py
 5.3 capacity     Kafka disk usage, MySQL table sizes and growth per day, CPU and memory of
                  each program
-Written to var/reports/monthly-<date>/report.md beside its plots.
+Written to var/reports/monthly-<date>/report.md beside its plots (and each plot's data as CSV).
 """
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from cryptostream.core import config as config_module
-from cryptostream.core import events
 from cryptostream.core.config import Config
-from cryptostream.ops.health.percentile import percentile
-from cryptostream.ops.health.probes.log_events import events_named, time_of, warm_batches
+from cryptostream.ops.health.performance import Performance
 from cryptostream.ops.health.probes.mysql import mysql_query
+from cryptostream.ops.health.probes.pipeline_stats import read_stats, utc_now
 from cryptostream.ops.health.probes.processes import process_tree_usage
 from cryptostream.ops.health.probes.supervisord import program_states
-from cryptostream.ops import cli, programs
+from cryptostream.ops.health.report_plots import plot
+from cryptostream.ops import cli
 
 DAYS = 30
-
-
-def hour_of(event: dict[str, Any]) -> datetime:
-    return time_of(event).replace(minute=0, second=0, microsecond=0)
-
-
-def percentiles(values: list[float]) -> str:
-    if not values:
-        return "n/a"
-    return " / ".join(f"{percentile(values, q):.3f}" for q in (0.5, 0.95, 0.99))
 
 
 def disk_usage(path: Path) -> int:
@@ -42,67 +32,39 @@ def disk_usage(path: Path) -> int:
     return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
-def plot(path: Path, title: str, ylabel: str, series: dict[str, tuple[list, list]], kind: str = "line") -> str:
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-    figure, axes = pyplot.subplots(figsize=(8, 3.2))
-    for label, (xs, ys) in series.items():
-        if kind == "bar":
-            axes.bar([str(x) for x in xs], ys, label=label)
-        elif kind == "hist":
-            axes.hist(ys, bins=30, label=label)
-        else:
-            axes.plot(xs, ys, marker=".", label=label)
-    axes.set_title(title)
-    axes.set_ylabel(ylabel)
-    axes.grid(alpha=0.3)
-    if len(series) > 1:
-        axes.legend()
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    pyplot.close(figure)
-    return path.name
+def utc_minute(text: str) -> datetime:
+    """--until: ISO-8601, naive = UTC, to the minute (naive UTC, as MySQL holds times)."""
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when.replace(second=0, microsecond=0)
 
 
 class Report:
-    def __init__(self, config: Config, folder: Path) -> None:
+    """The report of the `days` before `until` (naive UTC; default: up to the current minute)."""
+
+    def __init__(self, config: Config, folder: Path, until: datetime | None = None, days: int = DAYS) -> None:
         self.config = config
         self.folder = folder
-        self.batches = events_named(config, programs.PROCESSOR, {events.BATCH}, DAYS * 24)
-        self.polls = events_named(config, programs.PRODUCER, {events.POLL}, DAYS * 24)
+        self.until = until or utc_now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+        self.days = days
+        self.since = self.until - timedelta(days=days)
         self.lines: list[str] = []
 
     def performance(self) -> None:
-        hourly: dict[datetime, int] = defaultdict(int)
-        for event in self.batches:
-            hourly[hour_of(event)] += event.get("input_rows") or 0
-        hours = sorted(hourly)
-        warm = list(warm_batches(iter(self.batches)))
-        durations = [e["duration_ms"] / 1000 for e in warm]
-        writes = [e["write_ms"] / 1000 for e in warm if e.get("write_ms") is not None]
-        latency = [float(r[0]) for r in mysql_query(self.config, "end_to_end_latency", (DAYS,))]
-        api = [e["api_latency_ms"] / 1000 for e in self.polls if e.get("api_latency_ms") is not None]
-        self.lines += ["## 5.2 Performance", "", "| metric | value |", "| --- | --- |",
-                       f"| messages processed ({DAYS} days) | {sum(hourly.values())} |",
-                       f"| Kafka throughput, busiest hour | {max(hourly.values(), default=0) / 3600:.2f} msgs/s |",
-                       f"| micro-batches (after warm-up) | {len(durations)} |",
-                       f"| micro-batch duration p50 / p95 / p99 (s) | {percentiles(durations)} |",
-                       f"| MySQL write latency p50 / p95 / p99 (s) | {percentiles(writes)} |",
-                       f"| end-to-end latency p50 / p95 / p99 (s) | {percentiles(latency)} |",
-                       f"| exchange API latency p50 / p95 / p99 (s) | {percentiles(api)} |", ""]
-        if hours:
-            self.image("throughput.png", "Kafka throughput (processed per hour)", "msgs/s",
-                       {"msgs/s": (hours, [hourly[h] / 3600 for h in hours])})
-        if warm:
-            self.image("batch-duration.png", "Micro-batch duration", "seconds",
-                       {"duration": ([time_of(e) for e in warm], durations)})
-        if latency:
-            self.image("latency.png", "End-to-end latency of rows", "rows", {"seconds": ([], latency)}, "hist")
+        stats = read_stats(self.config, self.since, self.until)
+        latency = [float(r[0]) for r in mysql_query(self.config, "end_to_end_latency", (self.since, self.until))]
+        section = Performance(stats, latency, self.days)
+        self.lines += ["## 5.2 Performance", "",
+                       "Counts, means and maxima are exact. Percentiles marked <= are upper bucket edges of the "
+                       "per-minute statistics: at most one bucket step (x1.34) above the true value.", "",
+                       "| figure | value | source |", "| --- | --- | --- |",
+                       *[f"| {name} | {value} | {source} |" for name, value, source in section.rows()], ""]
+        for made in section.plots():
+            self.image(made.name, made.title, made.ylabel, made.series, made.kind)
 
     def capacity(self) -> None:
-        per_day = mysql_query(self.config, "rows_per_day", (DAYS,))
+        per_day = mysql_query(self.config, "rows_per_day", (self.since, self.until))
         sizes = mysql_query(self.config, "table_sizes")
         kafka_bytes = disk_usage(self.config.var_dir / "kafka" / "data")
         kafka_disk = f"{kafka_bytes / 2**20:.1f} MiB" if self.config.kafka.private_broker else \
@@ -128,7 +90,10 @@ class Report:
     def write(self) -> Path:
         now = datetime.now(timezone.utc)
         self.lines = [f"# cryptostream monthly report, {now:%Y-%m-%d %H:%M} UTC", "",
-                      f"Last {DAYS} days, from the JSON logs and MySQL of {self.config.var_dir}.", ""]
+                      f"{self.days} days from {self.since:%Y-%m-%d %H:%M} to {self.until:%Y-%m-%d %H:%M} UTC. "
+                      f"Performance from MySQL {self.config.mysql.database} (pipeline_stats, moving_averages); "
+                      f"capacity from MySQL, the Kafka data folder, supervisord and /proc of "
+                      f"{self.config.var_dir}.", ""]
         for section in (self.performance, self.capacity):
             try:
                 section()
@@ -143,9 +108,11 @@ class Report:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="monthly-report", description="Runbook section 5: performance and capacity.")
     parser.add_argument("--output", type=Path, help="folder for report.md and its plots")
+    parser.add_argument("--until", type=utc_minute, help="end of the period, ISO-8601 (naive = UTC); default now")
+    parser.add_argument("--days", type=int, default=DAYS, help=f"length of the period (default {DAYS})")
     args = parser.parse_args(argv)
     config = config_module.load()
     folder = args.output or config.var_dir / "reports" / f"monthly-{datetime.now(timezone.utc):%Y-%m-%d}"
     folder.mkdir(parents=True, exist_ok=True)
-    print(Report(config, folder).write())
+    print(Report(config, folder, args.until, args.days).write())
     return 0

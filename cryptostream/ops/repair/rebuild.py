@@ -1,8 +1,8 @@
 """bin/rebuild: recompute every window from the prices still in Kafka (after damage to MySQL).
 
 Stops the processor, takes a backup of what there is, sets the checkpoint aside, empties the
-tables (as the private instance's administrator) and starts the processor, which then
-reads the topic from its earliest offset."""
+tables made from Kafka (as the private instance's administrator; the statistics history in
+pipeline_stats stays) and starts the processor, which then reads the topic from its earliest offset."""
 from __future__ import annotations
 
 import argparse
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = config_module.load()
     if not args.yes:
-        print(f"this empties {', '.join(backup.TABLES)} (after a backup) "
+        print(f"this empties {', '.join(provisioning.DERIVED_TABLES)} (after a backup) "
               "and recomputes them from Kafka; run again with --yes", file=sys.stderr)
         return 2
     if not config.mysql.private_instance:

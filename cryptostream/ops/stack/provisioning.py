@@ -7,7 +7,9 @@ from cryptostream.core import db
 from cryptostream.core.config import Config
 
 # The pipeline's tables (sql/schema.sql), in the order backups list them.
-TABLES = ("moving_averages", "rejected_messages", "stream_progress", "counted_keys")
+TABLES = ("moving_averages", "rejected_messages", "stream_progress", "counted_keys", "pipeline_stats")
+# What bin/rebuild recomputes from the prices in Kafka; pipeline_stats is history Kafka does not hold.
+DERIVED_TABLES = TABLES[:4]
 
 
 def _admin_connection(config: Config):
@@ -46,11 +48,11 @@ def add_missing_columns(cursor, database: str) -> None:
 
 
 def empty_tables(config: Config) -> None:
-    """Delete every row of the pipeline's tables, as the private instance's administrator."""
+    """Delete every row of the tables recomputed from Kafka, as the private instance's administrator."""
     connection = db.connect(config, admin=True)
     try:
         with connection.cursor() as cursor:
-            for table in TABLES:
+            for table in DERIVED_TABLES:
                 cursor.execute(f"DELETE FROM `{table}`")  # nosec B608 - table names are constants
         connection.commit()
     finally:

@@ -14,6 +14,7 @@ from prometheus_client import Counter
 from cryptostream.core import events, metrics
 from cryptostream.core.config import Config
 from cryptostream.pipeline.processor import classify, partials
+from cryptostream.pipeline.processor.batch_stats import BatchStats, counts
 from cryptostream.pipeline.processor.counted_keys import keys_from_row
 from cryptostream.pipeline.processor.sink import MySQLSink
 from cryptostream.pipeline.processor.transactions import describe
@@ -41,7 +42,8 @@ class BatchHandler:
     def __init__(self, config: Config, sink: MySQLSink) -> None:
         self.config = config
         self.sink = sink
-        self.stats: dict[int, dict[str, Any]] = {}
+        self.stats: dict[int, dict[str, Any]] = {}  # per batch id: fields of its log line
+        self.minute_stats = BatchStats(config)  # pipeline_stats, written with each batch
         self.busy = threading.Lock()
         self.stopping = threading.Event()
         self.watermark_delay_ms = int(config.processor.watermark * 1000)
@@ -76,10 +78,12 @@ class BatchHandler:
         except _Unprocessable:
             result = self._quarantine(batch, batch_id, offsets, watermark_ms)
             self.stats[batch_id] = {"rejected": result.rejected, "quarantined": True}
+            self._after_commit(result)
             return
         newest = max((a["last_event_ms"] for a in aggregates), default=None)
         next_watermark = watermark_ms if newest is None else max(watermark_ms, newest - self.watermark_delay_ms)
         result, rejects = self._write(batch, batch_id, aggregates, rejects, offsets, (watermark_ms, next_watermark))
+        self._after_commit(result)
         metrics.WINDOWS_WRITTEN.inc(result.windows)
         metrics.MYSQL_WRITE.observe(result.write_ms / 1000)
         metrics.MYSQL_WRITE_FAILURES.inc(result.attempts - 1)
@@ -120,7 +124,15 @@ class BatchHandler:
                          "WHERE reason = 'quarantined'")
         for topic, partitions in _next_offsets(quarantined).items():
             offsets.setdefault(topic, {}).update(partitions)
-        return self.sink.quarantine_batch(batch_id, quarantined, offsets, watermark_ms)
+        stats = self.minute_stats.rows_for(counts(len(quarantined), 0, {Reason.QUARANTINED: len(quarantined)}))
+        return self.sink.quarantine_batch(batch_id, quarantined, offsets, watermark_ms, stats)
+
+    def _after_commit(self, result: Any) -> None:
+        """The batch's figures are the run's now; once a minute, old statistics are pruned."""
+        self.minute_stats.committed(result)
+        oldest_kept = self.minute_stats.prune_before()
+        if oldest_kept is not None:
+            self.sink.prune_stats(oldest_kept)
 
     def _unless_mysql_is_away(self, exc: BaseException) -> None:
         """Re-raise `exc` when MySQL does not answer: an outage fails the query, supervisord
@@ -131,8 +143,10 @@ class BatchHandler:
     def _write_whole(self, batch_id: int, aggregates: list[dict], rejects: list[dict], offsets: dict,
                      watermark_ms: int) -> Any:
         windows = [window_from_row(a) for a in aggregates]
+        valid = sum(a["sample_count"] for a in aggregates)
+        stats = self.minute_stats.rows_for(counts(valid + len(rejects), len(windows), _count_reasons(rejects)))
         return self.sink.write_batch(batch_id, windows, rejects, offsets, watermark_ms,
-                                     [keys_from_row(a) for a in aggregates])
+                                     [keys_from_row(a) for a in aggregates], stats)
 
     @staticmethod
     def _positions(batch: Any) -> list[dict]:

@@ -33,7 +33,8 @@ def run(config: Config) -> int:
     spark = build_session(config)
     sink = MySQLSink(config)
     handler = BatchHandler(config, sink)
-    spark.streams.addListener(make_listener(handler.stats, handler.stopping))
+    handler.minute_stats.flush(sink)  # the run's start, in pipeline_stats even if no batch follows
+    spark.streams.addListener(make_listener(handler.stats, handler.stopping, handler.minute_stats))
     query = start_query(spark, config, handler)
     stopping = on_signals()
     log.info(events.STARTED, spark_master=config.processor.spark_master, topic=config.kafka.topic,
@@ -43,6 +44,7 @@ def run(config: Config) -> int:
     if stopping.is_set():
         log.info(events.STOPPING, reason="signal")
         quietly(lambda: handler.stop_between_batches(query))
+    handler.minute_stats.flush(sink)  # the timings of the last batches
     sink.close()
     quietly(spark.stop)
     if failure is not None:

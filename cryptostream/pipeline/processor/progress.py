@@ -7,12 +7,15 @@ from typing import Any
 import structlog
 
 from cryptostream.core import events, metrics
+from cryptostream.pipeline.processor.batch_stats import BatchStats
 
 log = structlog.get_logger("processor")
 
 
-def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event) -> Any:
-    """A StreamingQueryListener writing one JSON line per micro-batch."""
+def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event,
+                  minute_stats: BatchStats | None = None) -> Any:
+    """A StreamingQueryListener writing one JSON line per micro-batch; its duration and lag also
+    go into the run's per-minute statistics."""
     from pyspark.sql.streaming import StreamingQueryListener
 
     class ProgressLogger(StreamingQueryListener):
@@ -24,6 +27,8 @@ def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event) -
             source = progress.sources[0].metrics if progress.sources else {}
             behind = _int(source.get("maxOffsetsBehindLatest"))
             _record_progress(progress, behind)
+            if minute_stats is not None:
+                minute_stats.progress(progress.durationMs.get("triggerExecution"), behind)
             log.info(events.BATCH, batch_id=progress.batchId, input_rows=progress.numInputRows,
                      input_rows_per_s=round(progress.inputRowsPerSecond, 1),
                      processed_rows_per_s=round(progress.processedRowsPerSecond, 1),

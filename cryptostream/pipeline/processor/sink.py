@@ -4,7 +4,9 @@ The batch id is stored in stream_progress in the same transaction as the rows, s
 Spark replays after a crash is recognised and skipped: no row is counted twice, none is lost.
 Windows are merged with what earlier batches stored (sum and count are kept, so the average
 stays exact). The dedup keys of the prices counted in windows still open are kept too
-(counted_keys), so a repeated delivery in a later batch is recognised as a duplicate.
+(counted_keys), so a repeated delivery in a later batch is recognised as a duplicate. The
+batch's per-minute statistics (pipeline_stats) go in the same transaction; a statistics
+statement MySQL refuses (no such table yet, no grant) never costs the batch.
 """
 from __future__ import annotations
 
@@ -15,14 +17,19 @@ from dataclasses import dataclass
 from datetime import timezone
 from typing import Any, Callable, Iterable
 
-from cryptostream.core import db
+import structlog
+
+from cryptostream.core import db, events
 from cryptostream.core.config import Config
 from cryptostream.pipeline.processor.counted_keys import CountedKeys
 from cryptostream.pipeline.processor.reject_rows import reject_chunks, reject_params
-from cryptostream.pipeline.processor.transactions import Transactions
+from cryptostream.pipeline.processor.transactions import Transactions, describe
 from cryptostream.pipeline.processor.windows import Window, utc
+from cryptostream.pipeline.stats import table as stats_table
 
 NO_WATERMARK = -(2**62)
+STATS_PAUSE = 600.0  # seconds without statistics after MySQL refused their statement (one warning each time)
+log = structlog.get_logger("sink")
 
 
 @dataclass
@@ -33,6 +40,7 @@ class BatchResult:
     skipped: bool = False
     write_ms: float = 0.0
     attempts: int = 0
+    stats_stored: bool = True  # the batch's statistics rows went in with it
 
 
 class MySQLSink:
@@ -43,6 +51,7 @@ class MySQLSink:
         self.window_ms = int(config.processor.window * 1000)
         self.sql = db.named_statements("sink")
         self.transactions = Transactions(config)
+        self._stats_paused_until = self._prune_paused_until = 0.0
 
     def progress(self) -> tuple[int, int, dict[str, dict[str, int]]]:
         """(last applied batch id or -1, watermark ms, offsets read so far) as committed."""
@@ -77,20 +86,47 @@ class MySQLSink:
 
     def write_batch(self, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
                     offsets: dict[str, dict[str, int]], watermark_ms: int,
-                    keys: Iterable[CountedKeys] = ()) -> BatchResult:
+                    keys: Iterable[CountedKeys] = (), stats: list[tuple] = ()) -> BatchResult:
         def apply(cursor: Any) -> BatchResult:
-            result = self._apply(cursor, batch_id, windows, rejects, offsets, watermark_ms)
+            result = self._apply(cursor, batch_id, windows, rejects, offsets, watermark_ms, stats)
             if not result.skipped:
                 self._keep_keys(cursor, batch_id, keys, watermark_ms)
             return result
         return self._timed(apply)
 
     def quarantine_batch(self, batch_id: int, messages: list[dict[str, Any]],
-                         offsets: dict[str, dict[str, int]], watermark_ms: int) -> BatchResult:
+                         offsets: dict[str, dict[str, int]], watermark_ms: int,
+                         stats: list[tuple] = ()) -> BatchResult:
         """Record every message of a batch that cannot be stored as "quarantined" (position,
         length, SHA-256; no content, no windows) and the batch as applied, in one transaction,
         so the query moves on and the messages can be found again in Kafka."""
-        return self._timed(lambda cursor: self._apply(cursor, batch_id, [], messages, offsets, watermark_ms))
+        return self._timed(lambda cursor: self._apply(cursor, batch_id, [], messages, offsets, watermark_ms, stats))
+
+    def write_stats(self, rows: list[tuple]) -> bool:
+        """Statistics rows in a transaction of their own, one attempt; False (logged) if MySQL did
+        not take them: they are kept and go with a later batch."""
+        try:
+            return self.transactions.run(lambda cursor: self._store_stats(cursor, rows), commit=True, attempts=1)[0]
+        except Exception as exc:  # noqa: BLE001 - statistics never stop the processor
+            log.warning(events.STATS_WRITE_FAILED, error=describe(exc), rows=len(rows))
+            return False
+
+    def prune_stats(self, oldest_kept: Any) -> int:
+        """Delete a bounded number of statistics rows older than `oldest_kept`; one attempt, and
+        after a failure none for STATS_PAUSE (pruning can wait; a warning a minute would not help)."""
+        if time.monotonic() < self._prune_paused_until:
+            return 0
+        try:
+            deleted = self.transactions.run(lambda cursor: stats_table.prune(cursor, oldest_kept), commit=True,
+                                            attempts=1)[0]
+        except Exception as exc:  # noqa: BLE001 - statistics never stop the processor
+            self._prune_paused_until = time.monotonic() + STATS_PAUSE
+            log.warning(events.STATS_WRITE_FAILED, error=describe(exc), detail="pruning pipeline_stats",
+                        paused_s=STATS_PAUSE)
+            return 0
+        if deleted:
+            log.info(events.STATS_PRUNED, rows=deleted, before=str(oldest_kept))
+        return deleted
 
     def healthy(self) -> bool:
         """Does MySQL answer a trivial statement now? Tells a batch MySQL cannot take apart
@@ -108,7 +144,7 @@ class MySQLSink:
         return result
 
     def _apply(self, cursor: Any, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
-               offsets: dict[str, dict[str, int]], watermark_ms: int) -> BatchResult:
+               offsets: dict[str, dict[str, int]], watermark_ms: int, stats: list[tuple] = ()) -> BatchResult:
         name = self.config.processor.query_name
         cursor.execute(self.sql["lock_progress"], (name,))
         row = cursor.fetchone()
@@ -126,7 +162,24 @@ class MySQLSink:
         offsets_json = json.dumps(offsets, sort_keys=True)
         cursor.execute(self.sql["save_progress"], (name, batch_id, watermark_ms, offsets_json,
                                                    batch_id, watermark_ms, offsets_json))
-        return BatchResult(windows=len(windows), inserted=len(new), rejected=len(rejects))
+        return BatchResult(windows=len(windows), inserted=len(new), rejected=len(rejects),
+                           stats_stored=self._store_stats(cursor, stats))
+
+    def _store_stats(self, cursor: Any, rows: list[tuple]) -> bool:
+        """Upsert statistics rows in the open transaction. A statement MySQL refuses is rolled
+        back alone, so the batch still commits; statistics then pause for STATS_PAUSE."""
+        if not rows:
+            return True
+        if time.monotonic() < self._stats_paused_until:
+            return False
+        try:
+            stats_table.upsert(cursor, rows)
+            return True
+        except stats_table.STATEMENT_ERRORS as exc:
+            self._stats_paused_until = time.monotonic() + STATS_PAUSE
+            log.warning(events.STATS_WRITE_FAILED, error=describe(exc), rows=len(rows), paused_s=STATS_PAUSE,
+                        detail="statistics kept in memory; the micro-batch is stored without them")
+            return False
 
     def _keep_keys(self, cursor: Any, batch_id: int, keys: Iterable[CountedKeys], watermark_ms: int) -> None:
         """Store this batch's counted keys; forget those of windows the watermark has closed

@@ -9,11 +9,13 @@ import mysql.connector
 import structlog
 
 from cryptostream.core import db, events
+from cryptostream.core.db import describe
 from cryptostream.core.backoff import Backoff
 from cryptostream.core.config import Config
 
 log = structlog.get_logger("sink")
 T = TypeVar("T")
+__all__ = ["Transactions", "describe"]
 
 
 class Transactions:
@@ -26,11 +28,11 @@ class Transactions:
         self.config = config
         self._connection = None
 
-    def run(self, work: Callable[[Any], T], commit: bool) -> tuple[T, int]:
+    def run(self, work: Callable[[Any], T], commit: bool, attempts: int | None = None) -> tuple[T, int]:
         """(work(cursor), attempts it took), committed or rolled back; the last transient error,
-        or any other at once, is raised."""
+        or any other at once, is raised. `attempts` defaults to processor.mysql_retries."""
         backoff = Backoff(0.5, 10.0)
-        attempts = self.config.processor.mysql_retries
+        attempts = attempts or self.config.processor.mysql_retries
         for attempt in range(1, attempts + 1):
             try:
                 connection = self._connect()
@@ -78,8 +80,3 @@ class Transactions:
 
     def close(self) -> None:
         self._drop_connection()
-
-
-def describe(exc: BaseException) -> str:
-    """Error class and MySQL errno only: messages can echo statements or credentials."""
-    return f"{type(exc).__name__}({getattr(exc, 'errno', None)})"

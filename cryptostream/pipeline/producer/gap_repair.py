@@ -11,14 +11,16 @@ from cryptostream.core import events, metrics
 from cryptostream.pipeline.binance.backfill import Gap, Repair, TradePage
 from cryptostream.pipeline.binance.websocket import Disconnected, Trade, TradeMessageError
 from cryptostream.pipeline.producer.trade_messages import first_ids
+from cryptostream.pipeline.stats.names import API_ERRORS, API_LATENCY, API_RATE_LIMITED
 
 ACK_WAIT = 10.0  # backfill acknowledged by Kafka before the held live trades follow it
 log = structlog.get_logger("producer")
+OUTCOME_METRICS = {"error": API_ERRORS, "rate_limited": API_RATE_LIMITED}  # a backfill request's, in pipeline_stats
 
 
 class GapRepair:
-    """TradeProducer's repair methods; they use its backfill, watch, publisher, counters and
-    last_id, and call its _accept, _count, _hand_over and _lost."""
+    """TradeProducer's repair methods; they use its backfill, watch, publisher, counters, stats
+    and last_id, and call its _accept, _count, _hand_over and _lost."""
 
     def _repair(self, held: list[Trade | TradeMessageError], lost: Disconnected | None) -> None:
         """Backfill every symbol's gap below the new connection's first trade (up to the present
@@ -42,7 +44,7 @@ class GapRepair:
         acked = self._publish_in_time_order(repair.trades)
         # an open-ended gap (no new trade yet) counts as at least one missed trade
         missed = sum((g.until_id - g.from_id) if g.until_id is not None else 1 for g in repair.incomplete)
-        self.counters.missed += missed
+        self._count("missed", missed)
         fields = _repair_fields(gaps, repair, started)
         if repair.incomplete:
             log.error(events.BACKFILL_INCOMPLETE, **fields, missed_at_least=missed, missed_total=self.counters.missed)
@@ -69,11 +71,14 @@ class GapRepair:
         return acked
 
     def _count_request(self, outcome: str, page: TradePage | None) -> None:
-        self.counters.backfill_requests += 1
+        self._count("backfill_requests")
         metrics.EXCHANGE_REQUESTS.labels(outcome).inc()
+        if outcome in OUTCOME_METRICS:
+            self.stats.add(OUTCOME_METRICS[outcome])
         if page is not None:
             self.watch.budget.note(page.used_weight)
             metrics.EXCHANGE_LATENCY.observe(page.latency_ms / 1000)
+            self.stats.observe(API_LATENCY, page.latency_ms / 1000)
 
 
 def _repair_fields(gaps: list[Gap], repair: Repair, started: float) -> dict:

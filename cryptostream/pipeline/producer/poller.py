@@ -22,6 +22,9 @@ from cryptostream.pipeline.binance.symbols import SymbolWatch, is_invalid_symbol
 from cryptostream.core.logs import configure
 from cryptostream.pipeline.producer.publisher import Publisher
 from cryptostream.pipeline.schema import PriceMessage
+from cryptostream.pipeline.stats import RunStats, StatsWriter
+from cryptostream.pipeline.stats.names import API_ERRORS, API_LATENCY, API_RATE_LIMITED, PRODUCER
+from cryptostream.pipeline.stats.run_stats import for_program
 
 SOURCE = "binance-rest"
 log = structlog.get_logger("producer")
@@ -47,11 +50,12 @@ class PriceProducer:
 
     def __init__(self, config: Config, client: BinanceClient | None = None,
                  publisher: Publisher | None = None, clock: Callable[[], float] = time.time,
-                 watch: SymbolWatch | None = None) -> None:
+                 watch: SymbolWatch | None = None, stats: RunStats | None = None) -> None:
         self.config = config
         self.client = client or BinanceClient(config.exchange, clock=clock)
         self.watch = watch or SymbolWatch(config.exchange, clock=clock)
-        self.publisher = publisher or Publisher(config)
+        self.stats = stats or for_program(PRODUCER, config, clock)  # written by a StatsWriter (main)
+        self.publisher = publisher or Publisher(config, self.stats)
         self.clock = clock
         self.counters = Counters()
         self.backoff = Backoff(config.exchange.backoff_initial, config.exchange.backoff_max)
@@ -81,12 +85,14 @@ class PriceProducer:
         except RateLimited as exc:
             self.counters.rate_limited += 1
             metrics.EXCHANGE_REQUESTS.labels("rate_limited").inc()
+            self.stats.add(API_RATE_LIMITED)
             # counted from the answer, so no request arrives before Retry-After has passed
             return time.monotonic() + exc.retry_after, {"error": "rate_limited", "status": exc.status,
                                      "retry_after_s": exc.retry_after, "rate_limited_total": self.counters.rate_limited}
         except ExchangeError as exc:
             self.counters.api_failures += 1
             metrics.EXCHANGE_REQUESTS.labels("error").inc()
+            self.stats.add(API_ERRORS)
             self.watch.budget.note(exc.used_weight)
             # -1121: some symbol is unknown or delisted; find it now rather than back off for ever
             delay = 0.0 if is_invalid_symbol(exc) and self.watch.invalid_symbol_seen() else self.backoff.next_delay()
@@ -96,6 +102,7 @@ class PriceProducer:
         self.watch.budget.note(result.used_weight)
         metrics.EXCHANGE_REQUESTS.labels("ok").inc()
         metrics.EXCHANGE_LATENCY.observe(result.latency_ms / 1000)
+        self.stats.observe(API_LATENCY, result.latency_ms / 1000)
         self._count_problems(result)
         self.publisher.add(to_messages(result, int(self.clock() * 1000)))
         pause = weight_pause(result.used_weight, self.config.exchange, self.clock())
@@ -155,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, producer.stop)
     log.info(events.STARTED, symbols=list(config.exchange.symbols), base_url=producer.client.base_url,
              topic=config.kafka.topic, poll_interval_s=config.exchange.poll_interval)
+    writer = StatsWriter(config, producer.stats).start()
     producer.run(args.max_polls, args.duration)
+    writer.close()
     return 0
 
 
@@ -172,7 +181,9 @@ def run_trade_stream(config: Config, duration: float | None) -> int:
              ws_base_url=config.exchange.ws_base_url, backfill_base_url=producer.history.base_url,
              topic=config.kafka.topic, max_connection_age_s=config.exchange.ws_max_connection_age,
              resume_from_trade_ids=resume or None)
+    writer = StatsWriter(config, producer.stats).start()
     producer.run(duration)
+    writer.close()
     return 0
 
 

@@ -16,6 +16,8 @@ from cryptostream.core import events, metrics
 from cryptostream.core.config import Config
 from cryptostream.pipeline.schema import PriceMessage
 from cryptostream.pipeline import topic
+from cryptostream.pipeline.stats.run_stats import NoStats, RunStats
+from cryptostream.pipeline.stats.names import DROPPED, PUBLISH_FAILURES, PUBLISHED
 
 # The client's own limit on one request (kafka-python's default): a bigger message is refused
 # before it is sent; the topic's max.message.bytes can refuse smaller ones at the broker.
@@ -33,8 +35,9 @@ class Publisher:
     delivery_timeout_ms). Only a message whose delivery definitively failed is handed over
     again, so an outage does not turn into duplicates."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, stats: RunStats | None = None) -> None:
         self.config = config
+        self.stats = stats or NoStats()  # the producer passes its run's (pipeline_stats)
         self.pending: deque[PriceMessage] = deque()
         self.in_flight: list[tuple[PriceMessage, Any]] = []
         self.dropped = 0
@@ -56,6 +59,7 @@ class Publisher:
                 lost = self.pending.popleft()
                 self.dropped += 1
                 metrics.DROPPED.inc()
+                self.stats.add(DROPPED)
                 log.error(events.BUFFER_OVERFLOW, dropped_symbol=lost.symbol,
                           dropped_event_time=lost.event_time, dropped_total=self.dropped)
             self.pending.append(message)
@@ -100,10 +104,12 @@ class Publisher:
             else:
                 failed.append(message)
         if failed:
+            self.stats.add(PUBLISH_FAILURES, len(failed))
             log.warning(events.KAFKA_DELIVERY_FAILED, count=len(failed), error=str(self.in_flight[0][1].exception)[:200])
             self.pending = deque([*failed, *self.pending])  # sent again, in their order
         self.in_flight = waiting
         self.published += acked
+        self.stats.add(PUBLISHED, acked)
         return acked
 
     def _send(self, message: PriceMessage):
@@ -114,6 +120,7 @@ class Publisher:
             self._refuse_too_large(self.pending.popleft(), exc, by=f"max_request_size ({MAX_REQUEST_BYTES} bytes)")
             return TOO_LARGE
         except KafkaError as exc:
+            self.stats.add(PUBLISH_FAILURES)
             log.warning(events.KAFKA_SEND_FAILED, error=str(exc))
             return None
 
@@ -135,6 +142,7 @@ class Publisher:
         not retried forever at the head of the queue (which would stop every later price)."""
         self.dropped += 1
         metrics.DROPPED.inc()
+        self.stats.add(DROPPED)
         log.error(events.MESSAGE_TOO_LARGE, symbol=message.symbol, event_time=message.event_time,
                   size_bytes=len(message.to_json()), refused_by=by, error=type(exc).__name__,
                   topic=self.config.kafka.topic, dropped_total=self.dropped)

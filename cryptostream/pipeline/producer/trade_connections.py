@@ -34,11 +34,11 @@ class ConnectionLifecycle:
         except CONNECT_ERRORS as exc:
             if getattr(getattr(exc, "response", None), "status_code", None) == 400:
                 self.watch.invalid_symbol_seen()  # a stream URL refused: perhaps a symbol is gone
-            self.counters.connect_failures += 1
+            self._count("connect_failures")
             log.warning(events.WS_CONNECT_FAILED, error=type(exc).__name__, detail=str(exc)[:300],
                         attempts_5m=self.attempts.count(), connect_failures_total=self.counters.connect_failures)
             return None
-        self.counters.connects += 1
+        self._count("connects")
         log.info(events.WS_CONNECTED, connection=conn.id, url=conn.url, attempts_5m=self.attempts.count())
         return conn
 
@@ -55,7 +55,7 @@ class ConnectionLifecycle:
 
     def _lost(self, exc: Disconnected) -> None:
         conn, self.conn = self.conn, None
-        self.counters.disconnects += 1
+        self._count("disconnects")
         if conn.messages:  # it worked for a while: start the backoff afresh
             self.backoff.reset()
         delay = self.backoff.next_delay()
@@ -76,7 +76,7 @@ class ConnectionLifecycle:
         self._drain(old, first_ids(held))
         old.close()
         self.conn, self.resubscribe = new, False
-        self.counters.renewals += 1
+        self._count("renewals")
         log.info(events.WS_RENEWED, old_connection=old.id, new_connection=new.id, old_age_s=round(old.age, 1),
                  renewals_total=self.counters.renewals)
         self._repair(held, lost)

@@ -24,6 +24,9 @@ from cryptostream.pipeline.producer.stream_report import REPORT_INTERVAL, Stream
 from cryptostream.pipeline.producer.trade_connections import (CONNECT_ATTEMPTS, CONNECT_PERIOD, READ_TIMEOUT,
                                                               ConnectionLifecycle)
 from cryptostream.pipeline.producer.trade_messages import SOURCE, RecentIds, to_message
+from cryptostream.pipeline.stats import RunStats
+from cryptostream.pipeline.stats.names import PRODUCER, stream_counter
+from cryptostream.pipeline.stats.run_stats import for_program
 
 __all__ = ["SOURCE", "RecentIds", "TradeProducer", "published_trade_ids"]
 log = structlog.get_logger("producer")
@@ -54,12 +57,13 @@ class TradeProducer(ConnectionLifecycle, GapRepair):
     def __init__(self, config: Config, publisher: Publisher | None = None, history: TradeHistory | None = None,
                  connect: Callable[..., TradeConnection] = TradeConnection,
                  clock: Callable[[], float] = time.time, last_ids: dict[str, int] | None = None,
-                 watch: SymbolWatch | None = None) -> None:
+                 watch: SymbolWatch | None = None, stats: RunStats | None = None) -> None:
         exchange = config.exchange
         self.config, self.connect, self.clock = config, connect, clock
         self.watch = watch or SymbolWatch(exchange, clock=clock)
         self.resubscribe = False  # the active symbols changed: renew the connection with the new set
-        self.publisher = publisher or Publisher(config)
+        self.stats = stats or for_program(PRODUCER, config, clock)  # written by a StatsWriter (poller.main)
+        self.publisher = publisher or Publisher(config, self.stats)
         self.history = history or TradeHistory(exchange)
         self.stopping = threading.Event()
         self.backoff = Backoff(exchange.backoff_initial, exchange.backoff_max)
@@ -161,12 +165,16 @@ class TradeProducer(ConnectionLifecycle, GapRepair):
         return acked
 
     def _count(self, name: str, n: int = 1) -> None:
-        """Add to a counter's total and to its count since the last `stream` line."""
+        """Add to a counter's total, to its count since the last `stream` line and, but for
+        `published` (the publisher counts acknowledgements itself), to pipeline_stats."""
         setattr(self.counters, name, getattr(self.counters, name) + n)
         setattr(self._since_report, name, getattr(self._since_report, name) + n)
+        if name != "published":
+            self.stats.add(stream_counter(name), n)
 
     def report(self) -> None:
         self._hand_over(0.2)
+        self.stats.add(stream_counter("reports"))
         recent, self._since_report = self._since_report, StreamCounters()
         log_stream(recent, self.counters, self.publisher, self.conn)
 

@@ -30,3 +30,9 @@ def test_compose_has_a_service_for_each_container_we_start() -> None:
     assert supervisor.qualify(programs.PRODUCER) == "pipeline:producer", "bare names map to their group"
     services = yaml.safe_load((PROJECT_DIR / "docker" / "compose.yml").read_text())["services"]
     assert {*programs.COMPOSE_SERVICES, programs.EXCHANGE_SIM} <= set(services)
+
+
+def test_the_statistics_name_the_pipeline_programs_alike() -> None:
+    """pipeline_stats.program holds the names operators type (the production layer cannot import ops)."""
+    from cryptostream.pipeline.stats import names
+    assert (names.PRODUCER, names.PROCESSOR) == programs.PIPELINE

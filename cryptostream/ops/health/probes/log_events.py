@@ -8,8 +8,7 @@ from typing import Any, Collection, Iterator
 from cryptostream.core import events
 from cryptostream.core.config import Config
 from cryptostream.ops.health.probes.log_files import log_files
-
-WARM_UP_BATCHES = 3  # the first batches of a run include JVM and connector start-up
+from cryptostream.pipeline.stats.names import WARM_UP_BATCHES  # as the processor's statistics count them
 
 
 def log_events(config: Config, program: str, hours: float) -> Iterator[dict[str, Any]]:

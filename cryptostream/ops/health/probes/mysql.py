@@ -5,12 +5,13 @@ from cryptostream.core import db
 from cryptostream.core.config import Config
 
 
-def mysql_query(config: Config, name: str, params: tuple = ()) -> list[tuple]:
-    """One named statement of sql/checks.sql, as the application user."""
+def mysql_query(config: Config, name: str, params: tuple = (), **expand: str) -> list[tuple]:
+    """One named statement of sql/checks.sql, as the application user; `expand` fills its
+    {placeholders} (lists of %s: the values are still bound)."""
     connection = db.connect(config, timeout=5)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(db.named_statements("checks")[name], params)
+            cursor.execute(db.named_statements("checks")[name].format(**expand), params)
             return cursor.fetchall()
     finally:
         connection.close()

@@ -1,27 +1,40 @@
-"""Runbook 3.3's producer rows: exchange API (or WebSocket stream) health, symbols, publishing."""
+"""Runbook 3.3's producer rows: exchange API (or WebSocket stream) health from the per-minute
+statistics, symbols from the producer's log, publishing from Kafka."""
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timezone
 
 from cryptostream.core import events
+from cryptostream.core.config import ChecksConfig
 from cryptostream.ops import programs
 from cryptostream.ops.checks import Result, fail, ok, warn
 from cryptostream.ops.health.facts import Facts
-from cryptostream.ops.health.probes.log_events import events_named, newest_event, time_of
+from cryptostream.ops.health.probes.log_events import newest_event, time_of
+from cryptostream.ops.health.probes.pipeline_stats import StatsRange, last_hours
 from cryptostream.pipeline import topic
+from cryptostream.pipeline.stats.names import API_ERRORS, API_LATENCY, API_RATE_LIMITED, PRODUCER, stream_counter
+
+
+API_METRICS = (API_LATENCY, API_ERRORS, API_RATE_LIMITED)
+STREAM_METRICS = tuple(stream_counter(name) for name in ("reports", "disconnects", "connect_failures", "missed"))
 
 
 def api_health(facts: Facts) -> Result:
+    """Exchange requests of the last 24 h, from the producer's per-minute statistics."""
     if facts.config.exchange.source == "websocket":
-        return stream_health(facts)
-    polls = events_named(facts.config, programs.PRODUCER, {events.POLL}, 24)
-    limited = sum(1 for e in polls if e.get("error") == "rate_limited")
-    failed = sum(1 for e in polls if e.get("error") and e.get("error") != "rate_limited")
-    rate, limits = (limited + failed) / len(polls) if polls else 0.0, facts.limits
-    detail = f"{len(polls)} requests, {failed} failed, {limited} rate-limited (429/418) in 24 h"
-    if not polls:
-        return warn("producer", "api", "no exchange requests logged in 24 h")
+        return stream_health(last_hours(facts.config, 24, STREAM_METRICS), facts.limits)
+    return request_health(last_hours(facts.config, 24, API_METRICS), facts.limits)
+
+
+def request_health(stats: StatsRange, limits: ChecksConfig) -> Result:
+    """The REST source: failure rate of the exchange requests, and no 429/418."""
+    answered, failed, limited = (stats.count(PRODUCER, metric) for metric in API_METRICS)
+    requests = answered + failed + limited
+    if not requests:
+        return warn("producer", "api", "no exchange requests recorded in 24 h (pipeline_stats; the producer "
+                                       "writes them every stats.write_interval)")
+    rate = (limited + failed) / requests
+    detail = f"{requests} requests, {failed} failed, {limited} rate-limited (429/418) in 24 h"
     if rate >= limits.api_failure_rate_fail:
         return fail("producer", "api", f"{detail}: failure rate {rate:.0%}", rate)
     if limited or rate >= limits.api_failure_rate_warn:
@@ -29,21 +42,20 @@ def api_health(facts: Facts) -> Result:
     return ok("producer", "api", detail, rate)
 
 
-def stream_health(facts: Facts) -> Result:
+def stream_health(stats: StatsRange, limits: ChecksConfig) -> Result:
     """The WebSocket source: connected and streaming, gaps refilled, few reconnects."""
-    found = Counter(e["event"] for e in events_named(facts.config, programs.PRODUCER, events.STREAM_HEALTH, 24))
-    count = {name: found[name] for name in events.STREAM_HEALTH}
-    detail = (f"{count['stream']} stream reports, {count['ws_disconnected']} disconnects, "
-              f"{count['ws_connect_failed']} failed connects, {count['backfill_incomplete']} gaps not "
-              f"refilled in 24 h")
-    if not count["stream"]:
-        return warn("producer", "api", "no WebSocket stream reports logged in 24 h")
-    if count["backfill_incomplete"]:
+    reports, disconnects, failed, missed = (stats.count(PRODUCER, metric) for metric in STREAM_METRICS)
+    detail = (f"{reports} stream reports, {disconnects} disconnects, {failed} failed connects, "
+              f"{missed} trade ids not refilled in 24 h")
+    if not reports:
+        return warn("producer", "api", "no WebSocket stream reports recorded in 24 h (pipeline_stats; the "
+                                       "producer writes them every stats.write_interval)")
+    if missed:
         return fail("producer", "api", f"{detail}: trades missing (see backfill_incomplete in bin/logs producer)",
-                    count["backfill_incomplete"])
-    if count["ws_connect_failed"] or count["ws_disconnected"] > facts.limits.restarts_warn:
-        return warn("producer", "api", detail, count["ws_disconnected"])
-    return ok("producer", "api", detail, count["ws_disconnected"])
+                    missed)
+    if failed or disconnects > limits.restarts_warn:
+        return warn("producer", "api", detail, disconnects)
+    return ok("producer", "api", detail, disconnects)
 
 
 def symbols(facts: Facts) -> Result:

@@ -18,7 +18,7 @@ class RefusingSink:
         self.away = away
         self.attempts: list[list[dict]] = []
 
-    def write_batch(self, batch_id, windows, rejects, offsets, watermark_ms, keys=()):
+    def write_batch(self, batch_id, windows, rejects, offsets, watermark_ms, keys=(), stats=()):
         self.attempts.append(rejects)
         if any(r["value"] is not None for r in rejects):
             raise ValueError("data too long")
@@ -29,7 +29,8 @@ class RefusingSink:
 
 
 def handler(sink: RefusingSink) -> batch.BatchHandler:
-    config = SimpleNamespace(processor=SimpleNamespace(watermark=2.0))
+    config = SimpleNamespace(processor=SimpleNamespace(watermark=2.0),
+                             stats=SimpleNamespace(retention=400 * 86400.0, max_unwritten=3600.0))
     return batch.BatchHandler(config, sink)
 
 
