@@ -41,16 +41,35 @@ ensure_system_packages() {
   local missing
   missing="$(missing_system_packages)"
   [ -z "$missing" ] && return 0
+  apt_install $missing
+}
+
+# Optional tools, each as command:package; without root they are named and left out:
+#   ensure_optional "what goes without them" promtool:prometheus chromium:chromium
+ensure_optional() {
+  local without=$1 missing=() pair
+  shift
+  for pair in "$@"; do command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    step "installing system packages: $missing"
-    # keep Debian from starting its own MariaDB service: the stack runs a private instance
+    apt_install "${missing[@]}"
+  else
+    echo "warning: not installed: ${missing[*]} (sudo apt-get install -y ${missing[*]}); $without" >&2
+  fi
+}
+
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing system packages: $*"
+    # keep Debian from starting the packages' own services (MariaDB, Prometheus): the stack runs
+    # private instances, on 127.0.0.1 only
     local policy=/usr/sbin/policy-rc.d created_policy=""
     if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created_policy=1; fi
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
     if [ -n "$created_policy" ]; then rm -f "$policy"; fi
   else
-    fail "missing system packages; install them with: sudo apt-get install -y $missing"
+    fail "missing system packages; install them with: sudo apt-get install -y $*"
   fi
 }
 

@@ -16,7 +16,8 @@ from cryptostream.ops.health.probes.supervisord import program_states
 from cryptostream.core.ports import free_port
 
 PORT_SETTINGS = ("KAFKA_CONTROLLER_PORT", "MYSQL_PORT", "SIMULATOR_PORT", "SIMULATOR_MIRROR_PORT", "SIMULATOR_WS_PORT",
-                 "METRICS_PRODUCER_PORT", "METRICS_PROCESSOR_PORT")
+                 "METRICS_PRODUCER_PORT", "METRICS_PROCESSOR_PORT", "METRICS_PROMETHEUS_PORT",
+                 "DASHBOARD_PORT")
 
 
 def environment(home: Path, **settings: str) -> dict[str, str]:

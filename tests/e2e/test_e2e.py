@@ -83,6 +83,35 @@ def test_metrics_endpoints_count_the_work(stack) -> None:
     assert value(processor, "cryptostream_mysql_write_seconds_count") > 0
 
 
+def test_each_metrics_endpoint_exports_only_its_own_program(stack) -> None:
+    """No figure of the other program at 0 (it would read as "no batches" on a dashboard); the
+    gauges a dashboard needs are there and recent."""
+    config = stack.config
+    producer = requests.get(f"http://127.0.0.1:{config.metrics.producer_port}/metrics", timeout=5).text
+    processor = requests.get(f"http://127.0.0.1:{config.metrics.processor_port}/metrics", timeout=5).text
+    names = {"producer": metric_names(producer), "processor": metric_names(processor)}
+    assert not names["producer"] & names["processor"]
+    assert "cryptostream_batches_total" not in names["producer"]
+    assert "cryptostream_exchange_requests_total" not in names["processor"]
+    now = time.time()
+    assert now - gauge(producer, "cryptostream_last_publish_timestamp_seconds") < 30
+    assert now - gauge(processor, "cryptostream_last_batch_timestamp_seconds") < 30
+    assert now - gauge(processor, "cryptostream_watermark_timestamp_seconds") < 300
+    assert "cryptostream_partition_lag_messages{partition=\"0\"}" in processor
+
+
+def metric_names(text: str) -> set[str]:
+    """The cryptostream_* series names of a Prometheus text page."""
+    return {line.split("{")[0].split()[0] for line in text.splitlines()
+            if line.startswith("cryptostream_")}
+
+
+def gauge(text: str, name: str) -> float:
+    lines = [line for line in text.splitlines() if line.startswith(name + " ")]
+    assert lines, f"{name} missing"
+    return float(lines[0].split()[-1])
+
+
 def test_up_again_is_idempotent(stack) -> None:
     """A second bin/up finds everything running, starts nothing twice and still shows rows."""
     if stack.kind != "native":

@@ -138,6 +138,7 @@ class MySQLConfig:
 class MetricsConfig:
     producer_port: int = 9101
     processor_port: int = 9102
+    prometheus_port: Port = Port(9090)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,13 @@ class StatsConfig:
 
 
 @dataclass(frozen=True)
+class DashboardConfig:
+    """The live dashboard (cryptostream-dashboard): a read-only page on 127.0.0.1."""
+    port: Port = Port(8050)
+    user: str = "cryptostream_reader"  # SELECT on moving_averages only; password in var/secrets
+
+
+@dataclass(frozen=True)
 class Config:
     exchange: ExchangeConfig
     simulator: SimulatorConfig
@@ -171,6 +179,7 @@ class Config:
     checks: ChecksConfig
     metrics: MetricsConfig
     stats: StatsConfig
+    dashboard: DashboardConfig
     var_dir: Path
     jars_dir: Path  # CRYPTOSTREAM_JARS_DIR; images bake the jars outside the data volume
 
@@ -193,4 +202,5 @@ class Config:
 # Each [section] of the file and CRYPTOSTREAM_<SECTION>_<KEY> prefix, with the dataclass it fills.
 SECTIONS = {"exchange": ExchangeConfig, "simulator": SimulatorConfig, "kafka": KafkaConfig,
             "producer": ProducerConfig, "processor": ProcessorConfig, "mysql": MySQLConfig,
-            "checks": ChecksConfig, "metrics": MetricsConfig, "stats": StatsConfig}
+            "checks": ChecksConfig, "metrics": MetricsConfig, "stats": StatsConfig,
+            "dashboard": DashboardConfig}

@@ -108,6 +108,7 @@ _KEY_RULES: dict[str, Callable[[Any], str | None]] = {
     "mysql.host": _pattern(r"^[A-Za-z0-9._:-]{1,255}$", "expected a host name or IP address"),
     # MySQL 8 user names have at most 32 characters; bin/up puts this one into SQL
     "mysql.user": _pattern(r"^[A-Za-z0-9_]{1,32}$", "expected 1-32 letters, digits or _"),
+    "dashboard.user": _pattern(r"^[A-Za-z0-9_]{1,32}$", "expected 1-32 letters, digits or _"),
     "metrics.producer_port": _port_or_off,
     "metrics.processor_port": _port_or_off,
     "checks.api_failure_rate_warn": _share,

@@ -10,7 +10,7 @@ from cryptostream.ops.checks import Result, Status, check_parser, fail, ok, repo
 from cryptostream.ops.health.facts import Facts
 from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.health.rows import producer, spark
-from cryptostream.ops.programs import EXCHANGE_SIM
+from cryptostream.ops.programs import OPTIONAL
 
 
 def program_rows(facts: Facts) -> list[Result]:
@@ -18,7 +18,7 @@ def program_rows(facts: Facts) -> list[Result]:
     for name, info in sorted(facts.states().items()):
         if name in facts.config.external_services:  # left stopped: the service runs elsewhere
             continue
-        make = ok if info["statename"] == "RUNNING" or name == EXCHANGE_SIM else fail
+        make = ok if info["statename"] == "RUNNING" or name in OPTIONAL else fail
         rows.append(make(name, "supervisord", f"{info['statename']} {info['description']}", info["statename"]))
     return rows
 

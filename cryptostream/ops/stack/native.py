@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 
@@ -51,7 +52,8 @@ def start_infra(config: Config) -> None:
              60 if config.kafka.private_broker else 120, interval=1)
 
 
-def up(config: Config, simulated: bool, wait_rows: float, source: str | None = None) -> int:
+def up(config: Config, simulated: bool, wait_rows: float, source: str | None = None,
+       with_prometheus: bool = False) -> int:
     source = source or config.exchange.source
     mode = ("simulated" if simulated else "live") + ("" if source == "rest" else f"+{source}")
     say("checking Kafka and Spark connector jars")
@@ -73,9 +75,28 @@ def up(config: Config, simulated: bool, wait_rows: float, source: str | None = N
         supervisor.ctl(config, "start", programs.EXCHANGE_SIM, check=False)
     say("starting producer and processor")
     supervisor.ctl(config, "start", "pipeline:*", check=False)
+    start_dashboard(config)
+    if with_prometheus:
+        start_prometheus(config)
     print(supervisor.ctl(config, "status", check=False).stdout, end="")
     wait_for_rows(config, wait_rows)
     return 0
+
+
+def start_dashboard(config: Config) -> None:
+    supervisor.ctl(config, "start", programs.DASHBOARD, check=False)
+    port = config.dashboard.port
+    wait_for("the dashboard", lambda: program_listening(config, programs.DASHBOARD, port), 60)
+    say(f"dashboard on http://127.0.0.1:{port}/")
+
+
+def start_prometheus(config: Config) -> None:
+    if not shutil.which("prometheus"):
+        raise cli.CommandError("--with-prometheus: prometheus is not installed; as root: apt-get install prometheus")
+    supervisor.ctl(config, "start", programs.PROMETHEUS, check=False)
+    port = config.metrics.prometheus_port
+    wait_for("Prometheus", lambda: program_listening(config, programs.PROMETHEUS, port), 60)
+    say(f"Prometheus on http://127.0.0.1:{port} (alerts: /alerts; rules: conf/prometheus/rules.yml)")
 
 
 def source_environment(config: Config, simulated: bool, source: str) -> dict[str, str]:
@@ -196,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--simulated", action="store_true", help="use the local simulated exchange")
     start.add_argument("--source", choices=config_module.SOURCES,
                        help="rest (poll prices) or websocket (every trade); default: exchange.source")
+    start.add_argument("--with-prometheus", action="store_true",
+                       help="also run Prometheus with the runbook's alert rules (conf/prometheus)")
     start.add_argument("--wait-rows", type=float, default=120, metavar="SECONDS",
                        help="wait this long for rows of every symbol (0: do not wait)")
     stop = commands.add_parser("down", help="stop everything")
@@ -207,5 +230,5 @@ def main(argv: list[str] | None = None) -> int:
     if args.docker:
         return _docker_command(config, args)
     if args.command == "up":
-        return up(config, args.simulated, args.wait_rows, args.source)
+        return up(config, args.simulated, args.wait_rows, args.source, args.with_prometheus)
     return down(config)

@@ -20,7 +20,8 @@ def _admin_connection(config: Config):
 
 
 def bootstrap(config: Config) -> None:
-    """Create the database and tables, and the least-privilege application user (idempotent)."""
+    """Create the database and tables, the least-privilege application user and the dashboard's
+    read-only user (idempotent)."""
     connection = _admin_connection(config)
     name = config.mysql.database
     try:
@@ -30,9 +31,12 @@ def bootstrap(config: Config) -> None:
             for statement in db.script("schema"):
                 cursor.execute(statement)
             add_missing_columns(cursor, name)
-            params = {"user": config.mysql.user, "password": config.mysql.password.reveal()}
-            for statement in db.script("app_user"):
-                cursor.execute(statement.format(database=name), params)
+            accounts = {"app_user": (config.mysql.user, config.mysql.password),
+                        "reader_user": (config.dashboard.user, db.reader_password(config))}
+            for script, (user, password) in accounts.items():
+                params = {"user": user, "password": password.reveal()}
+                for statement in db.script(script):
+                    cursor.execute(statement.format(database=name), params)
     finally:
         connection.close()
 

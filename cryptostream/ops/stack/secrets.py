@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptostream.core.config import Config
 
-FILES = ("mysql-password", "mysql-admin-password")
+FILES = ("mysql-password", "mysql-admin-password", "mysql-reader-password")  # app, root, dashboard
 
 
 def keep_from_environment(config: Config) -> bool:

@@ -29,7 +29,7 @@ log = structlog.get_logger("processor")
 
 def run(config: Config) -> int:
     check_checkpoint(config)
-    metrics.serve(config.metrics.processor_port)
+    metrics.serve(config.metrics.processor_port, metrics.PROCESSOR_REGISTRY)
     spark = build_session(config)
     sink = MySQLSink(config)
     handler = BatchHandler(config, sink)

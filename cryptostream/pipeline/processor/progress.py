@@ -1,7 +1,9 @@
 """The processor's one log line and metrics per micro-batch, from Spark's query progress."""
 from __future__ import annotations
 
+import json
 import threading
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -53,10 +55,42 @@ def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event,
 
 def _record_progress(progress: Any, behind: int | None) -> None:
     metrics.BATCHES.inc()
+    metrics.LAST_BATCH.set_to_current_time()  # Spark reports progress once the batch is committed
     metrics.INPUT_ROWS.inc(progress.numInputRows)
     metrics.BATCH_DURATION.observe((progress.durationMs.get("triggerExecution") or 0) / 1000)
     if behind is not None:
         metrics.OFFSETS_BEHIND.set(behind)
+    for partition, lag in partition_lag(progress).items():
+        metrics.PARTITION_LAG.labels(str(partition)).set(lag)
+    watermark = watermark_seconds(progress)
+    if watermark is not None:
+        metrics.WATERMARK.set(watermark)
+
+
+def partition_lag(progress: Any) -> dict[int, int]:
+    """Messages behind the latest offset per partition: the source's latestOffset minus the
+    endOffset this batch read up to (both JSON of topic -> partition -> offset)."""
+    if not progress.sources:
+        return {}
+    source = progress.sources[0]
+    latest, end = _offsets(source.latestOffset), _offsets(source.endOffset)
+    return {partition: max(0, latest[partition] - end.get(partition, 0)) for partition in latest}
+
+
+def watermark_seconds(progress: Any) -> float | None:
+    """The query's event-time watermark as Unix time; None when Spark reports none."""
+    text = (progress.eventTime or {}).get("watermark")
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _offsets(text: str | None) -> dict[int, int]:
+    try:
+        topics = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return {int(p): int(o) for partitions in topics.values() for p, o in partitions.items()}
 
 
 def _int(value: Any) -> int | None:

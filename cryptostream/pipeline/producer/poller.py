@@ -67,8 +67,7 @@ class PriceProducer:
         started = time.monotonic()
         next_at, fields = self._fetch(started)
         acked = self.publisher.drain()
-        metrics.PUBLISHED.inc(acked)
-        metrics.PENDING.set(self.publisher.backlog)
+        metrics.published(acked, self.publisher.backlog)
         log.info(events.POLL, **fields, published=acked, pending=self.publisher.backlog,
                  dropped_total=self.publisher.dropped, published_total=self.publisher.published)
         if self.publisher.backlog and acked == 0:
@@ -157,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if config.exchange.source == "websocket":
         return run_trade_stream(config, args.duration)
     producer = PriceProducer(config)
-    metrics.serve(config.metrics.producer_port)
+    metrics.serve(config.metrics.producer_port, metrics.PRODUCER_REGISTRY)
     signal.signal(signal.SIGTERM, producer.stop)
     signal.signal(signal.SIGINT, producer.stop)
     log.info(events.STARTED, symbols=list(config.exchange.symbols), base_url=producer.client.base_url,
@@ -174,7 +173,7 @@ def run_trade_stream(config: Config, duration: float | None) -> int:
     from cryptostream.pipeline.producer.trade_stream import TradeProducer  # loaded only for this source
     resume = published_trade_ids(config)
     producer = TradeProducer(config, last_ids=resume)
-    metrics.serve(config.metrics.producer_port)
+    metrics.serve(config.metrics.producer_port, metrics.PRODUCER_REGISTRY)
     signal.signal(signal.SIGTERM, producer.stop)
     signal.signal(signal.SIGINT, producer.stop)
     log.info(events.STARTED, source="websocket", symbols=list(config.exchange.symbols),

@@ -160,8 +160,7 @@ class TradeProducer(ConnectionLifecycle, GapRepair):
             if not until_empty or not self.publisher.backlog or time.monotonic() >= deadline:
                 break
         self._count("published", acked)
-        metrics.PUBLISHED.inc(acked)
-        metrics.PENDING.set(self.publisher.backlog)
+        metrics.published(acked, self.publisher.backlog)
         return acked
 
     def _count(self, name: str, n: int = 1) -> None:

@@ -11,11 +11,11 @@ from datetime import datetime, timezone
 
 import pytest
 import requests
-from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from cryptostream.core.backoff import Backoff
 from cryptostream.core.config import load
+from cryptostream.core.metrics import PRODUCER_REGISTRY as REGISTRY
 from cryptostream.pipeline.binance.backfill import Backfill, Gap, TradeHistory
 from cryptostream.pipeline.binance.client import BinanceClient, ExchangeError
 from cryptostream.pipeline.binance.endpoints import EXCHANGE_INFO_WEIGHT

@@ -1,0 +1,69 @@
+"""Each program's metrics endpoint shows only that program's figures, and the dashboard gauges
+follow the work they describe."""
+from __future__ import annotations
+
+import json
+import time
+from types import SimpleNamespace
+
+import pytest
+from prometheus_client import generate_latest
+
+from cryptostream.core import metrics
+from cryptostream.pipeline.processor.progress import partition_lag, watermark_seconds
+
+pytestmark = pytest.mark.unit
+
+
+def families(registry) -> set[str]:
+    return {family.name for family in registry.collect() if family.name.startswith("cryptostream_")}
+
+
+def test_no_metric_is_on_both_endpoints() -> None:
+    """A processor figure on the producer's endpoint would read as 0 batches there, and back."""
+    producer, processor = families(metrics.PRODUCER_REGISTRY), families(metrics.PROCESSOR_REGISTRY)
+    assert not producer & processor
+    assert "cryptostream_exchange_requests" in producer
+    assert "cryptostream_batches" in processor
+
+
+def test_each_endpoint_keeps_its_process_figures() -> None:
+    """CPU and memory of each program stay on its own endpoint."""
+    for registry in (metrics.PRODUCER_REGISTRY, metrics.PROCESSOR_REGISTRY):
+        text = generate_latest(registry).decode()
+        assert "process_cpu_seconds_total" in text
+        assert "python_info" in text
+
+
+def test_a_drain_that_acknowledged_messages_sets_the_last_publish_time() -> None:
+    before = time.time()
+    metrics.published(3, 7)
+    assert metrics.LAST_PUBLISH._value.get() >= before
+    assert metrics.PENDING._value.get() == 7
+
+
+def test_a_drain_that_acknowledged_nothing_keeps_the_last_publish_time() -> None:
+    metrics.LAST_PUBLISH.set(123.0)
+    metrics.published(0, 2)
+    assert metrics.LAST_PUBLISH._value.get() == 123.0
+
+
+def progress(latest: dict | None, end: dict | None, watermark: str | None = None) -> SimpleNamespace:
+    sources = [SimpleNamespace(latestOffset=json.dumps(latest) if latest is not None else None,
+                               endOffset=json.dumps(end) if end is not None else None)]
+    return SimpleNamespace(sources=sources, eventTime={"watermark": watermark} if watermark else {})
+
+
+def test_partition_lag_is_latest_minus_what_the_batch_read() -> None:
+    lag = partition_lag(progress({"crypto_prices": {"0": 120, "1": 50}}, {"crypto_prices": {"0": 100, "1": 50}}))
+    assert lag == {0: 20, 1: 0}
+
+
+def test_partition_lag_without_offsets_is_empty() -> None:
+    assert partition_lag(progress(None, None)) == {}
+    assert partition_lag(SimpleNamespace(sources=[], eventTime={})) == {}
+
+
+def test_watermark_is_unix_time() -> None:
+    assert watermark_seconds(progress({}, {}, "2026-12-02T11:00:00.000Z")) == 1796209200.0
+    assert watermark_seconds(progress({}, {})) is None
