@@ -7,6 +7,7 @@ STARTED = "started"
 STOPPED = "stopped"
 CONFIG_ERROR = "config_error"
 POLL = "poll"  # one per poll: prices, latency, backlog
+POLL_FAILED = "poll_failed"  # the same line when the exchange refused or failed the request
 INVALID_PRICE = "invalid_price"
 STREAM = "stream"  # the trade stream's periodic summary
 INVALID_TRADE = "invalid_trade"
@@ -65,3 +66,16 @@ CONNECTION_FAILURES = frozenset({KAFKA_UNREACHABLE, KAFKA_SEND_FAILED, KAFKA_DEL
                                  WS_CONNECT_FAILED})
 # The processor failing to write its results to MySQL (check-alerts).
 WRITE_FAILURES = frozenset({MYSQL_RETRY, QUERY_FAILED, QUERY_TERMINATED})
+
+# Every failure's level: `warning` when it is transient and retried, `error` when the program gave
+# up or data is at risk, so a log review or an alert filtering on level sees each one
+# (tests/unit/core/test_events.py checks every logging call against this table).
+FAILURE_LEVELS = {
+    POLL_FAILED: "warning", WS_CONNECT_FAILED: "warning", WS_DISCONNECTED: "warning",
+    SYMBOL_CHECK_FAILED: "warning", SYMBOL_CHECK_RATE_LIMITED: "warning", RESUME_POINT_UNKNOWN: "warning",
+    KAFKA_UNREACHABLE: "warning", KAFKA_SEND_FAILED: "warning", KAFKA_DELIVERY_FAILED: "warning",
+    MYSQL_RETRY: "warning", STATS_WRITE_FAILED: "warning", INVALID_PRICE: "warning", INVALID_TRADE: "warning",
+    BACKFILL_INCOMPLETE: "error", BUFFER_OVERFLOW: "error", MESSAGE_TOO_LARGE: "error", UNSENT_AT_EXIT: "error",
+    STATS_DROPPED: "error", BATCH_COMPUTE_FAILED: "error", BATCH_WRITE_REFUSED: "error", BATCH_QUARANTINED: "error",
+    QUERY_FAILED: "error", QUERY_TERMINATED: "error", CANNOT_START: "error", CONFIG_ERROR: "error",
+}

@@ -60,6 +60,7 @@ OTHER_VARIABLES = frozenset({
     "VENV", "PYTHON",                                      # bin/lib/bootstrap.sh
     "COMPOSE_PROJECT", "SECRETS_DIR", "KAFKA_CLUSTER_ID",  # ops/docker_stack.py, docker/compose.yml
     "KAFKA_IMAGE", "MYSQL_IMAGE", "APP_IMAGE",             # image overrides of docker/compose.yml
+    "PROMETHEUS_IMAGE", "GRAFANA_IMAGE", "GRAFANA_PORT",   # docker/compose.monitoring.yml
     "DEBUG",                                               # cryptostream/ops/cli.py: show tracebacks
 })
 

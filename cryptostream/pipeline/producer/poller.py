@@ -68,8 +68,12 @@ class PriceProducer:
         next_at, fields = self._fetch(started)
         acked = self.publisher.drain()
         metrics.published(acked, self.publisher.backlog)
-        log.info(events.POLL, **fields, published=acked, pending=self.publisher.backlog,
-                 dropped_total=self.publisher.dropped, published_total=self.publisher.published)
+        fields.update(published=acked, pending=self.publisher.backlog, dropped_total=self.publisher.dropped,
+                      published_total=self.publisher.published)
+        if "error" in fields:  # a failed request (rate limits too) is a warning: retried after a back-off
+            log.warning(events.POLL_FAILED, **fields)
+        else:
+            log.info(events.POLL, **fields)
         if self.publisher.backlog and acked == 0:
             next_at = max(next_at, time.monotonic() + self.config.producer.retry_interval)
         return next_at

@@ -113,7 +113,7 @@ class RunStats:
         lost = self._minutes.pop(oldest)
         self.dropped += 1
         self._minutes[newest].setdefault(STATS_DROPPED, Figure()).add(1)
-        log.warning(events.STATS_DROPPED, program=self.program, minute=minute_start(oldest).isoformat(),
+        log.error(events.STATS_DROPPED, program=self.program, minute=minute_start(oldest).isoformat(),
                     metrics=len(lost), held_minutes=self.max_minutes, dropped_total=self.dropped,
                     detail="MySQL took no figures for longer than stats.max_unwritten")
 

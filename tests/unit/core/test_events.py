@@ -83,3 +83,20 @@ def test_weekly_log_review_counts_a_failed_kafka_delivery(tmp_path) -> None:
     assert result.status.name == "WARN", f"weekly-check missed the failed delivery: {result}"
     assert result.value == 1 and events.KAFKA_DELIVERY_FAILED in result.detail, result
     assert json.loads(lines.splitlines()[-1])["count"] == 1
+
+
+def test_every_failure_is_logged_at_its_level() -> None:
+    """A failure logged at info is invisible to a review or an alert that filters on level: each
+    failure event is logged at the level events.FAILURE_LEVELS gives it, wherever it is logged."""
+    names = {value: name for name, value in vars(events).items() if name.isupper() and isinstance(value, str)}
+    levels = {names[event]: level for event, level in events.FAILURE_LEVELS.items()}
+    wrong, seen = [], set()
+    for path in sorted((PROJECT_DIR / "cryptostream").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LEVELS
+                    and node.args and isinstance(node.args[0], ast.Attribute) and node.args[0].attr in levels):
+                seen.add(node.args[0].attr)
+                if node.func.attr != levels[node.args[0].attr]:
+                    wrong.append(f"{path.name}:{node.lineno} {node.args[0].attr} at {node.func.attr}")
+    assert not wrong
+    assert seen == set(levels), set(levels) - seen  # every failure in the table is logged somewhere

@@ -252,8 +252,9 @@ def test_a_symbol_delisted_while_polling_is_found_at_once_not_backed_off(exchang
     assert len(events(logs, "symbol_excluded")) == 2
     assert len(events(logs, "symbol_included")) == 2
     assert {m.symbol for m in publisher.sent[-5:]} == set(KNOWN)
-    failed = [e for e in logs if e["event"] == "poll" and e.get("status") == 400]
+    failed = [e for e in logs if e["event"] == "poll_failed" and e.get("status") == 400]
     assert len(failed) == 1
+    assert failed[0]["log_level"] == "warning"  # a failure, not an info line
     assert failed[0]["backoff_s"] == 0
 
 

@@ -106,4 +106,4 @@ def test_unwritten_minutes_are_bounded_and_a_drop_is_counted_and_logged() -> Non
     dropped = [e for e in logs if e["event"] == events.STATS_DROPPED]
     assert [e["minute"] for e in dropped] == ["2025-12-01T12:00:00", "2025-12-01T12:01:00"]
     assert dropped[-1]["dropped_total"] == 2
-    assert dropped[-1]["log_level"] == "warning"
+    assert dropped[-1]["log_level"] == "error"  # data lost: the figures of that minute
