@@ -12,6 +12,8 @@ Faults (POST /sim/faults on the REST port, applied at once):
   ws_gap      "seconds"    close every connection and refuse new ones for that long (HTTP 503):
                            the trades of those seconds are only available over REST
   ws_max_age  "seconds"    close connections older than that (Binance's 24 h on a short clock)
+  ws_silence  "seconds"    keep every connection open (pings go on) but send none of the trades
+                           of those seconds: ids jump on a live connection, only REST has them
   ws_ping                  ping every open connection now
 GET /sim/stream reports the connections (opened, closed, why) and the pings (answered or not).
 A symbol delisted by the REST port's "delist" fault is refused in new stream URLs (HTTP 400,
@@ -35,7 +37,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 from cryptostream.pipeline.binance.limiter import SlidingWindowLimiter
 from cryptostream.simulator.trade_tape import TradeTape
 
-STREAM_FAULTS = {"ws_disconnect", "ws_gap", "ws_max_age", "ws_ping"}
+STREAM_FAULTS = {"ws_disconnect", "ws_gap", "ws_max_age", "ws_ping", "ws_silence"}
 DAY = 24 * 3600.0
 CLIENT_MESSAGES_PER_SECOND = 5
 
@@ -48,6 +50,8 @@ class StreamLog:
         self.pings: list[dict[str, Any]] = []
         self.max_age = DAY
         self.refuse_until = 0.0
+        self.silent_until = 0.0  # ws_silence: trades until then are dropped on open connections
+        self.dropped = 0  # trades not sent because of ws_silence
         self.disconnects = 0  # bumped by ws_disconnect / ws_gap; connections older than the bump close
         self.ping_requests = 0
         self.backfill_requests = 0  # historicalTrades requests served by the REST port
@@ -61,6 +65,8 @@ class StreamLog:
                 self.disconnects += 1
             if mode == "ws_gap":
                 self.refuse_until = time.monotonic() + float(fault.get("seconds", 3))
+            elif mode == "ws_silence":
+                self.silent_until = time.monotonic() + float(fault.get("seconds", 3))
             elif mode == "ws_max_age":
                 self.max_age = float(fault.get("seconds") or DAY)
             elif mode == "ws_ping":
@@ -68,6 +74,9 @@ class StreamLog:
 
     def refusing(self) -> bool:
         return time.monotonic() < self.refuse_until
+
+    def silent(self) -> bool:
+        return time.monotonic() < self.silent_until
 
     def opened(self, path: str, symbols: list[str]) -> dict[str, Any]:
         record = {"id": next(self._ids), "path": path, "symbols": symbols, "opened": time.time(),
@@ -81,7 +90,7 @@ class StreamLog:
         with self.lock:
             return {"connections": [{k: v for k, v in c.items() if not k.startswith("_")} for c in self.connections],
                     "pings": [dict(p) for p in self.pings], "max_age": self.max_age, "refusing": self.refusing(),
-                    "backfill_requests": self.backfill_requests}
+                    "backfill_requests": self.backfill_requests, "dropped": self.dropped}
 
     def pong_seen(self, ping: dict[str, Any], after: float) -> None:
         with self.lock:
@@ -168,6 +177,10 @@ class StreamServer:
             try:
                 batch = trades.get(timeout=0.05)
             except queue.Empty:
+                continue
+            if self.log.silent():  # the connection stays up; these trades never reach it
+                with self.log.lock:
+                    self.log.dropped += len(batch)
                 continue
             for trade in batch:
                 if trade["s"] in symbols and trade["s"] in self.listed():

@@ -26,6 +26,7 @@ class StreamCounters:
     backfilled: int = 0
     backfill_requests: int = 0
     missed: int = 0  # gaps (ids) the backfill could not fetch
+    live_gaps: int = 0  # jumps of trade ids on an open connection (repaired like a reconnect's gap)
 
 
 def log_stream(recent: StreamCounters, totals: StreamCounters, publisher: Any, conn: Any) -> None:
@@ -36,7 +37,7 @@ def log_stream(recent: StreamCounters, totals: StreamCounters, publisher: Any, c
              pings_answered=len(conn.pings_answered) if conn else None,
              published_total=publisher.published, dropped_total=publisher.dropped,
              disconnects_total=totals.disconnects, renewals_total=totals.renewals,
-             backfilled_total=totals.backfilled)
+             backfilled_total=totals.backfilled, live_gaps_total=totals.live_gaps)
 
 
 def log_stopped(totals: StreamCounters, publisher: Any) -> None:

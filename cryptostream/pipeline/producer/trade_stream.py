@@ -11,7 +11,7 @@ import structlog
 from cryptostream.core import events, metrics
 from cryptostream.core.backoff import Backoff
 from cryptostream.core.config import Config
-from cryptostream.pipeline.binance.backfill import Backfill, TradeHistory
+from cryptostream.pipeline.binance.backfill import Backfill, Gap, TradeHistory
 from cryptostream.pipeline.binance.client import RateLimited
 from cryptostream.pipeline.binance.endpoints import weight_pause
 from cryptostream.pipeline.binance.limiter import SlidingWindowLimiter
@@ -49,6 +49,9 @@ class TradeProducer(ConnectionLifecycle, GapRepair):
       exchange.symbol_check_interval and when the exchange answers -1121 (a refused stream URL, a
       backfill request); one that is unknown or not TRADING is left out of the stream and of the
       backfill: the connection is renewed without it, and renewed with it once it trades again.
+    - on a live connection every trade's id is compared with the last one seen for its symbol:
+      a jump (the exchange skipped trades without dropping the connection) is repaired over REST
+      before the trades after it are published.
     Trades come in twice (overlap, backfill next to the stream): the producer skips ids it
     published recently (a bounded memory per symbol), and the processor counts each
     (symbol, source, trade id) once whatever gets through.
@@ -120,7 +123,14 @@ class TradeProducer(ConnectionLifecycle, GapRepair):
             items = self.conn.receive(READ_TIMEOUT)
         except Disconnected as exc:
             return self._lost(exc)
-        self._accept(items)
+        start = 0
+        for end, gap in live_gaps(self.last_id, items, self.watch.active):
+            # the trades before the jump, then the missing ones over REST, then the rest: in id order
+            self._accept(items[start:end])
+            self._count("live_gaps")
+            self._fill([gap])
+            start = end
+        self._accept(items[start:])
         if items:
             self._hand_over(0.05)
 
@@ -190,3 +200,19 @@ class TradeProducer(ConnectionLifecycle, GapRepair):
         self.history.close()
         self.watch.info.close()
         log_stopped(self.counters, self.publisher)
+
+
+def live_gaps(last_id: dict[str, int], items: list[Trade | TradeMessageError],
+              active: tuple[str, ...]) -> list[tuple[int, Gap]]:
+    """(index in `items`, gap) for every jump of a symbol's trade ids on a live connection: Binance's
+    ids are consecutive per symbol, so an id above the last one seen + 1 means trades were skipped.
+    A lower or repeated id is no gap (it is published once, or skipped as seen)."""
+    last, found = dict(last_id), []
+    for index, item in enumerate(items):
+        if item.trade_id is None or item.symbol not in active:
+            continue
+        before = last.get(item.symbol)
+        if before is not None and item.trade_id > before + 1:
+            found.append((index, Gap(item.symbol, before + 1, item.trade_id)))
+        last[item.symbol] = max(before if before is not None else item.trade_id, item.trade_id)
+    return found

@@ -14,7 +14,7 @@ from websockets.sync.server import serve
 from cryptostream.core.config import load
 from cryptostream.pipeline.binance.websocket import Trade, TradeConnection
 from cryptostream.pipeline.producer.trade_messages import SOURCE, RecentIds
-from cryptostream.pipeline.producer.trade_stream import TradeProducer
+from cryptostream.pipeline.producer.trade_stream import TradeProducer, live_gaps
 from tests.helpers.exchange import url_of
 from tests.helpers.publishers import MemoryPublisher
 from tests.helpers.trades import SYMBOLS, message, stream_report
@@ -53,6 +53,18 @@ def test_backfill_is_published_oldest_first_in_slices_of_half_the_watermark() ->
     producer._publish_in_time_order(list(reversed(gap)))
     assert publisher.batches == [[10_000, 10_250, 10_500, 10_750], [11_000, 11_250, 11_500, 11_750],
                                  [12_000, 12_250, 12_500, 12_750]]
+
+
+def test_a_jump_of_ids_on_a_live_connection_is_a_gap() -> None:
+    """Ids are consecutive per symbol: 7 after 5 opens the gap [6, 7); lower, repeated and invalid
+    ids and symbols not streamed are no gap; each jump is found where it happens in the batch."""
+    items = [Trade("BTCUSDT", 6, "1", "1", 1), Trade("BTCUSDT", 9, "1", "1", 2), Trade("ETHUSDT", 3, "1", "1", 2),
+             Trade("BTCUSDT", 8, "1", "1", 3), Trade("ETHUSDT", 4, "1", "1", 3), Trade("ETHUSDT", 6, "1", "1", 4),
+             Trade("XRPUSDT", 50, "1", "1", 4)]
+    gaps = live_gaps({"BTCUSDT": 5, "ETHUSDT": 2, "XRPUSDT": 1}, items, ("BTCUSDT", "ETHUSDT"))
+    assert [(index, (g.symbol, g.from_id, g.until_id)) for index, g in gaps] == \
+        [(1, ("BTCUSDT", 7, 9)), (5, ("ETHUSDT", 5, 6))]
+    assert live_gaps({}, items, ("BTCUSDT", "ETHUSDT")) == gaps  # no last id yet: from the first one seen
 
 
 def trade_producer(ws_url: str, rest_url: str, **env) -> tuple[TradeProducer, MemoryPublisher]:
@@ -109,6 +121,16 @@ def test_producer_loses_and_duplicates_no_trade_across_disconnects_gaps_and_rene
     assert producer.counters.disconnects >= 2
     assert producer.counters.backfilled > 0
     assert producer.counters.missed == 0
+    assert_every_trade_once(server, sent)
+    # the server notices a client's close at its next send
+    reasons = wait_until(lambda: closed_reasons(server), "every connection closed, with its reason")
+    assert "forced disconnect" in reasons
+    assert "closed by client" in reasons  # a renewal closes the old one
+    assert "maximum connection age" not in reasons
+
+
+def assert_every_trade_once(server, sent: list) -> None:
+    """Per symbol the published trade ids are consecutive, each once, equal to the exchange's trades."""
     by_symbol: dict[str, list] = {}
     for m in sent:
         assert m.source == SOURCE
@@ -122,11 +144,37 @@ def test_producer_loses_and_duplicates_no_trade_across_disconnects_gaps_and_rene
                                                                     "limit": len(ids)}, timeout=5).json()
         assert {(m.trade_id, m.price, m.quantity, m.event_time) for m in messages} == \
                {(t["t"], t["p"], t["q"], t["T"]) for t in tape}
-    # the server notices a client's close at its next send
-    reasons = wait_until(lambda: closed_reasons(server), "every connection closed, with its reason")
-    assert "forced disconnect" in reasons
-    assert "closed by client" in reasons  # a renewal closes the old one
-    assert "maximum connection age" not in reasons
+
+
+def test_trades_skipped_on_a_live_connection_are_repaired(stream_exchange) -> None:
+    """The exchange keeps the connection open but sends none of 0.6 s of trades, twice, with a
+    forced disconnect between: the jumps are seen on the live connection and filled over REST;
+    per symbol every trade id is published once with the exchange's figures."""
+    server, ws = stream_exchange
+    producer, publisher = trade_producer(f"ws://127.0.0.1:{ws.port}", url_of(server),
+                                         CRYPTOSTREAM_EXCHANGE_BACKOFF_MAX="200ms")
+    runner = threading.Thread(target=producer.run)
+    runner.start()
+    counters = producer.counters
+    try:
+        wait_until(lambda: counters.published > 20, "trades flowing")
+        post_fault(server, mode="ws_silence", seconds=0.6)
+        wait_until(lambda: counters.live_gaps >= 1, "a jump of trade ids on the live connection", timeout=15)
+        post_fault(server, mode="ws_disconnect")
+        wait_until(lambda: counters.disconnects >= 1 and producer.conn is not None, "a reconnect")
+        published = counters.published
+        wait_until(lambda: counters.published > published + 10, "trades flowing on the new connection")
+        post_fault(server, mode="ws_silence", seconds=0.6)
+        wait_until(lambda: counters.live_gaps >= 2, "a second jump, on the new connection", timeout=15)
+        published = counters.published
+        wait_until(lambda: counters.published > published + 10, "trades after the second jump")
+    finally:
+        producer.stop()
+        runner.join(30)
+    assert counters.connects == 2  # the jumps were repaired without a reconnect
+    assert counters.missed == 0
+    assert stream_report(server)["dropped"] > 0
+    assert_every_trade_once(server, publisher.sent + publisher.pending)
 
 
 def drive_through_every_fault(producer: TradeProducer, server) -> None:
