@@ -67,6 +67,7 @@ class BatchHandler:
 
     def _apply(self, batch: Any, batch_id: int) -> None:
         last_batch, watermark_ms, offsets = self.sink.progress()
+        metrics.WATERMARK.set(watermark_ms / 1000)  # the committed one; kept by us, not by Spark
         if batch_id <= last_batch:
             log.info(events.BATCH_ALREADY_APPLIED, batch_id=batch_id, last_applied=last_batch)
             return
@@ -84,6 +85,7 @@ class BatchHandler:
         next_watermark = watermark_ms if newest is None else max(watermark_ms, newest - self.watermark_delay_ms)
         result, rejects = self._write(batch, batch_id, aggregates, rejects, offsets, (watermark_ms, next_watermark))
         self._after_commit(result)
+        metrics.WATERMARK.set(next_watermark / 1000)
         metrics.WINDOWS_WRITTEN.inc(result.windows)
         metrics.MYSQL_WRITE.observe(result.write_ms / 1000)
         metrics.MYSQL_WRITE_FAILURES.inc(result.attempts - 1)

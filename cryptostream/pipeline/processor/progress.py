@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime
 from typing import Any
 
 import structlog
@@ -62,9 +61,6 @@ def _record_progress(progress: Any, behind: int | None) -> None:
         metrics.OFFSETS_BEHIND.set(behind)
     for partition, lag in partition_lag(progress).items():
         metrics.PARTITION_LAG.labels(str(partition)).set(lag)
-    watermark = watermark_seconds(progress)
-    if watermark is not None:
-        metrics.WATERMARK.set(watermark)
 
 
 def partition_lag(progress: Any) -> dict[int, int]:
@@ -75,14 +71,6 @@ def partition_lag(progress: Any) -> dict[int, int]:
     source = progress.sources[0]
     latest, end = _offsets(source.latestOffset), _offsets(source.endOffset)
     return {partition: max(0, latest[partition] - end.get(partition, 0)) for partition in latest}
-
-
-def watermark_seconds(progress: Any) -> float | None:
-    """The query's event-time watermark as Unix time; None when Spark reports none."""
-    text = (progress.eventTime or {}).get("watermark")
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _offsets(text: str | None) -> dict[int, int]:

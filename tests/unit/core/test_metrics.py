@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from cryptostream.core import metrics
-from cryptostream.pipeline.processor.progress import partition_lag, watermark_seconds
+from cryptostream.pipeline.processor.progress import partition_lag
 
 pytestmark = pytest.mark.unit
 
@@ -48,10 +48,10 @@ def test_a_drain_that_acknowledged_nothing_keeps_the_last_publish_time() -> None
     assert metrics.LAST_PUBLISH._value.get() == 123.0
 
 
-def progress(latest: dict | None, end: dict | None, watermark: str | None = None) -> SimpleNamespace:
+def progress(latest: dict | None, end: dict | None) -> SimpleNamespace:
     sources = [SimpleNamespace(latestOffset=json.dumps(latest) if latest is not None else None,
                                endOffset=json.dumps(end) if end is not None else None)]
-    return SimpleNamespace(sources=sources, eventTime={"watermark": watermark} if watermark else {})
+    return SimpleNamespace(sources=sources)
 
 
 def test_partition_lag_is_latest_minus_what_the_batch_read() -> None:
@@ -61,9 +61,4 @@ def test_partition_lag_is_latest_minus_what_the_batch_read() -> None:
 
 def test_partition_lag_without_offsets_is_empty() -> None:
     assert partition_lag(progress(None, None)) == {}
-    assert partition_lag(SimpleNamespace(sources=[], eventTime={})) == {}
-
-
-def test_watermark_is_unix_time() -> None:
-    assert watermark_seconds(progress({}, {}, "2026-12-02T11:00:00.000Z")) == 1796209200.0
-    assert watermark_seconds(progress({}, {})) is None
+    assert partition_lag(SimpleNamespace(sources=[])) == {}
