@@ -3,7 +3,8 @@
 {"mode": M, "count": N, ...} makes the next N ticker requests fail with M, one of: rate_limit
 (429, "retry_after"), ban (418, "retry_after"), server_error ("status", default 503), slow
 ("delay" seconds), malformed, missing_symbols ("drop" symbols), geo_block (451); "port" limits a
-fault to requests arriving on that port. Two change a symbol at once, not per request: delist
+fault to requests arriving on that port; "endpoint": "historicalTrades" aims it at the backfill
+requests instead of the ticker (a rate limit or an outage while a gap is being repaired). Two change a symbol at once, not per request: delist
 {"symbol": X} removes X (exchangeInfo, ticker requests naming it, its trade stream and
 historicalTrades then answer -1121, open streams stop carrying it), and symbol_status {"symbol": X,
 "status": "BREAK"} sets its status (the ticker still quotes it, as Binance does; "TRADING" also

@@ -107,6 +107,10 @@ class Handler(BaseHTTPRequestHandler):
         """Binance's old trade lookup: up to `limit` trades from `fromId` on (the newest without it)."""
         with self.state.stream.lock:
             self.state.stream.backfill_requests += 1
+        fault = self.state.take_fault(self.server.server_address[1], "historicalTrades")
+        answer = fault_answer(fault) if fault else None
+        if answer:
+            return self._raw(*answer)
         symbol, limit, from_id = self._trade_query(query, default_limit=500)
         if symbol is None or symbol not in self.state.statuses:
             return self._json(400, INVALID_SYMBOL, weight=endpoints.HISTORICAL_TRADES_WEIGHT)

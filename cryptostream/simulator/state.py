@@ -62,11 +62,11 @@ class ExchangeState:
         with self.lock:
             self.faults.extend([fault] * int(fault.get("count", 1)))
 
-    def take_fault(self, port: int) -> dict[str, Any] | None:
-        """The first pending fault for a request on `port`, removed from the queue."""
+    def take_fault(self, port: int, endpoint: str = "ticker") -> dict[str, Any] | None:
+        """The first pending fault for a request to `endpoint` on `port`, removed from the queue."""
         with self.lock:
             for fault in self.faults:
-                if fault.get("port") in (None, port):
+                if fault.get("port") in (None, port) and fault.get("endpoint", "ticker") == endpoint:
                     self.faults.remove(fault)
                     return fault
             return None

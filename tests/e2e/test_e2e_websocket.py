@@ -2,7 +2,8 @@
 Kafka -> Spark -> MySQL, all real, on 127.0.0.1 (bin/up --simulated in a temporary home).
 
 While trades flow, the simulated exchange pings, drops the connection, refuses it for a few
-seconds (a gap only REST can fill) and, like Binance at 24 h, would close connections older
+seconds (a gap only REST can fill), keeps it open while skipping 3 s of trades (ids jump on a
+live connection) and, like Binance at 24 h, would close connections older
 than 45 s; the producer renews its connection every 30 s before that; then the producer is
 killed (kill -9) and its restarted self backfills its own downtime. At the end every
 simulated trade between the first and the last the producer saw is in Kafka exactly once as
@@ -86,6 +87,14 @@ def test_every_trade_in_exactly_one_window_through_ping_disconnect_gap_and_renew
     assert repaired[0]["requests"] >= 1
     assert repaired[0]["acknowledged"] > 0
 
+    # the connection stays open but 3 s of trades are skipped: the ids jump on the live connection
+    backfills = len(producer_events(stack, "backfill"))
+    fault(stack, mode="ws_silence", seconds=3)
+    jumped = wait_until("the live jump backfilled",
+                        lambda: [e for e in producer_events(stack, "backfill")[backfills:] if e["trades"] > 0], 30)
+    assert jumped[0]["acknowledged"] > 0
+    assert sim(stack, "/sim/stream")["dropped"] > 0
+
     renewals = len(producer_events(stack, "ws_renewed"))
     wait_until("a connection renewal", lambda: len(producer_events(stack, "ws_renewed")) > renewals, 45)
 
@@ -110,6 +119,31 @@ def test_every_trade_in_exactly_one_window_through_ping_disconnect_gap_and_renew
     reasons = [c["reason"] for c in sim(stack, "/sim/stream")["connections"]]
     assert "forced disconnect" in reasons
     assert "maximum connection age" not in reasons  # renewed before
+
+
+def test_a_gap_left_open_fails_the_account(stack) -> None:
+    """Trades skipped while the exchange also fails every backfill request: the producer gives the
+    gap up (backfill_incomplete, at error level) and bin/reconcile FAILs naming the missing ids,
+    although every message in Kafka is in MySQL (exchange -> Kafka is in the account)."""
+    backfills, starts = len(producer_events(stack, "backfill")), len(producer_events(stack, "started"))
+    stack.ctl("start", "producer")  # stopped by the test above
+    wait_until("the producer restarted", lambda: producer_events(stack, "started")[starts:], 60)
+    wait_until("its downtime backfilled",
+               lambda: [e for e in producer_events(stack, "backfill")[backfills:] if e["trades"] > 0], 30)
+    fault(stack, mode="server_error", endpoint="historicalTrades", count=5)  # the backfill's 5 tries
+    fault(stack, mode="ws_silence", seconds=2)
+    given_up = wait_until("the gap given up", lambda: producer_events(stack, "backfill_incomplete"), 60)
+    assert given_up[0]["log_level"] == "error"
+    time.sleep(3)  # trades after the gap, so it lies between two ids in Kafka
+    assert "stopped" in stack.ctl("stop", "producer")
+    wait_until_processed(stack.config, timeout=240)
+    account = reconcile(stack.config)
+    missing = [p for p in account.problems if "missing in Kafka" in p]
+    assert missing, account.problems[:5]
+    assert len(missing) == len(account.problems), "only the upstream gap is wrong"
+    result = stack.run("reconcile")
+    assert result.returncode == 2
+    assert "missing in Kafka" in result.stdout
 
 
 def assert_every_simulated_trade_in_kafka(stack: NativeStack) -> None:

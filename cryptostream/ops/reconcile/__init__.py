@@ -5,6 +5,8 @@ in exactly one window row, with the row's figures equal to a recomputation from 
 messages, or in rejected_messages with its reason: the reason the shared rules give for an
 invalid message, "late" for a valid one that arrived after its window was closed, or
 "duplicate" for a copy of a price (schema.dedup_key) counted once from another delivery.
+For the trade source, the account also covers exchange -> Kafka: a trade id missing between two
+in the topic (ids are consecutive per symbol) is a problem (trade_ids.py).
 Exit 0 only on an exact account (averages within 1e-8), 2 otherwise.
 
 Once retention has deleted a topic's oldest messages, windows that may have held them cannot

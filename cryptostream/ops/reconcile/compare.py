@@ -9,6 +9,7 @@ from typing import Any
 from cryptostream.core.config import Config
 from cryptostream.ops.reconcile.messages import Message
 from cryptostream.ops.reconcile.reference import reference
+from cryptostream.ops.reconcile.trade_ids import open_gaps
 from cryptostream.pipeline.schema import Reason, dedup_key, problem
 
 TOLERANCE = Decimal("1e-8")
@@ -43,6 +44,7 @@ def compare(config: Config, messages: list[Message], rows: list[dict[str, Any]],
     account.problems += [f"extra window {key[0]} {seen[key]['start_time']}" for key in sorted(set(seen) - set(expected))]
     for key in sorted(set(seen) & set(expected)):
         account.problems += _figure_problems(key, seen[key], expected[key])
+    account.problems += open_gaps(messages, window_ms, since_ms, until_ms)  # exchange -> Kafka
     return account
 
 
