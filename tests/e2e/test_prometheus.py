@@ -2,6 +2,7 @@
 evaluates conf/prometheus/rules.yml; stopping the processor fires its alert, starting it clears it."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -44,9 +45,8 @@ def test_prometheus_listens_on_loopback_and_scrapes_both_programs(stack) -> None
     targets = wait_until(lambda: len(healthy()) == 2 and healthy(), "both targets up", timeout=60, interval=1)
     assert {t["labels"]["job"] for t in targets} == {"cryptostream-producer", "cryptostream-processor"}
     assert all(t["scrapeUrl"].startswith("http://127.0.0.1:") for t in targets)
-    status = [line for line in stack.run("status").stdout.splitlines() if line.lstrip().startswith("prometheus")]
-    assert status, "bin/status has no prometheus row"
-    assert "RUNNING" in status[0]
+    rows = json.loads(stack.run("status", "--json").stdout)["results"]
+    assert [r["detail"].split()[0] for r in rows if r["component"] == "prometheus"] == ["RUNNING"]
     batches = wait_until(lambda: api(stack, "query", query="cryptostream_batches_total")["result"],
                          "a scraped batch count", timeout=30, interval=1)
     assert float(batches[0]["value"][1]) > 0
