@@ -19,6 +19,9 @@ BACKFILL = "backfill"  # trades missed while disconnected, fetched over REST
 BACKFILL_INCOMPLETE = "backfill_incomplete"
 RESUME_POINT_UNKNOWN = "resume_point_unknown"
 
+CLOCK_OFFSET = "clock_offset"  # our clock against the exchange's (REST source)
+CLOCK_CHECK_FAILED = "clock_check_failed"
+
 # --- producer: the exchange's symbol list ---
 SYMBOL_CHECK = "symbol_check"
 SYMBOL_CHECK_DEFERRED = "symbol_check_deferred"
@@ -71,7 +74,7 @@ WRITE_FAILURES = frozenset({MYSQL_RETRY, QUERY_FAILED, QUERY_TERMINATED})
 # up or data is at risk, so a log review or an alert filtering on level sees each one
 # (tests/unit/core/test_events.py checks every logging call against this table).
 FAILURE_LEVELS = {
-    POLL_FAILED: "warning", WS_CONNECT_FAILED: "warning", WS_DISCONNECTED: "warning",
+    POLL_FAILED: "warning", CLOCK_CHECK_FAILED: "warning", WS_CONNECT_FAILED: "warning", WS_DISCONNECTED: "warning",
     SYMBOL_CHECK_FAILED: "warning", SYMBOL_CHECK_RATE_LIMITED: "warning", RESUME_POINT_UNKNOWN: "warning",
     KAFKA_UNREACHABLE: "warning", KAFKA_SEND_FAILED: "warning", KAFKA_DELIVERY_FAILED: "warning",
     MYSQL_RETRY: "warning", STATS_WRITE_FAILED: "warning", INVALID_PRICE: "warning", INVALID_TRADE: "warning",

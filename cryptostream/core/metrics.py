@@ -28,6 +28,8 @@ EXCHANGE_REQUESTS = Counter("cryptostream_exchange_requests_total",
                             **_PRODUCER)
 EXCHANGE_LATENCY = Histogram("cryptostream_exchange_latency_seconds", "Ticker request latency (API latency)",
                              buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), **_PRODUCER)
+CLOCK_OFFSET = Gauge("cryptostream_exchange_clock_offset_seconds",
+                     "The exchange's clock minus ours, at the last measurement (GET /api/v3/time)", **_PRODUCER)
 PUBLISHED = Counter("cryptostream_messages_published_total", "Messages acknowledged by Kafka", **_PRODUCER)
 LAST_PUBLISH = Gauge("cryptostream_last_publish_timestamp_seconds",
                      "Unix time at which Kafka last acknowledged a message of the producer", **_PRODUCER)

@@ -19,8 +19,9 @@ from typing import Any, NamedTuple
 from cryptostream.simulator.stream import STREAM_FAULTS
 
 SYMBOL_FAULTS = {"delist", "symbol_status"}
+CLOCK_FAULTS = {"clock_offset"}  # {"seconds": S}: the exchange's clock runs S ahead (behind if < 0)
 REQUEST_FAULTS = {"rate_limit", "ban", "server_error", "slow", "malformed", "missing_symbols", "geo_block"}
-FAULT_MODES = REQUEST_FAULTS | STREAM_FAULTS | SYMBOL_FAULTS
+FAULT_MODES = REQUEST_FAULTS | STREAM_FAULTS | SYMBOL_FAULTS | CLOCK_FAULTS
 SYMBOL_STATUSES = {"PRE_TRADING", "TRADING", "POST_TRADING", "END_OF_DAY", "HALT", "AUCTION_MATCH", "BREAK"}
 
 

@@ -42,7 +42,7 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = parse_qs(url.query)
         routes = {endpoints.PING_PATH: lambda: self._json(200, {}, weight=endpoints.PING_WEIGHT),
-                  endpoints.TIME_PATH: lambda: self._json(200, {"serverTime": int(time.time() * 1000)},
+                  endpoints.TIME_PATH: lambda: self._json(200, {"serverTime": self.state.server_time_ms()},
                                                           weight=endpoints.TIME_WEIGHT),
                   endpoints.TICKER_PATH: lambda: self._ticker(query),
                   endpoints.HISTORICAL_TRADES_PATH: lambda: self._historical_trades(query),

@@ -26,6 +26,10 @@ class ExchangeState:
         self.weight_used = 0
         self.lock = threading.Lock()
         self.statuses = {symbol: "TRADING" for symbol in path.symbols}  # a delisted symbol is absent
+        self.clock_offset = 0.0  # seconds the exchange's clock is ahead of this machine's (clock_offset)
+
+    def server_time_ms(self) -> int:
+        return int((time.time() + self.clock_offset) * 1000)
 
     def listed(self) -> list[str]:
         """The symbols the exchange lists now, in their usual order."""
@@ -59,6 +63,9 @@ class ExchangeState:
             return self.stream.apply(fault)  # at once, not for the next ticker request
         if fault["mode"] in SYMBOL_FAULTS:
             return self.change_symbol(fault)
+        if fault["mode"] == "clock_offset":  # at once and until changed: "seconds" ahead (or behind, < 0)
+            self.clock_offset = float(fault.get("seconds", 0))
+            return None
         with self.lock:
             self.faults.extend([fault] * int(fault.get("count", 1)))
 

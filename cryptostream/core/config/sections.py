@@ -65,6 +65,7 @@ class ExchangeConfig:
     ws_max_connection_age: Duration = Duration(23 * 3600)  # renewed before Binance's 24 h cut
     backfill_max_requests: int = 100  # historicalTrades calls (weight 25 each) per gap repair
     symbol_check_interval: Duration = Duration(600.0)  # exchangeInfo (weight 20): which symbols trade
+    clock_check_interval: Duration = Duration(60.0)  # /api/v3/time (weight 1): our clock against theirs
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class ChecksConfig:
     api_failure_rate_warn: float = 0.05
     api_failure_rate_fail: float = 0.5
     restarts_warn: int = 3
+    clock_offset_warn: Duration = Duration(0.5)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from cryptostream.core import config as config_module
 from cryptostream.core import events, metrics
 from cryptostream.core.backoff import Backoff
 from cryptostream.core.config import Config, ConfigError
+from cryptostream.pipeline.binance.clock import ClockWatch
 from cryptostream.pipeline.binance.client import BinanceClient, ExchangeError, RateLimited, TickerResult
 from cryptostream.pipeline.binance.endpoints import weight_pause
 from cryptostream.pipeline.binance.symbols import SymbolWatch, is_invalid_symbol
@@ -55,6 +56,7 @@ class PriceProducer:
         self.client = client or BinanceClient(config.exchange, clock=clock)
         self.watch = watch or SymbolWatch(config.exchange, clock=clock)
         self.stats = stats or for_program(PRODUCER, config, clock)  # written by a StatsWriter (main)
+        self.clock_watch = ClockWatch(config, self.stats)
         self.publisher = publisher or Publisher(config, self.stats)
         self.clock = clock
         self.counters = Counters()
@@ -79,6 +81,8 @@ class PriceProducer:
         return next_at
 
     def _fetch(self, started: float) -> tuple[float, dict]:
+        if self.clock_watch.due():  # our receipt time is the price's event time: how far off is it?
+            self.clock_watch.check(self.client, self.clock)
         try:
             if self.watch.due():  # at start, every symbol_check_interval, and after a -1121
                 self.watch.check()

@@ -15,6 +15,7 @@ STATS_DROPPED = "stats_dropped_minutes"  # minutes of figures dropped unwritten 
 API_LATENCY = "api_latency_s"  # one value per answered exchange request (ticker, or a backfill page)
 API_ERRORS = "api_errors"  # requests that failed (network, 5xx, 4xx); requests = latencies + errors + limits
 API_RATE_LIMITED = "api_rate_limited"  # 429/418 answers
+CLOCK_OFFSET = "clock_offset_s"  # |our clock - the exchange's| at each measurement (REST source)
 PUBLISHED = "published"  # messages acknowledged by Kafka
 PUBLISH_FAILURES = "publish_failures"  # sends Kafka refused or did not acknowledge (sent again)
 DROPPED = "dropped"  # messages dropped: the buffer was full, or one too large for Kafka
@@ -33,7 +34,7 @@ LAG = "lag_messages"  # Kafka offsets behind latest, at each micro-batch
 WARM_UP_BATCHES = 3  # the first batches of a run include JVM and connector start-up
 
 # The bucket edges of each measured metric; any other metric is a count.
-EDGES = {API_LATENCY: SECONDS, BATCH_DURATION: SECONDS, WARM_UP_DURATION: SECONDS, MYSQL_WRITE: SECONDS,
+EDGES = {API_LATENCY: SECONDS, CLOCK_OFFSET: SECONDS, BATCH_DURATION: SECONDS, WARM_UP_DURATION: SECONDS, MYSQL_WRITE: SECONDS,
          LAG: MESSAGES}
 
 
