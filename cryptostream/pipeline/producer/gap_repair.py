@@ -29,12 +29,13 @@ class GapRepair:
         gaps = [Gap(symbol, last + 1, first_new.get(symbol)) for symbol, last in sorted(self.last_id.items())
                 if first_new.get(symbol, last + 2) > last + 1 and symbol in self.watch.active]
         if gaps:
-            self._fill(gaps)
+            self._fill(gaps, "reconnect")
         self._accept(held)
         if lost is not None:
             self._lost(lost)
 
-    def _fill(self, gaps: list[Gap]) -> None:
+    def _fill(self, gaps: list[Gap], cause: str) -> None:
+        """Fetch and publish `gaps`; `cause` (reconnect, live) goes into the log line."""
         started = time.monotonic()
         repair = self.backfill.repair(gaps)
         if repair.invalid_symbols:  # -1121 from historicalTrades: the symbol may have been delisted
@@ -45,7 +46,7 @@ class GapRepair:
         # an open-ended gap (no new trade yet) counts as at least one missed trade
         missed = sum((g.until_id - g.from_id) if g.until_id is not None else 1 for g in repair.incomplete)
         self._count("missed", missed)
-        fields = _repair_fields(gaps, repair, started)
+        fields = {"cause": cause, **_repair_fields(gaps, repair, started)}
         if repair.incomplete:
             log.error(events.BACKFILL_INCOMPLETE, **fields, missed_at_least=missed, missed_total=self.counters.missed)
         else:

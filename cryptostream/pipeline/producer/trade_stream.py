@@ -128,7 +128,7 @@ class TradeProducer(ConnectionLifecycle, GapRepair):
             # the trades before the jump, then the missing ones over REST, then the rest: in id order
             self._accept(items[start:end])
             self._count("live_gaps")
-            self._fill([gap])
+            self._fill([gap], "live")
             start = end
         self._accept(items[start:])
         if items:
