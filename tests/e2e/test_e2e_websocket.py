@@ -141,7 +141,7 @@ def test_a_gap_left_open_fails_the_account(stack) -> None:
     fault(stack, mode="server_error", endpoint="historicalTrades", count=5)  # the backfill's 5 tries
     fault(stack, mode="ws_silence", seconds=2)
     given_up = wait_until("the gap given up", lambda: producer_events(stack, "backfill_incomplete"), 60)
-    assert given_up[0]["log_level"] == "error"
+    assert given_up[0]["level"] == "error"
     time.sleep(3)  # trades after the gap, so it lies between two ids in Kafka
     assert "stopped" in stack.ctl("stop", "producer")
     wait_until_processed(stack.config, timeout=240)

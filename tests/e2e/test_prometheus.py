@@ -50,7 +50,7 @@ def test_prometheus_listens_on_loopback_and_scrapes_both_programs(stack) -> None
     batches = wait_until(lambda: api(stack, "query", query="cryptostream_batches_total")["result"],
                          "a scraped batch count", timeout=30, interval=1)
     assert float(batches[0]["value"][1]) > 0
-    assert {r["labels"]["job"] for r in batches} == {"cryptostream-processor"}
+    assert {r["metric"]["job"] for r in batches} == {"cryptostream-processor"}
 
 
 def test_the_runbook_rules_are_loaded(stack) -> None:
