@@ -45,8 +45,8 @@ class DailyCheck:
     def producer_rows(self) -> list[Row]:
         facts = self.facts
         return [("producer", "running", lambda: supervised.running(facts, "producer", programs.PRODUCER)),
-                *facts.rows("producer", {"api": producer.api_health, "symbols": producer.symbols,
-                                         "publishing": producer.publishing})]
+                *facts.rows("producer", {"api": producer.api_health, "clock": producer.clock,
+                                         "symbols": producer.symbols, "publishing": producer.publishing})]
 
     def mysql_rows(self) -> list[Row]:
         return self.facts.rows("mysql", {"new rows": mysql.new_rows, "duplicates": mysql.duplicates,

@@ -54,6 +54,19 @@ def repeated_warnings(log: list[dict[str, Any]]) -> Result:
                                            f"({sum(counts.values())} warnings in all)")
 
 
+def errors(log: list[dict[str, Any]]) -> Result:
+    """Failures logged at `error` (a program gave up, or data was at risk: events.FAILURE_LEVELS),
+    counted by event; warnings by event beside them."""
+    by_level = {level: Counter(e.get("event") for e in log if e.get("level") == level) for level in ("error", "warning")}
+    warnings = ", ".join(f"{event} x{n}" for event, n in by_level["warning"].most_common(5)) or "none"
+    if by_level["error"]:
+        listed = ", ".join(f"{event} x{n}" for event, n in by_level["error"].most_common(5))
+        last = next(e for e in reversed(log) if e.get("level") == "error")
+        return warn("logs", "errors", f"{listed} in {DAYS} days, last {_example(last)}; warnings: {warnings}",
+                    dict(by_level["error"]))
+    return ok("logs", "errors", f"no error in {DAYS} days; warnings: {warnings}", 0)
+
+
 def connection_failures(log: list[dict[str, Any]]) -> Result:
     found = [e for e in log if e.get("event") in events.CONNECTION_FAILURES or e.get("error") == "ExchangeUnavailable"]
     if found:
@@ -156,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     log = week_log(config)
     return report(run_all([
         ("logs", "repeated warnings", lambda: repeated_warnings(log)),
+        ("logs", "errors", lambda: errors(log)),
         ("logs", "connection failures", lambda: connection_failures(log)),
         ("logs", "serialization errors", lambda: serialization_errors(config)),
         ("logs", "slow micro-batches", lambda: slow_batches(config)),

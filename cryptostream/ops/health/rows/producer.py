@@ -12,7 +12,8 @@ from cryptostream.ops.health.facts import Facts
 from cryptostream.ops.health.probes.log_events import newest_event, time_of
 from cryptostream.ops.health.probes.pipeline_stats import StatsRange, last_hours
 from cryptostream.pipeline import topic
-from cryptostream.pipeline.stats.names import API_ERRORS, API_LATENCY, API_RATE_LIMITED, PRODUCER, stream_counter
+from cryptostream.pipeline.stats.names import (API_ERRORS, API_LATENCY, API_RATE_LIMITED, CLOCK_OFFSET, PRODUCER,
+                                               stream_counter)
 
 
 API_METRICS = (API_LATENCY, API_ERRORS, API_RATE_LIMITED)
@@ -56,6 +57,28 @@ def stream_health(stats: StatsRange, limits: ChecksConfig) -> Result:
     if failed or disconnects > limits.restarts_warn:
         return warn("producer", "api", detail, disconnects)
     return ok("producer", "api", detail, disconnects)
+
+
+def clock(facts: Facts) -> Result:
+    """The REST source stamps prices with this machine's clock: its largest offset to the
+    exchange's in 24 h (the producer measures it every exchange.clock_check_interval)."""
+    if facts.config.exchange.source == "websocket":
+        return ok("producer", "clock", "trades carry the exchange's own time")
+    return clock_health(last_hours(facts.config, 24, (CLOCK_OFFSET,)), facts.limits)
+
+
+def clock_health(stats: StatsRange, limits: ChecksConfig) -> Result:
+    figure = stats.figure(PRODUCER, CLOCK_OFFSET)
+    if not figure.samples:
+        return warn("producer", "clock", "no clock measurement recorded in 24 h (pipeline_stats; the producer "
+                                         "asks the exchange's time every exchange.clock_check_interval)")
+    largest = figure.high / 1_000_000
+    detail = f"largest offset to the exchange's clock in 24 h: {largest * 1000:.0f} ms ({figure.samples} measurements)"
+    if largest > limits.clock_offset_warn:
+        return warn("producer", "clock", f"{detail}, above {limits.clock_offset_warn * 1000:.0f} ms: prices near a "
+                                         f"window's edge land in the next one; sync this machine's clock (NTP)",
+                    largest)
+    return ok("producer", "clock", detail, largest)
 
 
 def symbols(facts: Facts) -> Result:

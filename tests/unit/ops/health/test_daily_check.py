@@ -8,7 +8,9 @@ from cryptostream.core.config import ChecksConfig
 from cryptostream.ops.health.probes.pipeline_stats import StatsRange
 from cryptostream.ops.health.rows import producer
 from cryptostream.pipeline.stats import Figure
-from cryptostream.pipeline.stats.names import API_ERRORS, API_LATENCY, API_RATE_LIMITED, PRODUCER, stream_counter
+from cryptostream.pipeline.stats.figure import SECONDS
+from cryptostream.pipeline.stats.names import (API_ERRORS, API_LATENCY, API_RATE_LIMITED, CLOCK_OFFSET, PRODUCER,
+                                               stream_counter)
 
 MINUTE = datetime(2026, 12, 1, 12, 0)
 LIMITS = ChecksConfig()
@@ -72,3 +74,30 @@ def test_no_stream_reports_warn() -> None:
 def test_failed_connects_or_many_disconnects_warn() -> None:
     assert stream(reports=10, connect_failures=1).status.name == "WARN"
     assert stream(reports=10, disconnects=LIMITS.restarts_warn + 1).status.name == "WARN"
+
+
+def offsets(*seconds: float) -> StatsRange:
+    """A day's statistics holding these clock offset measurements."""
+    stats = StatsRange(MINUTE.replace(day=1, hour=0), MINUTE.replace(day=2, hour=0))
+    figure = Figure()
+    for value in seconds:
+        figure.observe(value, SECONDS)
+    stats.add(MINUTE, PRODUCER, CLOCK_OFFSET, figure)
+    return stats
+
+
+def test_a_clock_in_step_with_the_exchange_is_ok() -> None:
+    result = producer.clock_health(offsets(0.02, 0.15, 0.04), LIMITS)
+    assert result.status.name == "OK", result
+    assert "largest offset to the exchange's clock in 24 h: 150 ms (3 measurements)" in result.detail
+
+
+def test_a_clock_off_by_more_than_the_threshold_warns_naming_ntp() -> None:
+    result = producer.clock_health(offsets(0.02, 0.9), LIMITS)
+    assert result.status.name == "WARN", result
+    assert "900 ms" in result.detail
+    assert "NTP" in result.detail
+
+
+def test_no_clock_measurement_warns() -> None:
+    assert producer.clock_health(recorded(), LIMITS).status.name == "WARN"

@@ -1,11 +1,11 @@
 """weekly-check's reading of sql/schema.sql (every table, columns only, no key clauses), and its
-slow micro-batches row from the duration buckets of pipeline_stats."""
+slow micro-batches row from the duration buckets of pipeline_stats, and its count of errors."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from cryptostream.ops.stack.provisioning import TABLES
-from cryptostream.ops.health.weekly_check import declared_columns, slow_batch_row
+from cryptostream.ops.health.weekly_check import declared_columns, errors, slow_batch_row
 from cryptostream.pipeline.stats import Figure
 from cryptostream.pipeline.stats.figure import SECONDS
 
@@ -48,3 +48,22 @@ def test_a_limit_between_edges_names_the_uncertain_bucket() -> None:
 def test_no_slow_batch_is_ok() -> None:
     result = slow_batch_row(durations(0.3, 0.5), None, 5.0)
     assert result.status.name == "OK" and "2 micro-batches" in result.detail, result
+
+
+def logged(*lines: tuple[str, str]) -> list[dict]:
+    return [{"timestamp": f"2026-12-0{i % 9 + 1}T10:00:00", "component": "producer", "level": level, "event": event}
+            for i, (level, event) in enumerate(lines)]
+
+
+def test_errors_are_counted_by_event_and_warn() -> None:
+    result = errors(logged(("warning", "poll_failed"), ("error", "backfill_incomplete"), ("warning", "poll_failed"),
+                           ("error", "backfill_incomplete"), ("error", "buffer_overflow"), ("info", "poll")))
+    assert result.status.name == "WARN"
+    assert result.detail.startswith("backfill_incomplete x2, buffer_overflow x1 in 7 days")
+    assert "warnings: poll_failed x2" in result.detail
+
+
+def test_warnings_alone_are_listed_but_ok() -> None:
+    result = errors(logged(("warning", "poll_failed"), ("info", "poll")))
+    assert result.status.name == "OK"
+    assert result.detail == "no error in 7 days; warnings: poll_failed x1"
