@@ -10,7 +10,8 @@ import structlog
 from cryptostream.core import events, metrics
 from cryptostream.pipeline.binance.backfill import Gap, Repair, TradePage
 from cryptostream.pipeline.binance.websocket import Disconnected, Trade, TradeMessageError
-from cryptostream.pipeline.producer.trade_messages import first_ids
+from cryptostream.pipeline.producer.trade_connections import symbols_since
+from cryptostream.pipeline.producer.trade_messages import first_ids, live_gaps, newest_ids
 from cryptostream.pipeline.stats.names import API_ERRORS, API_LATENCY, API_RATE_LIMITED
 
 ACK_WAIT = 10.0  # backfill acknowledged by Kafka before the held live trades follow it
@@ -34,15 +35,35 @@ class GapRepair:
         if lost is not None:
             self._lost(lost)
 
-    def _fill(self, gaps: list[Gap], cause: str) -> None:
-        """Fetch and publish `gaps`; `cause` (reconnect, live) goes into the log line."""
+    def _repair_live(self, items: list[Trade | TradeMessageError]) -> None:
+        """Trade ids jumped on the open connection: the exchange skipped trades, perhaps of other
+        symbols too, which show only at their next trade. As after a reconnect, the connection's
+        next trades are held until every symbol has one past the jump (or for a second); every
+        gap is filled (up to the present for a symbol still silent) and published in time order
+        with the held trades, so none reaches the processor after its window closed."""
+        gaps = live_gaps(self.last_id, items, self.watch.active)
+        jumped = {(g.symbol, g.until_id) for g in gaps}
+        since = min(i.trade_time for i in items if isinstance(i, Trade) and (i.symbol, i.trade_id) in jumped)
+        held, lost = self._hold(self.conn, items, since)
+        gaps = live_gaps(self.last_id, held, self.watch.active)
+        newest = {**self.last_id, **newest_ids(held)}
+        past = symbols_since(held, since)
+        gaps += [Gap(s, newest[s] + 1, None) for s in sorted(set(self.last_id) & set(self.watch.active) - past)]
+        self._count("live_gaps", len(gaps))
+        self._fill(gaps, "live", along=held)
+        if lost is not None:
+            self._lost(lost)
+
+    def _fill(self, gaps: list[Gap], cause: str, along: list[Trade | TradeMessageError] = ()) -> None:
+        """Fetch `gaps` and publish them in time order, merged with the live trades `along` them;
+        `cause` (reconnect, live) goes into the log line."""
         started = time.monotonic()
         repair = self.backfill.repair(gaps)
         if repair.invalid_symbols:  # -1121 from historicalTrades: the symbol may have been delisted
             self.watch.invalid_symbol_seen()
         self._count("backfilled", len(repair.trades))
-        self._accept(repair.rejected)
-        acked = self._publish_in_time_order(repair.trades)
+        self._accept([*repair.rejected, *(item for item in along if not isinstance(item, Trade))])
+        acked = self._publish_in_time_order([*repair.trades, *(item for item in along if isinstance(item, Trade))])
         # an open-ended gap (no new trade yet) counts as at least one missed trade
         missed = sum((g.until_id - g.from_id) if g.until_id is not None else 1 for g in repair.incomplete)
         self._count("missed", missed)

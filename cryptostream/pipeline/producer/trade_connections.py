@@ -91,14 +91,23 @@ class ConnectionLifecycle:
             except Disconnected:
                 return
 
-    def _hold(self, conn: TradeConnection) -> tuple[list[Trade | TradeMessageError], Disconnected | None]:
-        """The new connection's first messages: until every known symbol has one, or HOLD_SECONDS."""
-        held: list[Trade | TradeMessageError] = []
+    def _hold(self, conn: TradeConnection, held: list[Trade | TradeMessageError] | None = None,
+              since_ms: int | None = None) -> tuple[list[Trade | TradeMessageError], Disconnected | None]:
+        """A connection's next messages after `held`: until every known symbol has one (from
+        `since_ms` on, when given), or HOLD_SECONDS."""
+        held = list(held or [])
         deadline = time.monotonic() + HOLD_SECONDS
         streamed = set(self.last_id) & set(self.watch.active)  # a symbol left out sends nothing
-        while time.monotonic() < deadline and not streamed <= {i.symbol for i in held}:
+        while time.monotonic() < deadline and not streamed <= symbols_since(held, since_ms):
             try:
                 held += conn.receive(min(READ_TIMEOUT, max(0.0, deadline - time.monotonic())))
             except Disconnected as exc:
                 return held, exc
         return held, None
+
+
+def symbols_since(items: list[Trade | TradeMessageError], since_ms: int | None) -> set[str]:
+    """The symbols with a message among `items` (a trade at or after `since_ms`, when given)."""
+    if since_ms is None:
+        return {item.symbol for item in items}
+    return {item.symbol for item in items if isinstance(item, Trade) and item.trade_time >= since_ms}

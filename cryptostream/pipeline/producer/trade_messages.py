@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from cryptostream.pipeline.binance.backfill import Gap
 from cryptostream.pipeline.binance.websocket import Trade, TradeMessageError
 from cryptostream.pipeline.schema import PriceMessage
 
@@ -44,3 +45,27 @@ def first_ids(items: list[Trade | TradeMessageError]) -> dict[str, int]:
         if item.trade_id is not None:
             first[item.symbol] = min(first.get(item.symbol, item.trade_id), item.trade_id)
     return first
+
+
+def live_gaps(last_id: dict[str, int], items: list[Trade | TradeMessageError], active: tuple[str, ...]) -> list[Gap]:
+    """Every jump of a symbol's trade ids on a live connection: Binance's ids are consecutive per
+    symbol, so an id above the last one seen + 1 means trades were skipped. A lower or repeated
+    id is no gap (it is published once, or skipped as seen)."""
+    last, found = dict(last_id), []
+    for item in items:
+        if item.trade_id is None or item.symbol not in active:
+            continue
+        before = last.get(item.symbol)
+        if before is not None and item.trade_id > before + 1:
+            found.append(Gap(item.symbol, before + 1, item.trade_id))
+        last[item.symbol] = max(before if before is not None else item.trade_id, item.trade_id)
+    return found
+
+
+def newest_ids(items: list[Trade | TradeMessageError]) -> dict[str, int]:
+    """The highest trade id per symbol among `items`."""
+    newest: dict[str, int] = {}
+    for item in items:
+        if item.trade_id is not None:
+            newest[item.symbol] = max(newest.get(item.symbol, item.trade_id), item.trade_id)
+    return newest

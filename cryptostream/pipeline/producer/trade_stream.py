@@ -11,7 +11,7 @@ import structlog
 from cryptostream.core import events, metrics
 from cryptostream.core.backoff import Backoff
 from cryptostream.core.config import Config
-from cryptostream.pipeline.binance.backfill import Backfill, Gap, TradeHistory
+from cryptostream.pipeline.binance.backfill import Backfill, TradeHistory
 from cryptostream.pipeline.binance.client import RateLimited
 from cryptostream.pipeline.binance.endpoints import weight_pause
 from cryptostream.pipeline.binance.limiter import SlidingWindowLimiter
@@ -23,7 +23,7 @@ from cryptostream.pipeline.producer.resume_point import published_trade_ids
 from cryptostream.pipeline.producer.stream_report import REPORT_INTERVAL, StreamCounters, log_stopped, log_stream
 from cryptostream.pipeline.producer.trade_connections import (CONNECT_ATTEMPTS, CONNECT_PERIOD, READ_TIMEOUT,
                                                               ConnectionLifecycle)
-from cryptostream.pipeline.producer.trade_messages import SOURCE, RecentIds, to_message
+from cryptostream.pipeline.producer.trade_messages import SOURCE, RecentIds, live_gaps, to_message
 from cryptostream.pipeline.stats import RunStats
 from cryptostream.pipeline.stats.names import PRODUCER, stream_counter
 from cryptostream.pipeline.stats.run_stats import for_program
@@ -123,14 +123,9 @@ class TradeProducer(ConnectionLifecycle, GapRepair):
             items = self.conn.receive(READ_TIMEOUT)
         except Disconnected as exc:
             return self._lost(exc)
-        start = 0
-        for end, gap in live_gaps(self.last_id, items, self.watch.active):
-            # the trades before the jump, then the missing ones over REST, then the rest: in id order
-            self._accept(items[start:end])
-            self._count("live_gaps")
-            self._fill([gap], "live")
-            start = end
-        self._accept(items[start:])
+        if live_gaps(self.last_id, items, self.watch.active):
+            return self._repair_live(items)
+        self._accept(items)
         if items:
             self._hand_over(0.05)
 
@@ -201,18 +196,3 @@ class TradeProducer(ConnectionLifecycle, GapRepair):
         self.watch.info.close()
         log_stopped(self.counters, self.publisher)
 
-
-def live_gaps(last_id: dict[str, int], items: list[Trade | TradeMessageError],
-              active: tuple[str, ...]) -> list[tuple[int, Gap]]:
-    """(index in `items`, gap) for every jump of a symbol's trade ids on a live connection: Binance's
-    ids are consecutive per symbol, so an id above the last one seen + 1 means trades were skipped.
-    A lower or repeated id is no gap (it is published once, or skipped as seen)."""
-    last, found = dict(last_id), []
-    for index, item in enumerate(items):
-        if item.trade_id is None or item.symbol not in active:
-            continue
-        before = last.get(item.symbol)
-        if before is not None and item.trade_id > before + 1:
-            found.append((index, Gap(item.symbol, before + 1, item.trade_id)))
-        last[item.symbol] = max(before if before is not None else item.trade_id, item.trade_id)
-    return found

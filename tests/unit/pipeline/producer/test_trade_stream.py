@@ -13,8 +13,8 @@ from websockets.sync.server import serve
 
 from cryptostream.core.config import load
 from cryptostream.pipeline.binance.websocket import Trade, TradeConnection
-from cryptostream.pipeline.producer.trade_messages import SOURCE, RecentIds
-from cryptostream.pipeline.producer.trade_stream import TradeProducer, live_gaps
+from cryptostream.pipeline.producer.trade_messages import SOURCE, RecentIds, live_gaps
+from cryptostream.pipeline.producer.trade_stream import TradeProducer
 from tests.helpers.exchange import url_of
 from tests.helpers.publishers import MemoryPublisher
 from tests.helpers.trades import SYMBOLS, message, stream_report
@@ -56,14 +56,13 @@ def test_backfill_is_published_oldest_first_in_slices_of_half_the_watermark() ->
 
 
 def test_a_jump_of_ids_on_a_live_connection_is_a_gap() -> None:
-    """Ids are consecutive per symbol: 7 after 5 opens the gap [6, 7); lower, repeated and invalid
-    ids and symbols not streamed are no gap; each jump is found where it happens in the batch."""
+    """Ids are consecutive per symbol: 9 after 6 opens the gap [7, 9); lower, repeated and invalid
+    ids and symbols not streamed are no gap."""
     items = [Trade("BTCUSDT", 6, "1", "1", 1), Trade("BTCUSDT", 9, "1", "1", 2), Trade("ETHUSDT", 3, "1", "1", 2),
              Trade("BTCUSDT", 8, "1", "1", 3), Trade("ETHUSDT", 4, "1", "1", 3), Trade("ETHUSDT", 6, "1", "1", 4),
              Trade("XRPUSDT", 50, "1", "1", 4)]
     gaps = live_gaps({"BTCUSDT": 5, "ETHUSDT": 2, "XRPUSDT": 1}, items, ("BTCUSDT", "ETHUSDT"))
-    assert [(index, (g.symbol, g.from_id, g.until_id)) for index, g in gaps] == \
-        [(1, ("BTCUSDT", 7, 9)), (5, ("ETHUSDT", 5, 6))]
+    assert [(g.symbol, g.from_id, g.until_id) for g in gaps] == [("BTCUSDT", 7, 9), ("ETHUSDT", 5, 6)]
     assert live_gaps({}, items, ("BTCUSDT", "ETHUSDT")) == gaps  # no last id yet: from the first one seen
 
 
@@ -152,7 +151,8 @@ def test_trades_skipped_on_a_live_connection_are_repaired(stream_exchange) -> No
     per symbol every trade id is published once with the exchange's figures."""
     server, ws = stream_exchange
     producer, publisher = trade_producer(f"ws://127.0.0.1:{ws.port}", url_of(server),
-                                         CRYPTOSTREAM_EXCHANGE_BACKOFF_MAX="200ms")
+                                         CRYPTOSTREAM_EXCHANGE_BACKOFF_MAX="200ms",
+                                         CRYPTOSTREAM_PROCESSOR_WATERMARK="1s")
     runner = threading.Thread(target=producer.run)
     runner.start()
     counters = producer.counters
@@ -175,6 +175,12 @@ def test_trades_skipped_on_a_live_connection_are_repaired(stream_exchange) -> No
     assert counters.missed == 0
     assert stream_report(server)["dropped"] > 0
     assert_every_trade_once(server, publisher.sent + publisher.pending)
+    # in the order Kafka got them, no trade is older than the newest before it by half the
+    # watermark or more: the processor's watermark never passes a trade still to come
+    newest = 0
+    for sent in publisher.sent:
+        assert sent.event_time > newest - 500, (sent.symbol, sent.trade_id)
+        newest = max(newest, sent.event_time)
 
 
 def drive_through_every_fault(producer: TradeProducer, server) -> None:
