@@ -22,8 +22,10 @@ class ComposeStack(NativeStack):
         self.project = f"cs{home.name[-8:]}".lower().replace("_", "").replace("-", "")
         self.env["CRYPTOSTREAM_COMPOSE_PROJECT"] = self.project
 
-    def start(self, *up_args: str) -> None:
-        started = self.run("up", "--docker", "--simulated", "--wait-rows", "240", *up_args, timeout=1500)
+    def start(self, source: str = "rest") -> None:
+        """bin/up --docker --simulated with this exchange source; run again with another source,
+        compose recreates the app (and the simulated exchange) with it."""
+        started = self.run("up", "--docker", "--simulated", "--source", source, "--wait-rows", "240", timeout=1500)
         if started.returncode != 0:
             raise RuntimeError(f"bin/up --docker failed:\n{started.stdout[-3000:]}\n{started.stderr[-3000:]}")
 
@@ -60,6 +62,12 @@ class ComposeStack(NativeStack):
         test = self.inspect(service)["Config"]["Healthcheck"]["Test"]
         command = test[1:] if test[0] == "CMD" else ["sh", "-c", test[1]]
         return self.exec(service, *command)
+
+    def log(self, program: str) -> str:
+        """The lines of one program (producer, processor) in the app container's output."""
+        logged = subprocess.run(["docker", "logs", self.container("app")], capture_output=True, text=True)
+        return "".join(line + "\n" for line in (logged.stdout + logged.stderr).splitlines()
+                       if f'"component": "{program}"' in line)
 
     def ctl(self, *args: str) -> str:
         result = self.exec("app", "supervisorctl", *args)
