@@ -60,7 +60,7 @@ def assert_vwap_in_every_window(config: Config, since: datetime | None = None, m
     notional and a vwap between its lowest and highest price."""
     rows = query(config, "SELECT symbol, start_time, min_price, max_price, volume, notional, vwap "
                          "FROM moving_averages WHERE start_time >= %s", (since or datetime(1970, 1, 1),))
-    assert len(rows) >= minimum
+    assert len(rows) >= minimum, f"{len(rows)} windows of trades, expected at least {minimum}"
     for symbol, start, low, high, volume, notional, vwap in rows:
         assert volume > 0, (symbol, start)
         assert notional > 0, (symbol, start)

@@ -51,8 +51,8 @@ def test_every_trade_accounted_for_through_a_disconnect_and_a_gap(websocket_stac
     wait_until(lambda: [e for e in producer_events(stack, "backfill")[backfills:] if e["trades"] > 0],
                "the gap backfilled", 60, 0.5)
     wait_until(lambda: query(stack.config, "SELECT COUNT(*) FROM moving_averages WHERE vwap IS NOT NULL "
-                                           "AND start_time >= %s", (switched,))[0][0] >= 5 * 10,
-               "ten windows of trades per symbol", 240, 2)
+                                           "AND start_time >= %s", (switched,))[0][0] >= 5 * 12,
+               "twelve windows of trades per symbol", 240, 2)
     assert "stopped" in stack.ctl("stop", "producer")
 
     wait_until_processed(stack.config, timeout=240)
@@ -68,5 +68,7 @@ def test_every_trade_accounted_for_through_a_disconnect_and_a_gap(websocket_stac
 def test_vwap_in_every_window_of_trades(websocket_stack) -> None:
     """Every window after the first trade's (that one may mix in REST prices) has volume and vwap."""
     stack, _switched = websocket_stack
-    window = timedelta(seconds=stack.config.processor.window)
-    assert_vwap_in_every_window(stack.config, since=first_trade_time(stack.config) + window)
+    window = stack.config.processor.window
+    first = first_trade_time(stack.config)
+    first_window = first - timedelta(seconds=first.replace(tzinfo=timezone.utc).timestamp() % window)
+    assert_vwap_in_every_window(stack.config, since=first_window + timedelta(seconds=window))
