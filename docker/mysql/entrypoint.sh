@@ -3,6 +3,10 @@
 # MYSQL_* variables, run /docker-entrypoint-initdb.d; then run the server in the foreground.
 set -euo pipefail
 [ "${1:0:1}" = "-" ] && set -- mariadbd "$@"
+# The image runs as mysql (so nothing in it, the log filter included, is root); started as
+# root, the server switches to mysql itself.
+as_mysql=()
+[ "$(id -u)" = 0 ] && as_mysql=(--user=mysql)
 
 secret() {  # value of $1, or of the file named by ${1}_FILE
   local name="$1" file_var="${1}_FILE"
@@ -22,9 +26,9 @@ initialise() {
   local root_password socket=/run/mysqld/init.sock options=/run/mysqld/init-client.cnf
   root_password="$(secret MYSQL_ROOT_PASSWORD)"
   [ -n "$root_password" ] || { echo "MYSQL_ROOT_PASSWORD(_FILE) is required" >&2; exit 1; }
-  mariadb-install-db --user=mysql --datadir=/var/lib/mysql --auth-root-authentication-method=normal \
+  mariadb-install-db "${as_mysql[@]}" --datadir=/var/lib/mysql --auth-root-authentication-method=normal \
     --skip-test-db >/dev/null
-  mariadbd --user=mysql --skip-networking --socket="$socket" &
+  mariadbd "${as_mysql[@]}" --skip-networking --socket="$socket" &
   local pid=$!
   for _ in $(seq 60); do mariadb-admin --socket="$socket" ping >/dev/null 2>&1 && break; sleep 0.5; done
   client=(mariadb --protocol=socket --socket="$socket" -uroot)
@@ -57,7 +61,7 @@ if [ "$1" = mariadbd ] || [ "$1" = mysqld ]; then
   [ -d /var/lib/mysql/mysql ] || initialise
   shift
   # LOAD DATA / INTO OUTFILE only inside a folder of its own, as the official image does
-  exec mariadbd --user=mysql --secure-file-priv=/var/lib/mysql-files --character-set-server=utf8mb4 \
+  exec mariadbd "${as_mysql[@]}" --secure-file-priv=/var/lib/mysql-files --character-set-server=utf8mb4 \
     --default-time-zone=+00:00 "$@"
 fi
 exec "$@"

@@ -12,17 +12,17 @@ own price, quantity and time, and MySQL has a vwap for every window.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Callable
 
 import pytest
-import requests
 
-from cryptostream.ops.reconcile import read_messages, reconcile
+from cryptostream.ops.reconcile import reconcile
 from tests.helpers.harness import query, wait_until_processed
 from tests.helpers.stack import FAST_STACK, NativeStack, running
+from tests.helpers.trade_account import (assert_every_simulated_trade_in_kafka, assert_vwap_in_every_window, fault,
+                                         producer_events, sim)
 
 pytestmark = pytest.mark.e2e
 SETTINGS = {**FAST_STACK, "exchange_source": "websocket", "exchange_ws_max_connection_age": "30s"}
@@ -32,20 +32,6 @@ SERVER_MAX_AGE = 45  # seconds: the simulated exchange's shortened 24 h
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     yield from running(NativeStack(tmp_path_factory.mktemp("websocket"), **SETTINGS))
-
-
-def sim(stack: NativeStack, path: str, **params: Any) -> Any:
-    return requests.get(f"http://127.0.0.1:{stack.config.simulator.port}{path}", params=params, timeout=10).json()
-
-
-def fault(stack: NativeStack, **body: Any) -> None:
-    requests.post(f"http://127.0.0.1:{stack.config.simulator.port}/sim/faults", json=body,
-                  timeout=10).raise_for_status()
-
-
-def producer_events(stack: NativeStack, name: str) -> list[dict]:
-    return [event for line in stack.log("producer").splitlines() if line.startswith("{")
-            and (event := json.loads(line))["event"] == name]
 
 
 def wait_until(what: str, check: Callable[[], Any], timeout: float) -> Any:
@@ -154,34 +140,7 @@ def test_a_gap_left_open_fails_the_account(stack) -> None:
     assert "missing in Kafka" in result.stdout
 
 
-def assert_every_simulated_trade_in_kafka(stack: NativeStack) -> None:
-    """Per symbol, every trade id from the first to the last the producer published is in Kafka,
-    with the simulator's price, quantity and trade time."""
-    published: dict[str, dict[int, dict]] = {}
-    for message in read_messages(stack.config):
-        body = message.body
-        if body.get("source") == "binance-ws":
-            published.setdefault(body["symbol"], {})[body["trade_id"]] = body
-    assert set(published) == set(stack.config.exchange.symbols)
-    for symbol, trades in published.items():
-        first, last = min(trades), max(trades)
-        missing = sorted(set(range(first, last + 1)) - set(trades))
-        assert not missing, f"{symbol}: {len(missing)} trade ids missing from Kafka, first {missing[:5]}"
-        tape = sim(stack, "/sim/trades", symbol=symbol, fromId=first, limit=last - first + 1)
-        assert [t["t"] for t in tape] == list(range(first, last + 1))
-        for trade in tape:
-            body = trades[trade["t"]]
-            assert (body["price"], body["quantity"], body["event_time"]) == (trade["p"], trade["q"], trade["T"])
-
-
 def test_vwap_in_mysql_for_every_window(stack) -> None:
     """Every window of trades has its volume, notional and vwap, and the vwap lies between the
     window's lowest and highest price."""
-    rows = query(stack.config, "SELECT symbol, start_time, min_price, max_price, volume, notional, vwap "
-                               "FROM moving_averages")
-    assert len(rows) >= 5 * 10
-    for symbol, start, low, high, volume, notional, vwap in rows:
-        assert volume > 0, (symbol, start)
-        assert notional > 0, (symbol, start)
-        assert vwap is not None, (symbol, start)
-        assert low <= vwap <= high, (symbol, start, low, vwap, high)
+    assert_vwap_in_every_window(stack.config)

@@ -86,6 +86,7 @@ def environment(config: Config, chosen: dict[str, str] | None = None, simulated:
         "CRYPTOSTREAM_PROCESSOR_WATERMARK": f"{config.processor.watermark}s",
         "CRYPTOSTREAM_PROCESSOR_TRIGGER_INTERVAL": f"{config.processor.trigger_interval}s",
         "CRYPTOSTREAM_STATS_WRITE_INTERVAL": f"{config.stats.write_interval}s",
+        "CRYPTOSTREAM_CHECKS_FRESHNESS": f"{config.checks.freshness}s",
     })
     if simulated:
         env["CRYPTOSTREAM_EXCHANGE_BASE_URLS"] = config.simulator.base_urls
