@@ -138,7 +138,9 @@ start_detached() {
       fd=${fd##*/}
       if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi
     done
-    exec nohup "$@"
+    # a session of its own: stopping the caller's process group (a CI job, a test loop) must not
+    # take the daemon, and every other stack using it, down with it
+    exec setsid nohup "$@"
   ) &
 }
 
