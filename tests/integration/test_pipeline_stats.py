@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cryptostream.ops.deployment import NativeDeployment
 from cryptostream.core import db
 from cryptostream.core.config import Config
 from cryptostream.ops.health.monthly_report import Report
@@ -248,7 +249,7 @@ def month(mysql_config: Config, tmp_path_factory) -> tuple[Seeded, Path]:
         db.run_committed(db.connect(mysql_config), lambda cursor: cursor.execute(ROW_INSERT, params))
     seeded.raw["end_to_end"] = [(SINCE, s) for s in latencies]
     folder = tmp_path_factory.mktemp("report")
-    Report(mysql_config, folder, until=UNTIL).write()
+    Report(NativeDeployment(mysql_config), folder, until=UNTIL).write()
     return seeded, folder
 
 
