@@ -17,7 +17,7 @@ from kafka import KafkaProducer
 
 from cryptostream.ops.stack.provisioning import TABLES
 from tests.helpers.harness import PROJECT_DIR, query, wait_until_processed
-from tests.helpers.stack import FAST_STACK, ContainerStack, NativeStack, docker_unavailable, running
+from tests.helpers.stack import BOTH_STACKS, FAST_STACK, NativeStack, started
 
 pytestmark = pytest.mark.e2e
 ROW_COLUMNS = ("symbol, start_time, end_time, average_price, min_price, max_price, open_price, close_price, "
@@ -26,12 +26,9 @@ ROW_COLUMNS = ("symbol, start_time, end_time, average_price, min_price, max_pric
 SETTINGS = {**FAST_STACK, "checks_freshness": "15s", "checks_lag_warn": "150"}
 
 
-@pytest.fixture(scope="module", params=["native", pytest.param("docker", marks=pytest.mark.container)])
+@pytest.fixture(scope="module", params=BOTH_STACKS)
 def stack(request, tmp_path_factory):
-    if request.param == "docker" and (reason := docker_unavailable()):
-        pytest.skip(f"container stack skipped: {reason}")
-    kind = NativeStack if request.param == "native" else ContainerStack
-    yield from running(kind(tmp_path_factory.mktemp(f"runbook-{request.param}"), **SETTINGS))
+    yield from started(request.param, tmp_path_factory.mktemp(f"runbook-{request.param}"), **SETTINGS)
 
 
 def check(stack: NativeStack, command: str = "daily-check") -> tuple[int, dict[tuple[str, str], str]]:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import mysql.connector
+import pytest
 
 from cryptostream.core import db
 from cryptostream.bench.stack import OwnStack
@@ -45,6 +46,18 @@ def running(stack: "NativeStack"):
         yield stack
     finally:
         stack.stop()
+
+
+# The params of a module fixture that runs its tests on both stacks; the container one is
+# marked `container` and skipped where no Docker engine answers.
+BOTH_STACKS = ["native", pytest.param("docker", marks=pytest.mark.container)]
+
+
+def started(kind: str, home: Path, **settings: str):
+    """For a fixture over BOTH_STACKS: the stack of that kind, started, handed out, stopped."""
+    if kind == "docker" and (reason := docker_unavailable()):
+        pytest.skip(f"container stack skipped: {reason}")
+    yield from running((NativeStack if kind == "native" else ContainerStack)(home, **settings))
 
 
 class NativeStack(OwnStack):
