@@ -122,7 +122,7 @@ class Deployment(ABC):
         can_admin is False); the text rows they return, tab-separated fields."""
         command = [*self.mysql_tool("client", admin=self.can_admin), "--batch", "--skip-column-names",
                    "-e", ";\n".join(statements)]
-        result = subprocess.run(command, capture_output=True, text=True, env=self.environment())
+        result = subprocess.run(command, capture_output=True, text=True, env=self.environment(), stdin=subprocess.DEVNULL)
         if result.returncode != 0:
             raise CommandError(f"MySQL on the {self.name} stack refused: {one_line(result.stderr) or 'no message'}")
         return [line.split("\t") for line in result.stdout.splitlines()]

@@ -86,9 +86,10 @@ class ContainerDeployment(Deployment):
                                   f"bin/up --docker starts the stack (docker ps -a shows what there is)")
         return container
 
-    def exec_command(self, service: str, *command: str, interactive: bool = False) -> list[str]:
-        """docker exec in the service's running container; -i (and -t on a terminal) when interactive."""
-        flags = ["-i", *(["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else [])] if interactive else []
+    def exec_command(self, service: str, *command: str, stdin: bool = False, terminal: bool = False) -> list[str]:
+        """docker exec in the service's running container: -i passes our stdin on, -t gives it a
+        terminal (for people only: a terminal would mangle a dump piped through it)."""
+        flags = [*(["-i"] if stdin or terminal else []), *(["-t"] if terminal else [])]
         return ["docker", "exec", *flags, self.running(service), *command]
 
     def exec(self, service: str, *command: str) -> subprocess.CompletedProcess:
@@ -187,7 +188,8 @@ class ContainerDeployment(Deployment):
         return result.stdout.strip() or None
 
     def supervisorctl_command(self, args: list[str]) -> list[str]:
-        return self.exec_command(programs.APP, "supervisorctl", *args, interactive=True)
+        return self.exec_command(programs.APP, "supervisorctl", *args,
+                                 terminal=sys.stdin.isatty() and sys.stdout.isatty())
 
     def control_command(self, action: str, program: str) -> list[str]:
         """Pipeline programs through the app's supervisord; the other services are containers."""
@@ -229,7 +231,7 @@ class ContainerDeployment(Deployment):
 
     def mysql_tool(self, tool: str, admin: bool) -> list[str]:
         login = MYSQL_LOGIN[admin].format(*TOOLS[tool], port=self.config.mysql.port, user=self.config.mysql.user)
-        return self.exec_command(programs.MYSQL, "sh", "-c", login, tool, interactive=True)
+        return self.exec_command(programs.MYSQL, "sh", "-c", login, tool, stdin=tool == "client")
 
     @property
     def can_admin(self) -> bool:
