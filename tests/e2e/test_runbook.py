@@ -122,7 +122,7 @@ def test_corrupted_rows_fail_the_mysql_check(stack) -> None:
 def test_wrong_figures_fail_the_account_check(stack) -> None:
     """A closed window whose count and sum no longer match Kafka looks sane row by row; only
     the account against Kafka (bin/reconcile) catches it."""
-    oldest = "ORDER BY start_time LIMIT 1"
+    oldest = "ORDER BY start_time, symbol LIMIT 1"  # one row: every symbol has a window at the oldest start
     admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count + 1, price_sum = price_sum + "
                      f"average_price {oldest}")
     try:

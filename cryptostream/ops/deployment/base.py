@@ -119,10 +119,12 @@ class Deployment(ABC):
 
     def admin_sql(self, *statements: str) -> list[list[str]]:
         """Run statements with the MySQL client as the administrator (or the app user where
-        can_admin is False); the text rows they return, tab-separated fields."""
+        can_admin is False); the text rows they return, tab-separated fields. Bytes that are not
+        UTF-8 (a rejected message's raw value) stay as surrogate escapes, so rows compare exactly."""
         command = [*self.mysql_tool("client", admin=self.can_admin), "--batch", "--skip-column-names",
                    "-e", ";\n".join(statements)]
-        result = subprocess.run(command, capture_output=True, text=True, env=self.environment(), stdin=subprocess.DEVNULL)
+        result = subprocess.run(command, capture_output=True, text=True, errors="surrogateescape",
+                                env=self.environment(), stdin=subprocess.DEVNULL)
         if result.returncode != 0:
             raise CommandError(f"MySQL on the {self.name} stack refused: {one_line(result.stderr) or 'no message'}")
         return [line.split("\t") for line in result.stdout.splitlines()]
