@@ -123,8 +123,9 @@ def test_wrong_figures_fail_the_account_check(stack) -> None:
     """A closed window whose count and sum no longer match Kafka looks sane row by row; only
     the account against Kafka (bin/reconcile) catches it."""
     oldest = "ORDER BY start_time, symbol LIMIT 1"  # one row: every symbol has a window at the oldest start
-    admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count + 1, price_sum = price_sum + "
-                     f"average_price {oldest}")
+    # whole numbers, so that taking them off again restores the row exactly (price_sum keeps 8
+    # decimals: adding and taking off average_price could round it by 1e-8)
+    admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count + 1, price_sum = price_sum + 1 {oldest}")
     try:
         code, statuses = check(stack)
         assert code == 2
@@ -132,8 +133,7 @@ def test_wrong_figures_fail_the_account_check(stack) -> None:
         assert statuses[("mysql", "corrupted")] == statuses[("mysql", "duplicates")] == "OK"
         assert "sample_count" in stack.run("reconcile").stdout
     finally:
-        admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count - 1, price_sum = price_sum - "
-                         f"average_price {oldest}")
+        admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count - 1, price_sum = price_sum - 1 {oldest}")
     assert check(stack)[1][("mysql", "account")] == "OK"
 
 
