@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from typing import Iterable
 
 from cryptostream.ops import cli, programs
-from cryptostream.ops.deployment.base import UNEXPECTED_EXIT, Deployment, ProgramState, Usage
+from cryptostream.ops.deployment.base import CONTROL_ACTIONS, UNEXPECTED_EXIT, Deployment, ProgramState, Usage
 from cryptostream.ops.deployment.processes import host_pid, process_tree_usage
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -22,6 +22,7 @@ SERVICE_LABEL = "com.docker.compose.service"
 KAFKA_DATA = "/var/lib/kafka/data"  # KAFKA_LOG_DIRS in docker/compose.yml
 APP_HOME = PurePosixPath("/var/lib/cryptostream")  # CRYPTOSTREAM_HOME in docker/app/Dockerfile
 SERVICES = (*programs.INFRA, programs.APP, programs.EXCHANGE_SIM)
+CONTAINER_PROGRAMS = (*programs.INFRA, programs.EXCHANGE_SIM)  # supervisord programs natively, containers here
 # docker's container states in supervisord's words, so both stacks read alike
 STATES = {"running": "RUNNING", "restarting": "BACKOFF", "paused": "STOPPED", "exited": "STOPPED",
           "created": "STOPPED", "dead": "FATAL", "removing": "STOPPING"}
@@ -188,6 +189,13 @@ class ContainerDeployment(Deployment):
         return result.stdout.strip() or None
 
     def supervisorctl_command(self, args: list[str]) -> list[str]:
+        """The app's supervisorctl; `status`, `start`, `stop` or `restart` of kafka, mysql or
+        exchange-sim (supervisord programs natively, containers here) act on that container."""
+        if len(args) == 2 and args[1] in CONTAINER_PROGRAMS and args[0] in (*CONTROL_ACTIONS, "status"):
+            if args[0] != "status":
+                return self.control_command(args[0], args[1])
+            return ["docker", "ps", "-a", "--filter", f"id={self.existing(args[1])}",
+                    "--format", f"{args[1]}\tcontainer {{{{.Status}}}}"]
         return self.exec_command(programs.APP, "supervisorctl", *args,
                                  terminal=sys.stdin.isatty() and sys.stdout.isatty())
 
@@ -195,11 +203,15 @@ class ContainerDeployment(Deployment):
         """Pipeline programs through the app's supervisord; the other services are containers."""
         if program in programs.PIPELINE:
             return self.exec_command(programs.APP, "supervisorctl", action, program)
-        container = self.container(program)
+        return ["docker", action, self.existing(program)]
+
+    def existing(self, service: str) -> str:
+        """The id of the service's container, running or not; Unavailable when there is none."""
+        container = self.container(service)
         if container is None:
-            raise cli.Unavailable(f"compose project {self.project} has no {program} container; "
+            raise cli.Unavailable(f"compose project {self.project} has no {service} container; "
                                   f"bin/up --docker creates it")
-        return ["docker", action, container]
+        return container
 
     def runs(self, program: str) -> bool:
         return True  # compose runs Kafka and MySQL beside the app

@@ -131,3 +131,12 @@ def test_supervisorctl_status_lines(line, expected) -> None:
 def test_other_supervisorctl_output_is_no_program() -> None:
     assert parse_status_line("unix:///run/cryptostream/supervisor.sock no such file") is None
     assert parse_status_line("") is None
+
+
+def test_supervisorctl_of_a_service_acts_on_its_container(deployment) -> None:
+    """bin/supervisorctl status kafka (the playbook's) answers from the container on this stack."""
+    status = deployment.supervisorctl_command(["status", "kafka"])
+    assert status[:4] == ["docker", "ps", "-a", "--filter"]
+    assert status[4] == f"id={IDS['kafka']}"
+    assert deployment.supervisorctl_command(["restart", "mysql"]) == ["docker", "restart", IDS["mysql"]]
+    assert deployment.supervisorctl_command(["status"])[-2:] == ["supervisorctl", "status"]
