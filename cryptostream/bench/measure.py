@@ -14,7 +14,7 @@ from cryptostream.core import db, events
 from cryptostream.core.config import Config
 from cryptostream.ops.health.percentile import percentile
 from cryptostream.ops.health.probes.log_events import time_of
-from cryptostream.ops.health.probes.processes import process_tree_usage
+from cryptostream.ops.deployment.processes import process_tree_usage
 
 
 def percentiles(values: list[float], points: tuple[float, ...] = (0.5, 0.95, 0.99)) -> dict[str, float | None]:

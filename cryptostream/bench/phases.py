@@ -28,6 +28,7 @@ from cryptostream.bench.stack import OwnStack
 from cryptostream.core.config import Config
 from cryptostream.ops import programs
 from cryptostream.ops.stack import provisioning
+from cryptostream.ops.deployment import NativeDeployment
 from cryptostream.ops.health.probes.log_events import events_named
 from cryptostream.ops.reconcile import reconcile, wait_processed
 from cryptostream.core.ports import free_port
@@ -138,7 +139,7 @@ def _sim_requests(config: Config) -> list[dict]:
 
 
 def _polls(config: Config) -> list[dict]:
-    return events_named(config, programs.PRODUCER, {events.POLL}, 24)
+    return events_named(NativeDeployment(config), programs.PRODUCER, {events.POLL}, 24)
 
 
 def publish_path(stack: OwnStack, messages: int, say: Say) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from cryptostream.core import config as config_module
 from cryptostream.bench import load
 from cryptostream.core.config import Config
-from cryptostream.ops.health.probes.processes import process_tree_usage
-from cryptostream.ops.health.probes.supervisord import program_states
+from cryptostream.ops.deployment import NativeDeployment
+from cryptostream.ops.deployment.processes import process_tree_usage
 from cryptostream.ops.reconcile import processed_offsets, reconcile, wait_processed
 from cryptostream.ops import cli
 from cryptostream.pipeline import topic
@@ -33,7 +33,7 @@ def sample(config: Config, started: float) -> dict:
     ends = topic.end_offsets(config)
     done = processed_offsets(config)
     memory = {name: process_tree_usage(info["pid"])[0] // 2**20
-              for name, info in program_states(config).items() if info["pid"]}
+              for name, info in NativeDeployment(config).program_states().items() if info["pid"]}
     return {"seconds": round(time.monotonic() - started), "rss_mib": memory,
             "lag": sum(max(0, end - done.get(p, 0)) for p, end in ends.items())}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptostream.core import shipped_files
 from cryptostream.core.config import Config, load
 from cryptostream.ops import programs
-from cryptostream.ops.health.probes.supervisord import program_states
+from cryptostream.ops.deployment import NativeDeployment
 from cryptostream.core.ports import free_port
 
 PORT_SETTINGS = ("KAFKA_CONTROLLER_PORT", "MYSQL_PORT", "SIMULATOR_PORT", "SIMULATOR_MIRROR_PORT", "SIMULATOR_WS_PORT",
@@ -88,7 +88,7 @@ class OwnStack:
 
     def pids(self) -> dict[str, int]:
         """supervisord's programs by bare name, with their pids (0 when not running)."""
-        return {name: info["pid"] for name, info in program_states(self.config).items()}
+        return {name: info["pid"] for name, info in NativeDeployment(self.config).program_states().items()}
 
     def processor(self, log: Path, **overrides: str) -> subprocess.Popen:
         """A processor of its own (not supervisord's), reading what `overrides` say."""

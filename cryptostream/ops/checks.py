@@ -15,6 +15,7 @@ from enum import IntEnum
 from typing import Any, Callable, Iterable
 
 from cryptostream.ops.cli import describe, unreachable
+from cryptostream.ops.deployment import add_flags
 
 
 class Status(IntEnum):
@@ -103,7 +104,8 @@ def report(results: list[Result], as_json: bool) -> int:
 
 
 def check_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """The arguments every check command takes: --json for machine-readable output."""
+    """The arguments every check command takes: --json for machine-readable output, --docker or
+    --native for the stack (default: the one running)."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    return parser
+    return add_flags(parser)

@@ -1,34 +1,28 @@
-"""Thin operator commands: bin/supervisorctl, bin/mysql, bin/kafka-topics, bin/logs."""
+"""Thin operator commands: bin/supervisorctl, bin/mysql, bin/kafka-topics, bin/logs. Each takes
+--docker or --native (default: the stack running here); Kafka and MySQL answer on the same
+127.0.0.1 ports in both, so bin/mysql and bin/kafka-topics work alike on either."""
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import subprocess
 import sys
-from pathlib import Path
 
 from cryptostream.core import config as config_module
 from cryptostream.core import db
-from cryptostream.ops import programs, supervisor
-from cryptostream.ops.stack import containers
+from cryptostream.ops import deployment as deployments, programs
 from cryptostream.services.java import kafka_command
 from cryptostream.services.mysql_server import find
 from cryptostream.ops import cli
 
-PROGRAMS = (*programs.SUPERVISED, programs.SUPERVISORD)  # the logs bin/logs follows
-
 
 @cli.command()
 def supervisorctl(argv: list[str] | None = None) -> int:
-    """supervisorctl on this project's socket; `restart producer` works without group prefixes."""
-    config = config_module.load()
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["--docker"]:
-        return containers.ctl(config, args[1:])
-    if not set(args) & {"help", "version", "-h", "--help"}:  # the rest needs the daemon
-        cli.require_supervisord(config)
-    command = supervisor.ctl_command(config, args)
-    return subprocess.run(command, env=supervisor.environment(config)).returncode
+    """supervisorctl on the stack's supervisord (natively, or the app container's); `restart
+    producer` works without group prefixes."""
+    wanted, args = deployments.split_flags(list(sys.argv[1:] if argv is None else argv))
+    deployment = deployments.choose(config_module.load(), wanted)
+    return subprocess.run(deployment.supervisorctl_command(args), env=deployment.environment()).returncode
 
 
 @cli.command()
@@ -36,7 +30,7 @@ def mysql(argv: list[str] | None = None) -> int:
     """The MySQL client as the application user on the configured database."""
     config = config_module.load()
     client = find("mariadb", "mysql")
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = deployments.split_flags(list(sys.argv[1:] if argv is None else argv))[1]  # same port on both
     cli.require_mysql(config)
     command = [client, f"--defaults-extra-file={db.client_options_file(config)}", *args, config.mysql.database]
     return subprocess.run(command).returncode
@@ -46,7 +40,7 @@ def mysql(argv: list[str] | None = None) -> int:
 def kafka_topics(argv: list[str] | None = None) -> int:
     """Kafka's own TopicCommand (kafka-topics.sh) from the resolved jars."""
     config = config_module.load()
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = deployments.split_flags(list(sys.argv[1:] if argv is None else argv))[1]  # same port on both
     command = kafka_command(config, "org.apache.kafka.tools.TopicCommand", args, "kafka-topics",
                             log_level="warn", log_to_stderr=True)
     return subprocess.run(command).returncode
@@ -54,32 +48,33 @@ def kafka_topics(argv: list[str] | None = None) -> int:
 
 @cli.command()
 def logs(argv: list[str] | None = None) -> int:
-    """Follow a program's JSON log: pretty on a terminal, raw JSON lines when piped."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Follow logs: natively a program's log file; in containers a container's output (app,
+    kafka, mysql, exchange-sim; producer or processor: the app's lines of that program).
+    Pretty on a terminal, raw JSON lines when piped."""
+    wanted, args = deployments.split_flags(list(sys.argv[1:] if argv is None else argv))
     follow = "--no-follow" not in args
-    names = [a for a in args if not a.startswith("-")]
-    config = config_module.load()
-    if "--docker" in args:  # container services: kafka, mysql, app, exchange-sim
-        return containers.logs(config, names, follow)
-    names = names or list(programs.PIPELINE)
-    unknown = [n for n in names if n not in PROGRAMS]
+    deployment = deployments.choose(config_module.load(), wanted)
+    names = [a for a in args if not a.startswith("-")] or list(programs.PIPELINE)
+    unknown = [n for n in names if n not in deployment.log_names()]
     if unknown:
-        print(f"error: unknown program {unknown[0]}; one of {', '.join(PROGRAMS)}", file=sys.stderr)
+        print(f"error: unknown log {unknown[0]} on the {deployment.name} stack; one of "
+              f"{', '.join(deployment.log_names())}", file=sys.stderr)
         return 2
-    files = [str(config.var_dir / "log" / f"{name}.log") for name in names]
-    if not any(Path(f).exists() for f in files):
-        raise cli.CommandError(f"no log yet: {', '.join(files)}; is the stack up? bin/status (bin/up starts it)")
-    tail = subprocess.Popen([shutil.which("tail") or "tail", "-n", "50", *(["-F"] if follow else []), *files],
-                            stdout=subprocess.PIPE, text=True)
+    read, write = os.pipe()  # every source writes into one pipe: their lines interleave as written
+    sources = [subprocess.Popen(command, stdout=write, stderr=write) for command in deployment.log_sources(names, follow)]
+    os.close(write)
     pretty = sys.stdout.isatty()
     try:
-        for line in tail.stdout:
-            sys.stdout.write(_pretty(line) if pretty else line)
-            sys.stdout.flush()
+        with os.fdopen(read, errors="replace") as lines:
+            for line in lines:
+                if deployment.shows(names, line):
+                    sys.stdout.write(_pretty(line) if pretty else line)
+                    sys.stdout.flush()
     except KeyboardInterrupt:
         pass
     finally:
-        tail.terminate()
+        for source in sources:
+            source.terminate()
     return 0
 
 

@@ -22,7 +22,7 @@ from kafka import KafkaAdminClient
 from cryptostream.ops.reconcile import read_messages, reconcile
 from cryptostream.pipeline.processor.windows import utc
 from tests.helpers.harness import query, send, wait_until_processed
-from tests.helpers.stack import FAST_STACK, ContainerStack, NativeStack, docker_unavailable, running
+from tests.helpers.stack import BOTH_STACKS, FAST_STACK, started
 
 pytestmark = pytest.mark.e2e
 
@@ -30,12 +30,9 @@ pytestmark = pytest.mark.e2e
 SETTINGS = FAST_STACK
 
 
-@pytest.fixture(scope="module", params=["native", pytest.param("docker", marks=pytest.mark.container)])
+@pytest.fixture(scope="module", params=BOTH_STACKS)
 def stack(request, tmp_path_factory):
-    if request.param == "docker" and (reason := docker_unavailable()):
-        pytest.skip(f"container stack skipped: {reason}")
-    kind = NativeStack if request.param == "native" else ContainerStack
-    yield from running(kind(tmp_path_factory.mktemp(f"stack-{request.param}"), **SETTINGS))
+    yield from started(request.param, tmp_path_factory.mktemp(f"stack-{request.param}"), **SETTINGS)
 
 
 def assert_mysql_matches_kafka(stack) -> int:

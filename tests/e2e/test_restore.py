@@ -44,7 +44,7 @@ def admin_rows(stack: NativeStack, sql: str) -> list[tuple]:
 
 
 def counts(stack: NativeStack, database: str) -> dict[str, int]:
-    return restore.row_counts(stack.config, database)
+    return restore.row_counts(stack.deployment, database)
 
 
 def leftovers(stack: NativeStack) -> list[str]:

@@ -1,5 +1,9 @@
-"""The runbook commands against the real native stack: each check in the healthy state and in
-the broken state it exists to catch; backup -> restore round trip."""
+"""The runbook commands against the real stacks, native and containers, with one test body per
+command: each check in the healthy state and in the broken state it exists to catch (Kafka
+stopped, the processor stopped under its supervisord, MySQL stopped, the exchange
+rate-limiting); the same exit codes and --json shape on both; backup -> restore round trip.
+The commands find the stack themselves (auto-detection); the tests break it through the
+Deployment (cryptostream/ops/deployment), as an operator's tools would."""
 from __future__ import annotations
 
 import json
@@ -11,10 +15,9 @@ import pytest
 import requests
 from kafka import KafkaProducer
 
-from cryptostream.core import db
 from cryptostream.ops.stack.provisioning import TABLES
 from tests.helpers.harness import PROJECT_DIR, query, wait_until_processed
-from tests.helpers.stack import FAST_STACK, NativeStack, running
+from tests.helpers.stack import BOTH_STACKS, FAST_STACK, NativeStack, started
 
 pytestmark = pytest.mark.e2e
 ROW_COLUMNS = ("symbol, start_time, end_time, average_price, min_price, max_price, open_price, close_price, "
@@ -23,9 +26,9 @@ ROW_COLUMNS = ("symbol, start_time, end_time, average_price, min_price, max_pric
 SETTINGS = {**FAST_STACK, "checks_freshness": "15s", "checks_lag_warn": "150"}
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    yield from running(NativeStack(tmp_path_factory.mktemp("runbook"), **SETTINGS))
+@pytest.fixture(scope="module", params=BOTH_STACKS)
+def stack(request, tmp_path_factory):
+    yield from started(request.param, tmp_path_factory.mktemp(f"runbook-{request.param}"), **SETTINGS)
 
 
 def check(stack: NativeStack, command: str = "daily-check") -> tuple[int, dict[tuple[str, str], str]]:
@@ -38,17 +41,16 @@ def check(stack: NativeStack, command: str = "daily-check") -> tuple[int, dict[t
 
 
 def admin_sql(stack: NativeStack, *statements: str) -> int:
-    """Run statements as the administrator; returns the last inserted id."""
-    connection = db.connect(stack.config, admin=True)
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-            inserted = cursor.lastrowid
-        connection.commit()
-        return inserted
-    finally:
-        connection.close()
+    """Run statements on the live database as the stack's administrator; the last inserted id."""
+    rows = stack.deployment.admin_sql(f"USE `{stack.config.mysql.database}`", *statements, "SELECT LAST_INSERT_ID()")
+    return int(rows[-1][0])
+
+
+def control(stack: NativeStack, action: str, program: str) -> None:
+    """Stop or start a program or service as the runbook would: supervisord natively, inside the
+    app container for producer and processor, the kafka or mysql container itself."""
+    result = stack.deployment.control(action, program)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_healthy_stack_passes_every_check(stack) -> None:
@@ -120,9 +122,10 @@ def test_corrupted_rows_fail_the_mysql_check(stack) -> None:
 def test_wrong_figures_fail_the_account_check(stack) -> None:
     """A closed window whose count and sum no longer match Kafka looks sane row by row; only
     the account against Kafka (bin/reconcile) catches it."""
-    oldest = "ORDER BY start_time LIMIT 1"
-    admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count + 1, price_sum = price_sum + "
-                     f"average_price {oldest}")
+    oldest = "ORDER BY start_time, symbol LIMIT 1"  # one row: every symbol has a window at the oldest start
+    # whole numbers, so that taking them off again restores the row exactly (price_sum keeps 8
+    # decimals: adding and taking off average_price could round it by 1e-8)
+    admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count + 1, price_sum = price_sum + 1 {oldest}")
     try:
         code, statuses = check(stack)
         assert code == 2
@@ -130,8 +133,7 @@ def test_wrong_figures_fail_the_account_check(stack) -> None:
         assert statuses[("mysql", "corrupted")] == statuses[("mysql", "duplicates")] == "OK"
         assert "sample_count" in stack.run("reconcile").stdout
     finally:
-        admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count - 1, price_sum = price_sum - "
-                         f"average_price {oldest}")
+        admin_sql(stack, f"UPDATE moving_averages SET sample_count = sample_count - 1, price_sum = price_sum - 1 {oldest}")
     assert check(stack)[1][("mysql", "account")] == "OK"
 
 
@@ -165,7 +167,7 @@ def test_stopped_processor_shows_as_lag_and_restart_heals_it(stack) -> None:
 
 def test_stopped_kafka_fails_naming_kafka(stack) -> None:
     """Kafka down: daily-check exits 2 and names Kafka; bin/restart kafka waits until it serves again."""
-    assert "stopped" in stack.ctl("stop", "kafka")
+    control(stack, "stop", "kafka")
     code, statuses = check(stack)
     assert code == 2
     assert statuses[("kafka", "topic")] == "FAIL"
@@ -177,7 +179,7 @@ def test_stopped_kafka_fails_naming_kafka(stack) -> None:
 
 def test_stopped_mysql_fails_naming_mysql(stack) -> None:
     """MySQL down: the MySQL checks fail; after bin/restart mysql rows are written again."""
-    assert "stopped" in stack.ctl("stop", "mysql")
+    control(stack, "stop", "mysql")
     code, statuses = check(stack)
     assert code == 2
     assert statuses[("mysql", "new rows")] == "FAIL"
@@ -203,19 +205,16 @@ def test_backup_restore_round_trip_equals_the_source(stack) -> None:
     path = made.stdout.splitlines()[0]
     restored = stack.run("restore", path, "--database", "round_trip")
     assert restored.returncode == 0, restored.stderr
-    connection = db.connect(stack.config, admin=True, database=False)
-    try:
-        with connection.cursor() as cursor:
-            for table in TABLES:
-                copies = []
-                for database in ("crypto_streaming", "round_trip"):
-                    cursor.execute(f"SELECT * FROM `{database}`.`{table}` ORDER BY 1, 2, 3, 4")
-                    copies.append(cursor.fetchall())
-                assert copies[0] == copies[1], table
-                assert table != "moving_averages" or copies[0]
-    finally:
-        connection.close()
+    for table in TABLES:
+        copies = [table_rows(stack, database, table) for database in ("crypto_streaming", "round_trip")]
+        assert copies[0] == copies[1], table
+        assert table != "moving_averages" or copies[0]
     assert "started" in stack.ctl("start", "producer")
+
+
+def table_rows(stack: NativeStack, database: str, table: str) -> list[list[str]]:
+    """Every row of a table as the MySQL client prints it, as the stack's administrator."""
+    return stack.deployment.admin_sql(f"SELECT * FROM `{database}`.`{table}` ORDER BY 1, 2, 3, 4")
 
 
 def processed_by_stats(stack: NativeStack) -> tuple[int, int]:

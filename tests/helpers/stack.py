@@ -17,9 +17,13 @@ import time
 from pathlib import Path
 
 import mysql.connector
+import pytest
 
 from cryptostream.core import db
 from cryptostream.bench.stack import OwnStack
+from cryptostream.ops import programs
+from cryptostream.ops.deployment import ContainerDeployment, Deployment, NativeDeployment
+from cryptostream.ops.deployment.container import PROJECT_LABEL, SERVICE_LABEL
 
 # The one set of fast settings every stack-starting test uses: 5-second windows, a 2-second
 # watermark, the REST poller every 200 ms (read only by the REST source). Each module extends it.
@@ -44,11 +48,28 @@ def running(stack: "NativeStack"):
         stack.stop()
 
 
+# The params of a module fixture that runs its tests on both stacks; the container one is
+# marked `container` and skipped where no Docker engine answers.
+BOTH_STACKS = ["native", pytest.param("docker", marks=pytest.mark.container)]
+
+
+def started(kind: str, home: Path, **settings: str):
+    """For a fixture over BOTH_STACKS: the stack of that kind, started, handed out, stopped."""
+    if kind == "docker" and (reason := docker_unavailable()):
+        pytest.skip(f"container stack skipped: {reason}")
+    yield from running((NativeStack if kind == "native" else ContainerStack)(home, **settings))
+
+
 class NativeStack(OwnStack):
     """The benchmark's own-stack harness, with what the tests add: start/stop for fixtures
     and what a local attacker would try."""
     kind = "native"
     programs = ("infra:kafka", "infra:mysql", "pipeline:producer", "pipeline:processor")
+
+    @property
+    def deployment(self) -> Deployment:
+        """The stack as the runbook commands see it (cryptostream/ops/deployment)."""
+        return NativeDeployment(self.config)
 
     def start(self) -> None:
         self.up()
@@ -156,6 +177,14 @@ class ContainerStack(NativeStack):
     def __init__(self, home: Path, **settings: str) -> None:
         super().__init__(home, **settings)
         self.containers: dict[str, object] = {}
+        # a compose project of its own: its containers carry compose's labels, so the runbook
+        # commands (CRYPTOSTREAM_COMPOSE_PROJECT) find them as they find a `docker compose` stack
+        self.project = f"cstest{os.getpid()}{''.join(c for c in home.name if c.isalnum())}".lower()
+        self.env["CRYPTOSTREAM_COMPOSE_PROJECT"] = self.project
+
+    @property
+    def deployment(self) -> Deployment:
+        return ContainerDeployment(self.config, self.project)
 
     def start(self) -> None:
         from cryptostream.ops.stack import containers, images
@@ -166,9 +195,10 @@ class ContainerStack(NativeStack):
         services = _resolved_services(containers.compose_command("config"), env)
         try:
             for name in self.order:
-                self.containers[name] = _start_service(name, services[name])
+                self.containers[name] = _start_service(name, services[name], self.project)
                 _wait_healthy(self.containers[name], services[name].get("healthcheck"))
-            self._wait_for_rows()
+            if programs.APP in self.order:  # a stack of some services only (e.g. MySQL) has no rows to wait for
+                self._wait_for_rows()
         except BaseException:
             self.stop()
             raise
@@ -249,11 +279,12 @@ def _secret_names(service: dict) -> list[str]:
     return [s if isinstance(s, str) else s["source"] for s in service.get("secrets", [])]
 
 
-def _start_service(name: str, spec: dict):
-    """A testcontainers container for one compose service: host network, its environment,
-    command, bind mounts and secrets; named volumes become container-local storage."""
+def _start_service(name: str, spec: dict, project: str):
+    """A testcontainers container for one compose service: host network, compose's labels, its
+    environment, command, bind mounts and secrets; named volumes become container-local storage."""
     from testcontainers.core.container import DockerContainer
-    container = DockerContainer(spec["image"]).with_kwargs(network_mode="host")
+    container = DockerContainer(spec["image"]).with_kwargs(network_mode="host",
+                                                           labels={PROJECT_LABEL: project, SERVICE_LABEL: name})
     container.with_envs(**{k: str(v) for k, v in (spec.get("environment") or {}).items()})
     if spec.get("command"):
         container.with_command(spec["command"])

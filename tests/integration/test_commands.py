@@ -51,7 +51,8 @@ def stopped_env(tmp_path_factory) -> dict[str, str]:
     """A home where nothing runs, on free ports: the stack is not running."""
     home = tmp_path_factory.mktemp("nothing-running")
     ports = {k: v for k, v in environment(home).items() if k.startswith("CRYPTOSTREAM_")}
-    return clean_env(home, **ports)
+    # a compose project of its own: no container stack of it runs either
+    return clean_env(home, **ports, CRYPTOSTREAM_COMPOSE_PROJECT=f"nothing{os.getpid()}")
 
 
 @pytest.mark.parametrize("command,args,code", [*((c, [], 3) for c in CHECKS), *((c, a, 2) for c, a in OTHERS.items())])
@@ -78,10 +79,21 @@ def test_usage_error_of_a_check_is_unknown(command, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("command", CHECKS)
-def test_checks_with_nothing_running_fail_naming_each_endpoint(command, stopped_env) -> None:
-    """Stack down: a finding (exit 2), every unreachable part named with host:port or socket and
-    what to do, one line per row, no traceback; a program that is not running is not UNKNOWN."""
+def test_checks_with_no_stack_running_cannot_check(command, stopped_env) -> None:
+    """No stack runs and none is named: which one to check is unknown, so one line naming where
+    it looked for each (the native socket, the compose project) and exit 3."""
     result = run(command, "--json", env=stopped_env)
+    line = error_line(result)
+    assert result.returncode == 3, (result.returncode, line)
+    assert "no stack is running" in line, line
+    assert "supervisor.sock" in line and stopped_env["CRYPTOSTREAM_COMPOSE_PROJECT"] in line, line
+
+
+@pytest.mark.parametrize("command", CHECKS)
+def test_checks_of_a_stopped_native_stack_fail_naming_each_endpoint(command, stopped_env) -> None:
+    """--native, stack down: a finding (exit 2), every unreachable part named with host:port or socket and
+    what to do, one line per row, no traceback; a program that is not running is not UNKNOWN."""
+    result = run(command, "--json", "--native", env=stopped_env)
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     assert result.returncode == 2, (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
     report = json.loads(result.stdout)
@@ -95,9 +107,11 @@ def test_checks_with_nothing_running_fail_naming_each_endpoint(command, stopped_
 
 
 @pytest.mark.parametrize("command,args,names", [
-    ("reconcile", [], "mysql"), ("mysql", ["-e", "SELECT 1"], "mysql"), ("backup", [], "socket"),
-    ("supervisorctl", ["status"], "supervisor.sock"), ("logs", ["--no-follow"], "producer.log"),
-    ("restart", ["processor"], "supervisor.sock"),
+    ("reconcile", [], "mysql"), ("mysql", ["-e", "SELECT 1"], "mysql"), ("backup", ["--native"], "socket"),
+    ("supervisorctl", ["--native", "status"], "supervisor.sock"), ("logs", ["--native", "--no-follow"], "producer.log"),
+    ("restart", ["processor", "--native"], "supervisor.sock"), ("supervisorctl", ["status"], "supervisor.sock"),
+    ("logs", ["--no-follow"], "bin/up --docker"), ("restart", ["processor"], "no stack is running"),
+    ("backup", ["--docker"], "compose project"), ("restart", ["kafka", "--docker"], "compose project"),
 ])
 def test_commands_with_nothing_running_say_where_in_one_line(command, args, names, stopped_env) -> None:
     result = run(command, *args, env=stopped_env)
@@ -110,7 +124,7 @@ def test_commands_with_nothing_running_say_where_in_one_line(command, args, name
 def test_restore_with_nothing_running_checks_the_file_then_names_the_socket(stopped_env, tmp_path) -> None:
     from tests.helpers.backups import make_backup
     dump = make_backup(tmp_path)
-    line = error_line(result := run("restore", str(dump), env=stopped_env))
+    line = error_line(result := run("restore", str(dump), "--native", env=stopped_env))
     assert result.returncode == 2, line
     assert "mysqld.sock" in line, line
     assert "bin/status" in line, line

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cryptostream.ops.deployment import NativeDeployment
 from cryptostream.core import db
 from cryptostream.core.config import Config
 from cryptostream.ops.health.monthly_report import Report
@@ -24,8 +25,10 @@ from cryptostream.pipeline.stats.names import (API_ERRORS, API_LATENCY, API_RATE
                                                LAG, MESSAGES_PROCESSED, MYSQL_WRITE, MYSQL_WRITE_FAILURES, PROCESSOR,
                                                PRODUCER, PUBLISH_FAILURES, PUBLISHED, WARM_UP_DURATION, rejected)
 from tests.helpers.harness import query
+from tests.helpers.stack import ContainerStack, docker_unavailable, running
 
 pytestmark = pytest.mark.integration  # a private MariaDB (tests/integration/conftest.py: mysql_config)
+# the monthly report also against the container stack's MySQL (marked container)
 
 NOW = datetime(2026, 6, 1, 12, 0)
 
@@ -236,8 +239,27 @@ ROW_INSERT = ("INSERT INTO moving_averages (symbol, start_time, end_time, averag
               "VALUES ('BTCUSDT', %s, %s, 1, 1, 1, 1, 1, 1, 1, %s, %s, %s, %s, %s)")
 
 
+@pytest.fixture(scope="module", params=["native", pytest.param("docker", marks=pytest.mark.container)])
+def deployment(request, tmp_path_factory):
+    """The MySQL the report reads: the private MariaDB of this tier, or the container stack's
+    mysql service (its own image, schema and narrowed grants), reached as the runbook reaches it."""
+    if request.param == "native":
+        yield NativeDeployment(request.getfixturevalue("mysql_config"))
+        return
+    if reason := docker_unavailable():
+        pytest.skip(f"container stack skipped: {reason}")
+    for stack in running(MySQLOnly(tmp_path_factory.mktemp("mysql-container"))):
+        yield stack.deployment
+
+
+class MySQLOnly(ContainerStack):
+    """The container stack's mysql service alone: all the monthly report's figures come from it."""
+    order = ("mysql",)
+
+
 @pytest.fixture(scope="module")
-def month(mysql_config: Config, tmp_path_factory) -> tuple[Seeded, Path]:
+def month(deployment, tmp_path_factory) -> tuple[Seeded, Path]:
+    mysql_config = deployment.config
     seeded = Seeded(mysql_config)
     seeded.seed()
     latencies = [0.5, 1.25, 0.75, 2.0, 0.25]  # rows of moving_averages updated inside the period
@@ -248,7 +270,7 @@ def month(mysql_config: Config, tmp_path_factory) -> tuple[Seeded, Path]:
         db.run_committed(db.connect(mysql_config), lambda cursor: cursor.execute(ROW_INSERT, params))
     seeded.raw["end_to_end"] = [(SINCE, s) for s in latencies]
     folder = tmp_path_factory.mktemp("report")
-    Report(mysql_config, folder, until=UNTIL).write()
+    Report(deployment, folder, until=UNTIL).write()
     return seeded, folder
 
 

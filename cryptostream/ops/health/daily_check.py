@@ -12,8 +12,8 @@ from __future__ import annotations
 
 
 from cryptostream.core import config as config_module
-from cryptostream.core.config import Config
-from cryptostream.ops import cli, programs
+from cryptostream.ops import cli, deployment, programs
+from cryptostream.ops.deployment import Deployment
 from cryptostream.ops.checks import check_parser, report, run_all
 from cryptostream.ops.health.facts import Facts, Row
 from cryptostream.ops.health.rows import kafka, mysql, producer, spark, supervised
@@ -22,8 +22,8 @@ from cryptostream.ops.health.rows import kafka, mysql, producer, spark, supervis
 class DailyCheck:
     """The rows of runbook section 3, in order, over one run's Facts."""
 
-    def __init__(self, config: Config) -> None:
-        self.facts = Facts(config)
+    def __init__(self, deployment: Deployment) -> None:
+        self.facts = Facts(deployment)
 
     def checks(self) -> list[Row]:
         return [*self.kafka_rows(), *self.spark_rows(), *self.producer_rows(), *self.mysql_rows()]
@@ -31,7 +31,7 @@ class DailyCheck:
     def kafka_rows(self) -> list[Row]:
         facts = self.facts
         rows = facts.rows("kafka", {"topic": kafka.kafka_topic})
-        if facts.config.kafka.private_broker:  # else supervisord does not run it here
+        if facts.deployment.runs(programs.KAFKA):  # else an external Kafka: nothing runs it here
             rows += [("kafka", "running", lambda: supervised.running(facts, "kafka", programs.KAFKA)),
                      ("kafka", "restarts", lambda: supervised.restarts(facts, "kafka", programs.KAFKA))]
         return rows
@@ -58,4 +58,4 @@ class DailyCheck:
 def main(argv: list[str] | None = None) -> int:
     parser = check_parser("daily-check", "Runbook section 3: daily health checks.")
     args = parser.parse_args(argv)
-    return report(run_all(DailyCheck(config_module.load()).checks()), args.json)
+    return report(run_all(DailyCheck(deployment.choose(config_module.load(), args.deployment)).checks()), args.json)

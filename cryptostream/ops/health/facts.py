@@ -1,11 +1,10 @@
-"""Facts: the configuration and limits of one check run, and the facts its rows share, read once."""
+"""Facts: the deployment, configuration and limits of one check run, and the facts its rows share, read once."""
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from cryptostream.core.config import Config
 from cryptostream.ops.checks import Result
-from cryptostream.ops.health.probes.supervisord import program_states
+from cryptostream.ops.deployment.base import Deployment
 from cryptostream.pipeline import topic
 
 
@@ -15,9 +14,10 @@ Row = tuple[str, str, Callable[[], Result | list[Result]]]  # (component, check,
 class Facts:
     """What the row checks of one bin/daily-check, bin/status or bin/check-alerts run read."""
 
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.limits = config.checks
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.config = deployment.config
+        self.limits = self.config.checks
         self._ends: dict[int, int] | None = None
         self._states: dict[str, dict[str, Any]] | None = None
 
@@ -28,9 +28,9 @@ class Facts:
         return self._ends
 
     def states(self) -> dict[str, dict[str, Any]]:
-        """supervisord's view of each program, by bare name."""
+        """supervisord's view of each program (and service container), by bare name."""
         if self._states is None:
-            self._states = program_states(self.config)
+            self._states = self.deployment.program_states()
         return self._states
 
     def rows(self, component: str, checks: dict[str, Callable[[Facts], Result | list[Result]]]) -> list[Row]:

@@ -15,21 +15,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cryptostream.core import config as config_module
-from cryptostream.core.config import Config
+from cryptostream.ops import deployment as deployments
+from cryptostream.ops.deployment import Deployment
 from cryptostream.ops.health.performance import Performance
 from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.health.probes.pipeline_stats import read_stats, utc_now
-from cryptostream.ops.health.probes.processes import process_tree_usage
-from cryptostream.ops.health.probes.supervisord import program_states
 from cryptostream.ops.health.report_plots import plot
 from cryptostream.ops import cli
 
 DAYS = 30
-
-
-def disk_usage(path: Path) -> int:
-    """Bytes on disk (allocated blocks: Kafka pre-allocates sparse index files)."""
-    return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
 def utc_minute(text: str) -> datetime:
@@ -43,8 +37,9 @@ def utc_minute(text: str) -> datetime:
 class Report:
     """The report of the `days` before `until` (naive UTC; default: up to the current minute)."""
 
-    def __init__(self, config: Config, folder: Path, until: datetime | None = None, days: int = DAYS) -> None:
-        self.config = config
+    def __init__(self, deployment: Deployment, folder: Path, until: datetime | None = None, days: int = DAYS) -> None:
+        self.deployment = deployment
+        self.config = deployment.config
         self.folder = folder
         self.until = until or utc_now().replace(second=0, microsecond=0) + timedelta(minutes=1)
         self.days = days
@@ -66,9 +61,7 @@ class Report:
     def capacity(self) -> None:
         per_day = mysql_query(self.config, "rows_per_day", (self.since, self.until))
         sizes = mysql_query(self.config, "table_sizes")
-        kafka_bytes = disk_usage(self.config.var_dir / "kafka" / "data")
-        kafka_disk = f"{kafka_bytes / 2**20:.1f} MiB" if self.config.kafka.private_broker else \
-            "not measured here (external Kafka)"
+        kafka_disk = self.kafka_disk()
         self.lines += ["## 5.3 Capacity", "", f"Kafka disk usage: {kafka_disk} "
                        f"(retention {self.config.kafka.retention / 3600:g} h)", "",
                        "| table | rows (estimate) | size |", "| --- | --- | --- |",
@@ -79,10 +72,13 @@ class Report:
             self.image("table-growth.png", "moving_averages growth", "rows per day",
                        {"rows": ([d for d, _ in per_day], [c for _, c in per_day])}, "bar")
         self.lines += ["| program | state | memory (RSS, with children) | CPU time |", "| --- | --- | --- | --- |"]
-        for name, info in sorted(program_states(self.config).items()):
-            rss, cpu = process_tree_usage(info["pid"]) if info["pid"] else (0, 0.0)
-            self.lines.append(f"| {name} | {info['statename']} | {rss / 2**20:.0f} MiB | {cpu:.1f} s |")
+        for name, state, rss, cpu in self.deployment.usage():
+            self.lines.append(f"| {name} | {state} | {rss / 2**20:.0f} MiB | {cpu:.1f} s |")
         self.lines.append("")
+
+    def kafka_disk(self) -> str:
+        used = self.deployment.kafka_disk_bytes()
+        return "not measured here (external Kafka)" if used is None else f"{used / 2**20:.1f} MiB"
 
     def image(self, name: str, title: str, ylabel: str, series: dict, kind: str = "line") -> None:
         self.lines += [f"![{title}]({plot(self.folder / name, title, ylabel, series, kind)})", ""]
@@ -92,8 +88,8 @@ class Report:
         self.lines = [f"# cryptostream monthly report, {now:%Y-%m-%d %H:%M} UTC", "",
                       f"{self.days} days from {self.since:%Y-%m-%d %H:%M} to {self.until:%Y-%m-%d %H:%M} UTC. "
                       f"Performance from MySQL {self.config.mysql.database} (pipeline_stats, moving_averages); "
-                      f"capacity from MySQL, the Kafka data folder, supervisord and /proc of "
-                      f"{self.config.var_dir}.", ""]
+                      f"capacity from MySQL, the Kafka data, supervisord and /proc of the "
+                      f"{self.deployment.name} stack.", ""]
         for section in (self.performance, self.capacity):
             try:
                 section()
@@ -110,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="folder for report.md and its plots")
     parser.add_argument("--until", type=utc_minute, help="end of the period, ISO-8601 (naive = UTC); default now")
     parser.add_argument("--days", type=int, default=DAYS, help=f"length of the period (default {DAYS})")
-    args = parser.parse_args(argv)
+    args = deployments.add_flags(parser).parse_args(argv)
     config = config_module.load()
     folder = args.output or config.var_dir / "reports" / f"monthly-{datetime.now(timezone.utc):%Y-%m-%d}"
     folder.mkdir(parents=True, exist_ok=True)
-    print(Report(config, folder, args.until, args.days).write())
+    print(Report(deployments.choose(config, args.deployment), folder, args.until, args.days).write())
     return 0

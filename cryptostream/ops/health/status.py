@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 from cryptostream.core import config as config_module
-from cryptostream.ops import cli
+from cryptostream.ops import cli, deployment
 from cryptostream.ops.checks import Result, Status, check_parser, fail, ok, report, run_all, worst
 from cryptostream.ops.health.facts import Facts
 from cryptostream.ops.health.probes.mysql import mysql_query
@@ -16,7 +16,7 @@ from cryptostream.ops.programs import OPTIONAL
 def program_rows(facts: Facts) -> list[Result]:
     rows = []
     for name, info in sorted(facts.states().items()):
-        if name in facts.config.external_services:  # left stopped: the service runs elsewhere
+        if not facts.deployment.runs(name):  # left stopped: the service runs elsewhere
             continue
         make = ok if info["statename"] == "RUNNING" or name in OPTIONAL else fail
         rows.append(make(name, "supervisord", f"{info['statename']} {info['description']}", info["statename"]))
@@ -36,7 +36,7 @@ def newest_row(facts: Facts) -> Result:
 def main(argv: list[str] | None = None) -> int:
     parser = check_parser("status", "One table of all components.")
     args = parser.parse_args(argv)
-    facts = Facts(config_module.load())
+    facts = Facts(deployment.choose(config_module.load(), args.deployment))
     results = run_all([*facts.rows("supervisord", {"programs": program_rows}),
                        *facts.rows("spark", {"last batch": spark.last_batch, "lag": spark.lag}),
                        *facts.rows("producer", {"symbols": producer.symbols}),

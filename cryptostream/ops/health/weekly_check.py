@@ -17,6 +17,8 @@ from cryptostream.core import config as config_module
 from cryptostream.core import events
 from cryptostream.core import db
 from cryptostream.core.config import Config
+from cryptostream.ops import deployment as deployments
+from cryptostream.ops.deployment import Deployment
 from cryptostream.ops.health.probes.log_events import log_events
 from cryptostream.ops.health.probes.pipeline_stats import last_hours
 from cryptostream.ops.health.probes.mysql import mysql_query, table_columns
@@ -34,9 +36,9 @@ HOURS = DAYS * 24
 REPEATED = 10  # the same warning this often in a week is worth a look
 
 
-def week_log(config: Config) -> list[dict[str, Any]]:
+def week_log(deployment: Deployment) -> list[dict[str, Any]]:
     """The producer's then the processor's events of the week, each in time order."""
-    return [e for program in PIPELINE for e in log_events(config, program, HOURS)]
+    return [e for program in PIPELINE for e in log_events(deployment, program, HOURS)]
 
 
 def _example(event: dict[str, Any]) -> str:
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=200, help="newest messages per partition to validate")
     args = parser.parse_args(argv)
     config = config_module.load()
-    log = week_log(config)
+    log = week_log(deployments.choose(config, args.deployment))
     return report(run_all([
         ("logs", "repeated warnings", lambda: repeated_warnings(log)),
         ("logs", "errors", lambda: errors(log)),

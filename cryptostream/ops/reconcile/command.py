@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from cryptostream.core import config as config_module
 from cryptostream.ops import cli
+from cryptostream.ops.deployment import add_flags
 from cryptostream.ops.reconcile.account import reconcile
 
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="only windows starting at or after TIME: ISO-8601 (naive = UTC) or ago (2h, 30m, 90s, 1d)")
     parser.add_argument("--until", type=time_ms, metavar="TIME", help="only windows starting before TIME (same forms)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    args = parser.parse_args(argv)
+    args = add_flags(parser).parse_args(argv)  # accepted for uniformity: Kafka and MySQL answer alike on both
     if args.since is not None and args.until is not None and args.since >= args.until:
         parser.error(f"--since ({_iso(args.since)}) must be before --until ({_iso(args.until)})")
     account = reconcile(config_module.load(), args.since, args.until)

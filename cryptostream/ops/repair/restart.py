@@ -1,21 +1,20 @@
 """bin/restart <producer|kafka|processor|mysql|all> [--docker]: runbook section 6.
 
-Restarts through supervisord (natively, or inside the app container for producer and
-processor; kafka and mysql are their own containers there), then waits until the program is
+Restarts through the deployment (supervisord natively; in containers the app's supervisord for
+producer and processor, docker restart for the kafka and mysql containers), then waits until the program is
 healthy again, judged by what it does rather than by its process: MySQL answers queries,
 Kafka serves the topic, the processor commits a new micro-batch, the producer publishes."""
 from __future__ import annotations
 
 import argparse
-import subprocess
 import time
 from typing import Callable
 
 from cryptostream.core import config as config_module
 from cryptostream.core.config import Config
-from cryptostream.ops import programs, supervisor
+from cryptostream.ops import deployment as deployments, programs
+from cryptostream.ops.deployment import Deployment
 from cryptostream.ops.health.probes.mysql import mysql_query
-from cryptostream.ops.stack import containers
 from cryptostream.core.polling import wait_for
 from cryptostream.ops import cli
 from cryptostream.pipeline import topic
@@ -39,24 +38,14 @@ def healthy_check(config: Config, program: str, since: float) -> Callable[[], bo
             programs.PRODUCER: published}[program]
 
 
-def restart_command(config: Config, program: str, docker: bool) -> list[str]:
-    if not docker:
-        return supervisor.ctl_command(config, ["restart", program])
-    if program in programs.PIPELINE:
-        return ["docker", "exec", containers.app_container(config), "supervisorctl", "restart", program]
-    return containers.compose_command("restart", program)
-
-
-def restart(config: Config, program: str, timeout: float, docker: bool) -> float:
-    if not docker:
-        cli.require_supervisord(config)  # one clear line instead of supervisorctl's own
+def restart(deployment: Deployment, program: str, timeout: float) -> float:
+    """Restart one program or service of the stack and wait until it works again; seconds taken."""
     started = time.time()
-    env = containers.environment(config) if docker else supervisor.environment(config)
-    result = subprocess.run(restart_command(config, program, docker), env=env, capture_output=True, text=True)
+    result = deployment.control("restart", program)
     print((result.stdout + result.stderr).strip(), flush=True)
     if result.returncode != 0:
         raise RuntimeError(f"restart of {program} failed")
-    wait_for(f"{program} to be healthy", healthy_check(config, program, time.time()), timeout, interval=1)
+    wait_for(f"{program} to be healthy", healthy_check(deployment.config, program, time.time()), timeout, interval=1)
     return time.time() - started
 
 
@@ -65,19 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="restart", description="Runbook section 6: restart and wait until healthy.")
     parser.add_argument("program", choices=[*ORDER, "all"])
     parser.add_argument("--timeout", type=float, default=180, help="seconds to wait for health (default 180)")
-    parser.add_argument("--docker", action="store_true", help="the container stack (docker/compose.yml)")
-    args = parser.parse_args(argv)
-    config = config_module.load()
+    args = deployments.add_flags(parser).parse_args(argv)
+    deployment = deployments.choose(config_module.load(), args.deployment)
     programs = ORDER if args.program == "all" else (args.program,)
-    if not args.docker:  # an external MySQL or Kafka is restarted where it runs
-        for program in sorted(config.external_services & set(programs)):
-            print(f"{program}: external (not run by this stack), not restarted", flush=True)
-        programs = tuple(p for p in programs if p not in config.external_services)
     for program in programs:
+        if not deployment.runs(program):  # an external MySQL or Kafka is restarted where it runs
+            print(f"{program}: external (not run by this stack), not restarted", flush=True)
+            continue
         try:
-            took = restart(config, program, args.timeout, args.docker)
+            took = restart(deployment, program, args.timeout)
         except (TimeoutError, RuntimeError) as exc:
-            print(f"error: {exc}; see bin/logs {'--docker ' if args.docker else ''}{program}")
+            print(f"error: {exc}; see {deployment.logs_hint(program)}")
             return 2
         print(f"{program}: healthy again after {took:.0f}s", flush=True)
     return 0

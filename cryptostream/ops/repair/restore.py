@@ -2,7 +2,9 @@
 MySQL, loads it into a staging database, verifies every table's row count against the manifest,
 and only then moves the tables into the target in one RENAME TABLE (atomic in MariaDB and
 MySQL 8), so a failed restore leaves the target as it was. Over the live database
-(mysql.database) it needs --yes and stops the processor around the swap."""
+(mysql.database) it needs --yes and stops the processor around the swap. Every statement runs
+through the deployment's MySQL client as the administrator (natively through the private
+instance's socket, in containers as root inside the mysql container)."""
 from __future__ import annotations
 
 import argparse
@@ -17,23 +19,28 @@ from typing import Iterator
 from cryptostream.core import config as config_module
 from cryptostream.core.config import Config
 from cryptostream.core.polling import wait_for
-from cryptostream.ops import cli, programs, supervisor
+from cryptostream.ops import cli, deployment as deployments, programs
 from cryptostream.ops.cli import CommandError
-from cryptostream.ops.health.probes.supervisord import program_states
-from cryptostream.ops.repair.backup import admin_connection, client_options
-from cryptostream.ops.repair.backup_file import NAME, read_backup
+from cryptostream.ops.deployment import Deployment
+from cryptostream.ops.repair.backup_file import NAME, Backup, read_backup
 from cryptostream.ops.stack.provisioning import TABLES
-from cryptostream.services.mysql_server import find
 
 # Distinctive suffixes: a database with one of them is a leftover of a restore, ours to drop.
 STAGING_SUFFIX = "_cs_restore_tmp"
 OLD_SUFFIX = "_cs_restore_old"
 
 
-def restore(config: Config, path: Path, database: str, confirm_live: bool = False,
+def restore(deployment: Deployment, path: Path, database: str, confirm_live: bool = False,
             timeout: float = 180, say=print) -> dict[str, int]:
     """Load a backup into `database` through a staging database; return the verified row counts.
     The target is only changed by the final atomic swap."""
+    found = checked_request(deployment.config, path, database, confirm_live)
+    return restore_checked(deployment, found, database, timeout, say)
+
+
+def checked_request(config: Config, path: Path, database: str, confirm_live: bool) -> Backup:
+    """Everything about a restore that can be checked before any stack is touched: the target's
+    name, --yes over the live database, the backup file itself."""
     if not NAME.match(database) or database.endswith((STAGING_SUFFIX, OLD_SUFFIX)):
         raise CommandError(f"--database must match {NAME.pattern} and not end in {STAGING_SUFFIX} or "
                            f"{OLD_SUFFIX}, got {database!r}")
@@ -41,63 +48,46 @@ def restore(config: Config, path: Path, database: str, confirm_live: bool = Fals
     if live and not confirm_live:
         raise CommandError(f"{database} is the live database (mysql.database): restoring replaces its tables "
                            f"with the backup's; run again with --yes (the processor is stopped around the swap)")
-    found = read_backup(path)
-    cli.require_mysql(config, admin=config.mysql.private_instance)
+    return read_backup(path)
+
+
+def restore_checked(deployment: Deployment, found: Backup, database: str, timeout: float = 180,
+                    say=print) -> dict[str, int]:
+    """restore() once checked_request() has passed."""
+    live = database == deployment.config.mysql.database
+    deployment.require_mysql()
     staging = _derived_name(database, STAGING_SUFFIX)
     try:
-        say(f"loading {path.name} into the staging database {staging}")
-        load_into(config, path, staging)
-        counts = verified_counts(config, staging, found.row_counts)
-        with processor_stopped(config, live, timeout, say):
-            swap(config, staging, database)
+        say(f"loading {found.path.name} into the staging database {staging}")
+        load_into(deployment, found.path, staging)
+        counts = verified_counts(deployment, staging, found.row_counts)
+        with processor_stopped(deployment, live, timeout, say):
+            swap(deployment, staging, database)
     finally:
-        _drop_database(config, staging)
+        _drop_database(deployment, staging)
     return counts
 
 
-def row_counts(config: Config, database: str, tables: tuple[str, ...] = TABLES) -> dict[str, int]:
+def row_counts(deployment: Deployment, database: str, tables: tuple[str, ...] = TABLES) -> dict[str, int]:
     """Rows per table of `database`, as the administrator (it may be a restored copy)."""
-    connection = admin_connection(config)
-    try:
-        with connection.cursor() as cursor:
-            counts = {}
-            for table in tables:
-                # identifiers: both matched NAME (constants, a checked manifest, a checked name)
-                cursor.execute(f"SELECT COUNT(*) FROM `{database}`.`{table}`")  # nosec B608
-                counts[table] = cursor.fetchone()[0]
-            return counts
-    finally:
-        connection.close()
+    # identifiers: both matched NAME (constants, a checked manifest, a checked name)
+    counted = deployment.admin_sql(*(f"SELECT COUNT(*) FROM `{database}`.`{table}`" for table in tables))  # nosec B608
+    return {table: int(row[0]) for table, row in zip(tables, counted)}
 
 
 def _derived_name(database: str, suffix: str) -> str:
     return database[:64 - len(suffix)] + suffix
 
 
-def _execute(config: Config, *statements: str) -> list[tuple]:
-    """Run statements as the administrator (autocommit: DDL); the last one's rows."""
-    connection = admin_connection(config)
-    try:
-        with connection.cursor() as cursor:
-            rows: list[tuple] = []
-            for statement in statements:
-                cursor.execute(statement)
-                rows = cursor.fetchall() if cursor.with_rows else []
-        connection.commit()
-        return rows
-    finally:
-        connection.close()
+def _drop_database(deployment: Deployment, name: str) -> None:
+    deployment.admin_sql(f"DROP DATABASE IF EXISTS `{name}`")
 
 
-def _drop_database(config: Config, name: str) -> None:
-    _execute(config, f"DROP DATABASE IF EXISTS `{name}`")
-
-
-def load_into(config: Config, path: Path, staging: str) -> None:
+def load_into(deployment: Deployment, path: Path, staging: str) -> None:
     """A fresh staging database with the dump loaded; raises (and leaves it for the caller to
     drop) when the client reports an error part-way."""
-    _execute(config, f"DROP DATABASE IF EXISTS `{staging}`", f"CREATE DATABASE `{staging}` CHARACTER SET utf8mb4")
-    client = [find("mariadb", "mysql"), f"--defaults-extra-file={client_options(config)}", "--binary-mode", staging]
+    deployment.admin_sql(f"DROP DATABASE IF EXISTS `{staging}`", f"CREATE DATABASE `{staging}` CHARACTER SET utf8mb4")
+    client = [*deployment.mysql_tool("client", admin=deployment.can_admin), "--binary-mode", staging]
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: the client cannot block on it
         with gzip.open(path, "rb") as dump, subprocess.Popen(client, stdin=subprocess.PIPE, stderr=errors) as loader:
             try:
@@ -113,60 +103,60 @@ def load_into(config: Config, path: Path, staging: str) -> None:
         errors.seek(0)
         message = cli.one_line(errors.read().decode(errors="replace"))
     if loader.returncode != 0:
-        raise CommandError(f"loading {path.name} failed ({Path(client[0]).name} exit {loader.returncode}: "
+        raise CommandError(f"loading {path.name} failed (the MySQL client exited {loader.returncode}: "
                            f"{message or 'no message'}); the target database was not touched")
 
 
-def verified_counts(config: Config, staging: str, expected: dict[str, int]) -> dict[str, int]:
-    present = {row[0] for row in _execute(config, f"SHOW TABLES FROM `{staging}`")}
+def verified_counts(deployment: Deployment, staging: str, expected: dict[str, int]) -> dict[str, int]:
+    present = {row[0] for row in deployment.admin_sql(f"SHOW TABLES FROM `{staging}`")}
     missing = sorted(set(expected) - present)
     if missing:
         raise CommandError(f"the dump has no table {missing[0]} that its manifest counts; the target database "
                            f"was not touched")
-    counts = row_counts(config, staging, tuple(expected))
+    counts = row_counts(deployment, staging, tuple(expected))
     if counts != expected:
         raise CommandError(f"row counts differ from the manifest after loading: {counts} != {expected}; "
                            f"the target database was not touched")
     return counts
 
 
-def swap(config: Config, staging: str, database: str) -> None:
+def swap(deployment: Deployment, staging: str, database: str) -> None:
     """Move the staging tables into `database` in one RENAME TABLE: every table at once or none.
     The target's current tables of the same names go to a side database, dropped afterwards."""
     old = _derived_name(database, OLD_SUFFIX)
-    tables = sorted(row[0] for row in _execute(config, f"SHOW TABLES FROM `{staging}`"))
-    _execute(config, f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4",
-             f"DROP DATABASE IF EXISTS `{old}`", f"CREATE DATABASE `{old}`")
-    existing = {row[0] for row in _execute(config, f"SHOW TABLES FROM `{database}`")}
+    tables = sorted(row[0] for row in deployment.admin_sql(f"SHOW TABLES FROM `{staging}`"))
+    deployment.admin_sql(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4",
+                         f"DROP DATABASE IF EXISTS `{old}`", f"CREATE DATABASE `{old}`")
+    existing = {row[0] for row in deployment.admin_sql(f"SHOW TABLES FROM `{database}`")}
     moves = [f"`{database}`.`{t}` TO `{old}`.`{t}`" for t in tables if t in existing]
     moves += [f"`{staging}`.`{t}` TO `{database}`.`{t}`" for t in tables]
-    _execute(config, "RENAME TABLE " + ", ".join(moves))
-    _drop_database(config, old)
+    deployment.admin_sql("RENAME TABLE " + ", ".join(moves))
+    _drop_database(deployment, old)
 
 
 @contextmanager
-def processor_stopped(config: Config, live: bool, timeout: float, say=print) -> Iterator[None]:
+def processor_stopped(deployment: Deployment, live: bool, timeout: float, say=print) -> Iterator[None]:
     """Over the live database: stop the processor (through supervisord) for the swap, so no
     micro-batch writes half into the old tables, and start it again afterwards, even on error."""
-    running = live and supervisor.is_running(config) and \
-        program_states(config).get(programs.PROCESSOR, {}).get("statename") == "RUNNING"
+    running = live and deployment.is_up() and \
+        deployment.program_states().get(programs.PROCESSOR, {}).get("statename") == "RUNNING"
     if not running:
         yield
         return
     say("stopping the processor for the swap")
-    supervisor.ctl(config, "stop", programs.PROCESSOR)
+    deployment.control("stop", programs.PROCESSOR)
     try:
         yield
     finally:
         say("starting the processor")
-        supervisor.ctl(config, "start", programs.PROCESSOR)
+        deployment.control("start", programs.PROCESSOR)
     from cryptostream.ops.repair.restart import healthy_check  # lazy: restart imports the stack module
     try:
-        wait_for("the processor to apply a micro-batch", healthy_check(config, programs.PROCESSOR, time.time()),
-                 timeout, interval=1)
+        wait_for("the processor to apply a micro-batch", healthy_check(deployment.config, programs.PROCESSOR,
+                                                                       time.time()), timeout, interval=1)
     except (TimeoutError, RuntimeError) as exc:
         raise CommandError(f"the backup was restored, but the restarted processor is not healthy ({exc}); "
-                           f"see bin/logs processor") from None
+                           f"see {deployment.logs_hint(programs.PROCESSOR)}") from None
 
 
 @cli.command()
@@ -180,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
                              "replaced; the processor is stopped and started around the swap")
     parser.add_argument("--timeout", type=float, default=180,
                         help="seconds to wait for the restarted processor's first micro-batch (default 180)")
-    args = parser.parse_args(argv)
+    args = deployments.add_flags(parser).parse_args(argv)
     config = config_module.load()
-    counts = restore(config, args.file, args.database, args.yes, args.timeout)
+    found = checked_request(config, args.file, args.database, args.yes)
+    counts = restore_checked(deployments.choose(config, args.deployment), found, args.database, args.timeout)
     print(f"restored {args.file.name} into {args.database}; row counts verified: {counts}")
     return 0

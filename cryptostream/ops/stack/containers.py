@@ -9,13 +9,10 @@ from pathlib import Path
 from cryptostream.core import shipped_files
 from cryptostream.core.config import Config
 from cryptostream.ops import programs
+from cryptostream.ops.deployment.container import project_name
 from cryptostream.ops.stack import images, secrets
 
 OFFICIAL = {"kafka": "apache/kafka:4.4.0", "mysql": "mysql:8.4"}
-
-
-def project_name() -> str:
-    return os.environ.get("CRYPTOSTREAM_COMPOSE_PROJECT", "cryptostream")
 
 
 def compose_file() -> Path:
@@ -102,13 +99,6 @@ def compose(config: Config, *args: str, env: dict[str, str] | None = None,
                           capture_output=capture, text=True)
 
 
-def app_container(config: Config) -> str:
-    found = compose(config, "ps", "-q", "app", capture=True).stdout.strip()
-    if not found:
-        raise RuntimeError("the app container is not running: bin/up --docker")
-    return found
-
-
 def up(config: Config, simulated: bool, say) -> None:
     chosen = choose_images(config, say)
     container_secrets(config)
@@ -124,12 +114,3 @@ def down(config: Config, remove_volumes: bool) -> int:
     container_secrets(config)  # compose checks that the secret files exist, even to stop
     return compose(config, "down", *(["--volumes"] if remove_volumes else [])).returncode
 
-
-def ctl(config: Config, args: list[str]) -> int:
-    """supervisorctl inside the app container (programs: producer, processor)."""
-    return subprocess.run(["docker", "exec", app_container(config), "supervisorctl", *args]).returncode
-
-
-def logs(config: Config, services: list[str], follow: bool) -> int:
-    return compose(config, "logs", "--no-color", "--no-log-prefix", *(["-f"] if follow else []),
-                   *services).returncode

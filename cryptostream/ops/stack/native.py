@@ -14,6 +14,7 @@ from cryptostream.core.polling import wait_for
 from cryptostream.core.ports import port_open
 from cryptostream.ops import cli, programs, supervisor
 from cryptostream.ops.stack import jars, provisioning, secrets
+from cryptostream.ops.deployment import NativeDeployment
 from cryptostream.ops.health.probes.log_events import newest_event
 from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.stack import containers
@@ -160,7 +161,7 @@ def wait_for_rows(config: Config, timeout: float) -> None:
 
 def excluded_symbols(config: Config) -> dict[str, str]:
     """{symbol: exchange status} the producer's newest symbol check left out."""
-    newest = newest_event(config, programs.PRODUCER, events.SYMBOL_CHECK, hours=1) or {}
+    newest = newest_event(NativeDeployment(config), programs.PRODUCER, events.SYMBOL_CHECK, hours=1) or {}
     return dict(newest.get("excluded") or {})
 
 

@@ -51,13 +51,19 @@ def add_missing_columns(cursor, database: str) -> None:
             cursor.execute(statement)
 
 
+def empty_statements(config: Config) -> list[str]:
+    """DELETE of every row of the tables recomputed from Kafka (bin/rebuild, the benchmark)."""
+    database = config.mysql.database
+    return [f"DELETE FROM `{database}`.`{table}`" for table in DERIVED_TABLES]  # nosec B608 - constants
+
+
 def empty_tables(config: Config) -> None:
-    """Delete every row of the tables recomputed from Kafka, as the private instance's administrator."""
+    """empty_statements() as the private instance's administrator."""
     connection = db.connect(config, admin=True)
     try:
         with connection.cursor() as cursor:
-            for table in DERIVED_TABLES:
-                cursor.execute(f"DELETE FROM `{table}`")  # nosec B608 - table names are constants
+            for statement in empty_statements(config):
+                cursor.execute(statement)
         connection.commit()
     finally:
         connection.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 
+from cryptostream.ops.deployment import NativeDeployment
 from cryptostream.core import events, logs
 from cryptostream.core.config import load
 from cryptostream.ops.health import weekly_check
@@ -79,7 +80,7 @@ def test_weekly_log_review_counts_a_failed_kafka_delivery(tmp_path) -> None:
     (tmp_path / "log").mkdir()
     (tmp_path / "log" / "producer.log").write_text(lines)
     config = load(env={"CRYPTOSTREAM_HOME": str(tmp_path)})
-    result = weekly_check.connection_failures(weekly_check.week_log(config))
+    result = weekly_check.connection_failures(weekly_check.week_log(NativeDeployment(config)))
     assert result.status.name == "WARN", f"weekly-check missed the failed delivery: {result}"
     assert result.value == 1 and events.KAFKA_DELIVERY_FAILED in result.detail, result
     assert json.loads(lines.splitlines()[-1])["count"] == 1

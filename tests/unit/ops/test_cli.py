@@ -151,7 +151,7 @@ def test_daily_check_with_a_crashing_check_exits_unknown_not_warn(monkeypatch, t
         ("kafka", "topic", lambda: ok("kafka", "topic", "fine")),
         ("spark", "lag", lambda: warn("spark", "lag", "a bit behind")),
         ("mysql", "account", broken)])
-    assert daily_check.main(["--json"]) == 3
+    assert daily_check.main(["--json", "--native"]) == 3
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "UNKNOWN"
     row = [r for r in report["results"] if r["check"] == "account"][0]

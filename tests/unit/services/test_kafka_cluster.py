@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cryptostream.ops.deployment import NativeDeployment
 from cryptostream.core.config import ConfigError, load
 from cryptostream.ops.health import daily_check
 from cryptostream.ops.repair import restart
@@ -99,12 +100,12 @@ def test_generated_ids_are_kafka_uuids_safe_on_a_command_line() -> None:
 def test_runbook_leaves_an_external_kafka_alone(monkeypatch, capsys) -> None:
     """daily-check does not look for a kafka program; bin/restart all skips it and says so."""
     monkeypatch.setattr("cryptostream.core.config.load", lambda *a, **k: load(env=CLUSTER))
-    names = [(component, check) for component, check, _ in daily_check.DailyCheck(load(env=CLUSTER)).checks()]
+    names = [(component, check) for component, check, _ in daily_check.DailyCheck(NativeDeployment(load(env=CLUSTER))).checks()]
     assert ("kafka", "topic") in names
     assert ("kafka", "running") not in names
-    assert ("kafka", "running") in [(c, k) for c, k, _ in daily_check.DailyCheck(load(env={})).checks()]
+    assert ("kafka", "running") in [(c, k) for c, k, _ in daily_check.DailyCheck(NativeDeployment(load(env={}))).checks()]
     restarted = []
-    monkeypatch.setattr(restart, "restart", lambda config, program, timeout, docker: restarted.append(program) or 0.0)
-    assert restart.main(["all"]) == 0
+    monkeypatch.setattr(restart, "restart", lambda deployment, program, timeout: restarted.append(program) or 0.0)
+    assert restart.main(["all", "--native"]) == 0
     assert restarted == ["mysql", "processor", "producer"]
     assert "kafka: external" in capsys.readouterr().out

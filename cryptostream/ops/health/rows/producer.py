@@ -84,7 +84,7 @@ def clock_health(stats: StatsRange, limits: ChecksConfig) -> Result:
 def symbols(facts: Facts) -> Result:
     """The producer's newest exchangeInfo check: which configured symbols it leaves out and why."""
     hours = max(1.0, 3 * facts.config.exchange.symbol_check_interval / 3600)
-    event = newest_event(facts.config, programs.PRODUCER, events.SYMBOL_CHECK, hours)
+    event = newest_event(facts.deployment, programs.PRODUCER, events.SYMBOL_CHECK, hours)
     if event is None:
         return warn("producer", "symbols", f"no symbol check logged in {hours:g} h (the producer checks "
                                            "exchangeInfo at start and every exchange.symbol_check_interval)")

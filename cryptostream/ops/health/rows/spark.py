@@ -23,7 +23,7 @@ def last_batch(facts: Facts) -> Result:
 
 
 def batch_duration(facts: Facts) -> Result:
-    durations = [e["duration_ms"] / 1000 for e in warm_batches(log_events(facts.config, programs.PROCESSOR, 0.25))]
+    durations = [e["duration_ms"] / 1000 for e in warm_batches(log_events(facts.deployment, programs.PROCESSOR, 0.25))]
     p95, limits = percentile(durations, 0.95), facts.limits
     if p95 is None:
         return warn("spark", "batch duration", "no micro-batch in the last 15 min")
@@ -36,7 +36,7 @@ def batch_duration(facts: Facts) -> Result:
 
 
 def lag(facts: Facts) -> Result:
-    checkpoint = checkpoint_offsets(facts.config)
+    checkpoint = checkpoint_offsets(facts.deployment)
     done = checkpoint[1] if checkpoint else {}
     behind = sum(max(0, end - done.get(p, 0)) for p, end in facts.ends().items())
     detail = f"{behind} messages behind (topic end offsets minus checkpoint" + \

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cryptostream.ops.deployment import NativeDeployment
 from cryptostream.core.config import load
 from cryptostream.ops.repair import backup_file, restore
 from cryptostream.ops.cli import CommandError
@@ -100,11 +101,11 @@ def test_live_database_needs_yes_before_anything_is_read(tmp_path, monkeypatch) 
     monkeypatch.setenv("CRYPTOSTREAM_HOME", str(tmp_path))
     config = load()
     with pytest.raises(CommandError, match="--yes"):
-        restore.restore(config, tmp_path / "does-not-matter.sql.gz", config.mysql.database)
+        restore.restore(NativeDeployment(config), tmp_path / "does-not-matter.sql.gz", config.mysql.database)
 
 
 def test_staging_names_fit_and_cannot_be_targets(tmp_path, monkeypatch) -> None:
     assert len(restore._derived_name("x" * 64, restore.STAGING_SUFFIX)) == 64
     monkeypatch.setenv("CRYPTOSTREAM_HOME", str(tmp_path))
     with pytest.raises(CommandError, match="must match"):
-        restore.restore(load(), make_backup(tmp_path), "crypto_streaming" + restore.STAGING_SUFFIX)
+        restore.restore(NativeDeployment(load()), make_backup(tmp_path), "crypto_streaming" + restore.STAGING_SUFFIX)

@@ -13,6 +13,7 @@ import pytest
 import requests
 from structlog.testing import capture_logs
 
+from cryptostream.ops.deployment import NativeDeployment
 from cryptostream.core.backoff import Backoff
 from cryptostream.core.config import load
 from cryptostream.core.metrics import PRODUCER_REGISTRY as REGISTRY
@@ -341,7 +342,7 @@ def symbols_row(tmp_path, *lines: dict):
     stamp = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
     (tmp_path / "log" / "producer.log").write_text("".join(json.dumps({"timestamp": stamp, **line}) + "\n"
                                                            for line in lines))
-    return producer_rows.symbols(Facts(load(env={"CRYPTOSTREAM_HOME": str(tmp_path)})))
+    return producer_rows.symbols(Facts(NativeDeployment(load(env={"CRYPTOSTREAM_HOME": str(tmp_path)}))))
 
 
 def test_daily_check_row_names_each_symbol_left_out_with_its_status(tmp_path) -> None:
