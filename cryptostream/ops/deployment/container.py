@@ -7,6 +7,7 @@ Containers are found by compose's labels (project and service), so a stack start
 `docker compose` and one started by the tests from the same service definitions are alike."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -132,7 +133,7 @@ class ContainerDeployment(Deployment):
         restarted by its restart policy (its RestartCount, since it was created)."""
         counts: dict[str, int] = {}
         for line in self.service_lines(programs.APP, hours):
-            match = UNEXPECTED_EXIT.match(line)
+            match = UNEXPECTED_EXIT.match(wrapped_text(line))
             if match:
                 counts[match.group(2)] = counts.get(match.group(2), 0) + 1
         for service in programs.INFRA:
@@ -263,3 +264,13 @@ def parse_status_line(line: str) -> tuple[str, ProgramState] | None:
     name, state, description = words[0].split(":")[-1], words[1], (words[2] if len(words) > 2 else "").strip()
     pid = int(description.split(",")[0].split()[1]) if description.startswith("pid ") else 0
     return name, {"name": name, "statename": state, "description": description, "pid": pid}
+
+
+def wrapped_text(line: str) -> str:
+    """The original text of a line the image's json-lines filter wrapped (supervisord's own
+    lines become {"timestamp", "level", "component", "event": <the line>}); others as they are."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return line
+    return event["event"] if isinstance(event, dict) and isinstance(event.get("event"), str) else line

@@ -140,3 +140,14 @@ def test_supervisorctl_of_a_service_acts_on_its_container(deployment) -> None:
     assert status[4] == f"id={IDS['kafka']}"
     assert deployment.supervisorctl_command(["restart", "mysql"]) == ["docker", "restart", IDS["mysql"]]
     assert deployment.supervisorctl_command(["status"])[-2:] == ["supervisorctl", "status"]
+
+
+def test_supervisord_lines_the_image_wrapped_as_json_still_count_as_exits() -> None:
+    """docker/common/json-lines wraps supervisord's own lines; the exit is read from the text."""
+    raw = "2026-12-02 10:00:01,123 WARN exited: processor (exit status 1; not expected)"
+    wrapped = ('{"timestamp": "2026-12-02T10:00:01.123456Z", "level": "warning", "component": "supervisord", '
+               '"event": "' + raw + '"}')
+    assert container.wrapped_text(wrapped) == raw
+    assert container.wrapped_text(raw) == raw
+    assert container.wrapped_text('{"event": 3}') == '{"event": 3}'
+    assert container.UNEXPECTED_EXIT.match(container.wrapped_text(wrapped)).group(2) == "processor"
