@@ -3,6 +3,7 @@ being published twice."""
 from __future__ import annotations
 
 from collections import deque
+from typing import Callable
 
 from cryptostream.pipeline.binance.backfill import Gap
 from cryptostream.pipeline.binance.websocket import Trade, TradeMessageError
@@ -40,11 +41,20 @@ class RecentIds:
 
 def first_ids(items: list[Trade | TradeMessageError]) -> dict[str, int]:
     """The lowest trade id per symbol among `items`."""
-    first: dict[str, int] = {}
+    return _ids_by_symbol(items, min)
+
+
+def newest_ids(items: list[Trade | TradeMessageError]) -> dict[str, int]:
+    """The highest trade id per symbol among `items`."""
+    return _ids_by_symbol(items, max)
+
+
+def _ids_by_symbol(items: list[Trade | TradeMessageError], pick: Callable[[int, int], int]) -> dict[str, int]:
+    chosen: dict[str, int] = {}
     for item in items:
         if item.trade_id is not None:
-            first[item.symbol] = min(first.get(item.symbol, item.trade_id), item.trade_id)
-    return first
+            chosen[item.symbol] = pick(chosen.get(item.symbol, item.trade_id), item.trade_id)
+    return chosen
 
 
 def live_gaps(last_id: dict[str, int], items: list[Trade | TradeMessageError], active: tuple[str, ...]) -> list[Gap]:
@@ -60,12 +70,3 @@ def live_gaps(last_id: dict[str, int], items: list[Trade | TradeMessageError], a
             found.append(Gap(item.symbol, before + 1, item.trade_id))
         last[item.symbol] = max(before if before is not None else item.trade_id, item.trade_id)
     return found
-
-
-def newest_ids(items: list[Trade | TradeMessageError]) -> dict[str, int]:
-    """The highest trade id per symbol among `items`."""
-    newest: dict[str, int] = {}
-    for item in items:
-        if item.trade_id is not None:
-            newest[item.symbol] = max(newest.get(item.symbol, item.trade_id), item.trade_id)
-    return newest
