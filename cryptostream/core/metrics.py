@@ -33,6 +33,9 @@ CLOCK_OFFSET = Gauge("cryptostream_exchange_clock_offset_seconds",
 PUBLISHED = Counter("cryptostream_messages_published_total", "Messages acknowledged by Kafka", **_PRODUCER)
 LAST_PUBLISH = Gauge("cryptostream_last_publish_timestamp_seconds",
                      "Unix time at which Kafka last acknowledged a message of the producer", **_PRODUCER)
+TRADES_MISSED = Counter("cryptostream_trades_missed_total",
+                        "Trade ids the backfill could not fetch (backfill_incomplete): lost upstream of Kafka",
+                        **_PRODUCER)
 INVALID_PRICES = Counter("cryptostream_invalid_prices_total", "Prices from the exchange not published, by reason",
                          ["reason"], **_PRODUCER)
 PENDING = Gauge("cryptostream_producer_pending_messages", "Messages waiting for Kafka in the producer's buffer",

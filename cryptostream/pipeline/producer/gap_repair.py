@@ -69,6 +69,7 @@ class GapRepair:
         self._count("missed", missed)
         fields = {"cause": cause, **_repair_fields(gaps, repair, started)}
         if repair.incomplete:
+            metrics.TRADES_MISSED.inc(missed)
             log.error(events.BACKFILL_INCOMPLETE, **fields, missed_at_least=missed, missed_total=self.counters.missed)
         else:
             log.info(events.BACKFILL, **fields, acknowledged=acked, pending=self.publisher.backlog)

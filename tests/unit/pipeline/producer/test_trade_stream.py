@@ -9,8 +9,10 @@ import threading
 import time
 
 import requests
+from structlog.testing import capture_logs
 from websockets.sync.server import serve
 
+from cryptostream.core import metrics
 from cryptostream.core.config import load
 from cryptostream.pipeline.binance.websocket import Trade, TradeConnection
 from cryptostream.pipeline.producer.trade_messages import SOURCE, RecentIds, live_gaps
@@ -203,3 +205,27 @@ def post_fault(server, **fault) -> None:
 def closed_reasons(server) -> list[str]:
     reasons = [c["reason"] for c in stream_report(server)["connections"]]
     return [] if None in reasons else reasons
+
+
+def test_a_gap_the_exchange_will_not_fill_is_an_error_counted_in_a_metric(stream_exchange) -> None:
+    """Trades skipped while every backfill request fails: the gap is given up at error level and
+    counted (cryptostream_trades_missed_total), so neither a log review nor a dashboard misses it."""
+    server, ws = stream_exchange
+    producer, _ = trade_producer(f"ws://127.0.0.1:{ws.port}", url_of(server))
+    before = metrics.TRADES_MISSED._value.get()
+    runner = threading.Thread(target=producer.run)
+    with capture_logs() as logs:
+        runner.start()
+        try:
+            wait_until(lambda: producer.counters.published > 20, "trades flowing")
+            post_fault(server, mode="server_error", endpoint="historicalTrades", count=5)
+            post_fault(server, mode="ws_silence", seconds=0.6)
+            wait_until(lambda: producer.counters.missed > 0, "a gap given up", timeout=20)
+        finally:
+            producer.stop()
+            runner.join(30)
+    assert metrics.TRADES_MISSED._value.get() - before == producer.counters.missed
+    given_up = [e for e in logs if e["event"] == "backfill_incomplete"]
+    assert given_up
+    assert given_up[0]["log_level"] == "error"
+    assert given_up[0]["cause"] == "live"
