@@ -81,7 +81,9 @@ def test_kafka_down_for_30_seconds(stack) -> None:
 
 
 def producer_polls(stack: NativeStack) -> list[dict]:
-    return [json.loads(line) for line in stack.log("producer").splitlines() if '"event": "poll"' in line]
+    """Every poll's line, answered (poll) or not (poll_failed, a warning)."""
+    return [event for line in stack.log("producer").splitlines() if line.startswith("{")
+            and (event := json.loads(line))["event"] in ("poll", "poll_failed")]
 
 
 def test_mysql_down_for_60_seconds(stack) -> None:

@@ -15,6 +15,7 @@ import pytest
 import requests
 from kafka import KafkaProducer
 
+from cryptostream.ops import programs
 from cryptostream.ops.stack.provisioning import TABLES
 from tests.helpers.harness import PROJECT_DIR, query, wait_until_processed
 from tests.helpers.stack import BOTH_STACKS, FAST_STACK, NativeStack, started
@@ -316,6 +317,14 @@ def documented_commands() -> list[str]:
     return commands
 
 
+def only_optional_stopped(command: str, result: subprocess.CompletedProcess) -> bool:
+    """supervisorctl status exits 3 when a program is not running: here only the ones bin/up
+    starts on request (Prometheus without --with-prometheus) may be."""
+    stopped = [line.split()[0] for line in result.stdout.splitlines() if line.strip() and "RUNNING" not in line]
+    return command.startswith("bin/supervisorctl") and result.returncode == 3 and bool(stopped) \
+        and all(name.split(":")[-1] in programs.OPTIONAL for name in stopped)
+
+
 def test_documented_commands_run_as_written(stack) -> None:
     """Every read-only command the runbook docs show runs on the live stack without a usage error."""
     commands = documented_commands()
@@ -323,5 +332,6 @@ def test_documented_commands_run_as_written(stack) -> None:
     for command in commands:
         result = subprocess.run(["bash", "-c", command.replace("localhost:9092", stack.config.kafka.bootstrap_servers)],
                                 cwd=PROJECT_DIR, env=stack.env, capture_output=True, text=True, timeout=120)
-        assert result.returncode in (0, 1, 2), (command, result.stderr[-500:])
+        assert result.returncode in (0, 1, 2) or only_optional_stopped(command, result), \
+            (command, result.stdout[-500:], result.stderr[-500:])
         assert "usage:" not in result.stderr and "unrecognized" not in result.stderr, (command, result.stderr[-500:])
