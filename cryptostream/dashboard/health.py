@@ -132,10 +132,10 @@ def processor_figures(now_samples: Samples | None, before: tuple[float, Samples]
     ]
 
 
-def _increase(samples: Samples, before: tuple[float, Samples] | None, name: str) -> float:
+def _increase(samples: Samples, before: tuple[float, Samples] | None, name: str, **labels: str) -> float:
     """How much a counter grew over the span (all of it when there is no earlier reading)."""
-    earlier = total(before[1], name) if before else 0.0
-    now = total(samples, name)
+    earlier = total(before[1], name, **labels) if before else 0.0
+    now = total(samples, name, **labels)
     return now - earlier if now >= earlier else now  # a restart resets counters
 
 
@@ -147,15 +147,8 @@ def _rate(value: float, before: tuple[float, Samples] | None, now: float, name: 
 
 def _bucket_increase(samples: Samples, before: tuple[float, Samples] | None, name: str) -> list[tuple[float, float]]:
     """(upper bound, increase of its cumulative count) per histogram bucket, by bound."""
-    bounds = sorted({float(dict(ls)["le"]) for (n, ls) in samples if n == name})
-    return [(bound, _increase_of_bucket(samples, before, name, bound)) for bound in bounds]
-
-
-def _increase_of_bucket(samples: Samples, before: tuple[float, Samples] | None, name: str, bound: float) -> float:
-    def count(of: Samples) -> float:
-        return sum(v for (n, ls), v in of.items() if n == name and float(dict(ls)["le"]) == bound)
-    now, earlier = count(samples), count(before[1]) if before else 0.0
-    return now - earlier if now >= earlier else now
+    bounds = sorted({dict(ls)["le"] for (n, ls) in samples if n == name}, key=float)
+    return [(float(le), _increase(samples, before, name, le=le)) for le in bounds]
 
 
 def quantile(q: float, buckets: list[tuple[float, float]]) -> float:
