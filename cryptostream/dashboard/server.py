@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from cryptostream.core import events
+from cryptostream.core import db, events
 from cryptostream.core.config import Config, ConfigError, load
 from cryptostream.core.logs import configure
 from cryptostream.dashboard import candles
@@ -87,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         config = load()
     except ConfigError as exc:
         log.error(events.CONFIG_ERROR, error=str(exc))
+        return 2
+    try:
+        db.reader_password(config)
+    except OSError as exc:  # a password file named but not there: say so once, not per request
+        log.error(events.CANNOT_START, error=f"dashboard.password_file {config.dashboard.password_file}: "
+                                             f"{exc.strerror or exc}")
         return 2
     log.info(events.STARTED, url=f"http://127.0.0.1:{config.dashboard.port}/")
     uvicorn.run(make_app(config), host="127.0.0.1", port=config.dashboard.port, log_config=None,

@@ -18,4 +18,5 @@ OPTIONAL = (EXCHANGE_SIM, PROMETHEUS)  # stopped unless bin/up was asked for the
 RESTART_ORDER = (MYSQL, KAFKA, PROCESSOR, PRODUCER)  # dependencies first
 
 APP = "app"  # the compose service running the pipeline under its own supervisord
+IN_APP = (*PIPELINE, DASHBOARD)  # the programs of the app container's supervisord
 COMPOSE_SERVICES = (*INFRA, APP)  # and EXCHANGE_SIM when simulated

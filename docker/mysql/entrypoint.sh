@@ -22,6 +22,10 @@ client_options() {
   ( umask 077; printf '[client]\nuser=root\npassword="%s"\n' "$quoted" > "$2" )
 }
 
+# Runs the SQL on stdin as root over the init socket: the official image's name for it, which
+# init scripts call (docker/mysql/reader-user.sh)
+docker_process_sql() { "${client[@]}" "$@"; }
+
 initialise() {
   local root_password socket=/run/mysqld/init.sock options=/run/mysqld/init-client.cnf
   root_password="$(secret MYSQL_ROOT_PASSWORD)"

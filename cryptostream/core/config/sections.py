@@ -167,7 +167,8 @@ class StatsConfig:
 class DashboardConfig:
     """The live dashboard (cryptostream-dashboard): a read-only page on 127.0.0.1."""
     port: Port = Port(8050)
-    user: str = "cryptostream_reader"  # SELECT on moving_averages only; password in var/secrets
+    user: str = "cryptostream_reader"  # SELECT on moving_averages only
+    password_file: str = ""  # the account's password; empty: var/secrets/mysql-reader-password (bin/up's)
 
 
 @dataclass(frozen=True)

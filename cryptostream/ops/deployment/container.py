@@ -149,23 +149,23 @@ class ContainerDeployment(Deployment):
         return result.stdout.splitlines()
 
     def log_lines(self, program: str, hours: float) -> Iterable[str]:
-        """A pipeline program's lines are the app container's lines tagged with its component."""
-        if program not in programs.PIPELINE:
+        """An app program's lines are the app container's lines tagged with its component."""
+        if program not in programs.IN_APP:
             return self.service_lines(program, hours)
         return [line for line in self.service_lines(programs.APP, hours) if self.shows([program], line)]
 
     def shows(self, names: list[str], line: str) -> bool:
-        """The app's output interleaves its programs: a pipeline program's own lines carry its
+        """The app's output interleaves its programs: an app program's own lines carry its
         component; asked for services (or a mix), every line."""
-        if not set(names) <= set(programs.PIPELINE):
+        if not set(names) <= set(programs.IN_APP):
             return True
         return any(f'"component": "{name}"' in line for name in names)
 
     def log_names(self) -> tuple[str, ...]:
-        return (*SERVICES, *programs.PIPELINE)
+        return (*SERVICES, *programs.IN_APP)
 
     def log_sources(self, names: list[str], follow: bool) -> list[list[str]]:
-        services = dict.fromkeys(programs.APP if name in programs.PIPELINE else name for name in names)
+        services = dict.fromkeys(programs.APP if name in programs.IN_APP else name for name in names)
         return [["docker", "logs", "--tail", "50", *(["-f"] if follow else []), self.running(service)]
                 for service in services]
 
@@ -201,8 +201,8 @@ class ContainerDeployment(Deployment):
                                  terminal=sys.stdin.isatty() and sys.stdout.isatty())
 
     def control_command(self, action: str, program: str) -> list[str]:
-        """Pipeline programs through the app's supervisord; the other services are containers."""
-        if program in programs.PIPELINE:
+        """App programs through the app's supervisord; the other services are containers."""
+        if program in programs.IN_APP:
             return self.exec_command(programs.APP, "supervisorctl", action, program)
         return ["docker", action, self.existing(program)]
 

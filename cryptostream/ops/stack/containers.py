@@ -76,6 +76,7 @@ def environment(config: Config, chosen: dict[str, str] | None = None, simulated:
         "CRYPTOSTREAM_SIMULATOR_WS_PORT": str(config.simulator.ws_port),
         "CRYPTOSTREAM_METRICS_PRODUCER_PORT": str(config.metrics.producer_port),
         "CRYPTOSTREAM_METRICS_PROCESSOR_PORT": str(config.metrics.processor_port),
+        "CRYPTOSTREAM_DASHBOARD_PORT": str(config.dashboard.port),
         "CRYPTOSTREAM_SECRETS_DIR": str(config.secrets_dir / "container"),
         "CRYPTOSTREAM_EXCHANGE_SYMBOLS": ",".join(config.exchange.symbols),
         "CRYPTOSTREAM_EXCHANGE_POLL_INTERVAL": f"{config.exchange.poll_interval}s",
@@ -108,6 +109,19 @@ def up(config: Config, simulated: bool, say) -> None:
     result = subprocess.run(compose_command("up", "-d", *services), env=env)
     if result.returncode != 0:
         raise RuntimeError("docker compose up failed (see above); bin/logs --docker shows the containers' logs")
+    ensure_reader_account(env)
+
+
+def ensure_reader_account(env: dict[str, str]) -> None:
+    """The dashboard's SELECT-only account, again: the image's init made it on a new data volume,
+    but a volume from before the dashboard has none. MySQL is healthy once `up` returns (the app
+    waits for it). Idempotent; the password comes from the container's secret file."""
+    script = "/docker-entrypoint-initdb.d/03-reader-user.sh"  # docker/compose.yml mounts it there
+    done = subprocess.run(compose_command("exec", "-T", "mysql", "bash", script), env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"could not create the dashboard's MySQL account: {done.stderr.strip()[-300:]}; "
+                           f"bin/logs --docker mysql shows the server's side")
 
 
 def down(config: Config, remove_volumes: bool) -> int:

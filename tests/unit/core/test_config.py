@@ -363,3 +363,20 @@ def test_the_shipped_file_loads_with_no_other_setting(tmp_path: Path) -> None:
     config = load(env={"CRYPTOSTREAM_HOME": str(tmp_path)})
     assert config.producer.compression == "gzip"
     assert config.processor.spark_master == "local[*]"
+
+
+def test_the_dashboards_password_file_overrides_the_generated_one(tmp_path) -> None:
+    """dashboard.password_file (the app container's secret) wins over var/secrets' file; a file
+    named but missing is an error, not an empty password."""
+    from cryptostream.core import db
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "mysql-reader-password").write_text("generated\n")
+    given = tmp_path / "reader-secret"
+    given.write_text("mounted\n")
+    generated = load(env={"CRYPTOSTREAM_HOME": str(tmp_path)})
+    assert db.reader_password(generated).reveal() == "generated"
+    mounted = load(env={"CRYPTOSTREAM_HOME": str(tmp_path), "CRYPTOSTREAM_DASHBOARD_PASSWORD_FILE": str(given)})
+    assert db.reader_password(mounted).reveal() == "mounted"
+    missing = load(env={"CRYPTOSTREAM_HOME": str(tmp_path), "CRYPTOSTREAM_DASHBOARD_PASSWORD_FILE": str(tmp_path / "x")})
+    with pytest.raises(OSError):
+        db.reader_password(missing)

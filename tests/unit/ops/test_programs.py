@@ -12,7 +12,8 @@ from cryptostream.ops import programs, supervisor
 
 def supervisord_sections() -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser(strict=False)
-    parser.read([PROJECT_DIR / "conf" / "supervisord.conf", PROJECT_DIR / "conf" / "supervisor" / "pipeline.conf"])
+    parser.read([PROJECT_DIR / "conf" / "supervisord.conf",
+                 *sorted((PROJECT_DIR / "conf" / "supervisor").glob("*.conf"))])
     return parser
 
 

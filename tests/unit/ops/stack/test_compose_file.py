@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -29,9 +30,23 @@ def test_every_service_is_checked_limited_restarted_and_rotated(name) -> None:
 
 
 def test_the_apps_stop_grace_outlasts_supervisords_ordered_stop() -> None:
-    """supervisord stops producer and processor one after the other, each up to its stopwaitsecs:
-    docker stop must wait longer than both together before it kills them."""
-    pipeline = configparser.RawConfigParser()
-    pipeline.read(PROJECT_DIR / "conf" / "supervisor" / "pipeline.conf")
-    stops = sum(pipeline.getint(section, "stopwaitsecs") for section in pipeline.sections())
+    """supervisord stops the app's programs (producer, processor, dashboard) one after the other,
+    each up to its stopwaitsecs: docker stop must wait longer than all together before it kills them."""
+    app = configparser.RawConfigParser()
+    app.read(PROJECT_DIR / "docker" / "app" / "supervisord.conf")
+    included = app.get("include", "files").split()
+    programs = configparser.RawConfigParser()
+    programs.read([PROJECT_DIR / "conf" / "supervisor" / Path(name).name for name in included])
+    assert len(programs.sections()) == 3
+    stops = sum(programs.getint(section, "stopwaitsecs") for section in programs.sections())
     assert seconds(SERVICES["app"]["stop_grace_period"]) > stops
+
+
+def test_the_dashboards_password_reaches_mysqls_init_and_the_app_only() -> None:
+    """The reader account's secret goes to MySQL (whose init creates the account) and to the app
+    (whose dashboard logs in with it), and the app reads it from the file compose mounts."""
+    holders = {name for name, service in SERVICES.items() if "mysql_reader_password" in service.get("secrets", [])}
+    assert holders == {"mysql", "app"}
+    assert SERVICES["app"]["environment"]["CRYPTOSTREAM_DASHBOARD_PASSWORD_FILE"] == "/run/secrets/mysql_reader_password"
+    mounts = [volume.split(":")[1] for volume in SERVICES["mysql"]["volumes"]]
+    assert "/docker-entrypoint-initdb.d/03-reader-user.sh" in mounts
