@@ -10,6 +10,7 @@ Docker's layer cache makes a second build fast; each step says what it is doing.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ BASE_IMAGE = "cryptostream/base:bookworm"
 LOCAL_IMAGES = {"kafka": "cryptostream/kafka:local", "mysql": "cryptostream/mysql:local",
                 "app": "cryptostream/app:local"}
 PIP = (sys.executable, "-m", "pip", "--disable-pip-version-check")
+ZIP_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip entry can hold
 
 
 def context() -> Path:
@@ -102,7 +104,11 @@ def _project_wheel(root: Path, target: Path, say) -> None:
     shutil.rmtree(target, ignore_errors=True)
     # setuptools never empties build/: a module deleted from the code would still ship
     shutil.rmtree(root / "build", ignore_errors=True)
-    subprocess.run([*PIP, "wheel", "-q", "--no-deps", "--wheel-dir", str(target), str(root)], check=True)
+    # fixed zip timestamps: the same code gives the same wheel, so docker reuses the app's layer
+    # and a second bin/up --docker leaves the running containers alone instead of recreating them
+    reproducible = {**os.environ, "SOURCE_DATE_EPOCH": ZIP_EPOCH}
+    subprocess.run([*PIP, "wheel", "-q", "--no-deps", "--wheel-dir", str(target), str(root)], check=True,
+                   env=reproducible)
 
 
 def build_image(name: str, say) -> None:

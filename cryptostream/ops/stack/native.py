@@ -126,6 +126,10 @@ def up_docker(config: Config, simulated: bool, wait_rows: float) -> int:
     containers.up(config, simulated, say)
     containers.compose(config, "ps")
     wait_for_rows(config, wait_rows)
+    port = config.dashboard.port  # run by the app container's supervisord
+    wait_for("the dashboard", lambda: port_open(port), 60,
+             timed_out=lambda _: f"the dashboard does not answer on 127.0.0.1:{port}; see bin/logs --docker dashboard")
+    say(f"dashboard on http://127.0.0.1:{port}/")
     return 0
 
 

@@ -13,6 +13,7 @@ import requests
 from cryptostream.core import db, events
 from cryptostream.ops import programs
 from tests.helpers.harness import query
+from tests.helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.container]
 READER = "cryptostream_reader"
@@ -44,7 +45,7 @@ def refused(connection, sql: str) -> int | None:
 def test_the_app_runs_the_dashboard_and_status_shows_it(compose_stack) -> None:
     status = compose_stack.run("status", "--docker")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert re.search(r"^dashboard\s.*RUNNING", status.stdout, re.MULTILINE), status.stdout
+    assert re.search(r"^OK\s+dashboard\s+supervisord\s+RUNNING", status.stdout, re.MULTILINE), status.stdout
     assert f'"event": "{events.STARTED}"' in compose_stack.log(programs.DASHBOARD)  # its JSON lines, in the app's output
 
 
@@ -71,11 +72,16 @@ def test_its_account_reads_the_windows_and_nothing_else(compose_stack) -> None:
 
 def test_bin_up_creates_the_account_on_a_volume_from_before_the_dashboard(compose_stack) -> None:
     """A data volume initialised before the dashboard existed has no reader account: drop it, as
-    such a volume would be, and bin/up --docker again makes it, and the page reads again."""
+    such a volume would be, and bin/up --docker again makes it, and the page reads again. The
+    running app is left alone: the same code builds the same image, so compose keeps its container."""
+    app_before = compose_stack.container("app"), compose_stack.inspect("app")["State"]["StartedAt"]
     dropped = compose_stack.mysql_as_root(f"DROP USER '{READER}'@'%'")
     assert dropped.returncode == 0, dropped.stderr
     with pytest.raises(mysql.connector.Error):
         db.connect_reader(compose_stack.config).close()
     compose_stack.start()
+    assert (compose_stack.container("app"), compose_stack.inspect("app")["State"]["StartedAt"]) == app_before
     db.connect_reader(compose_stack.config).close()
     assert candles(compose_stack)
+    # the package's other tests go on with this stack: leave it working
+    wait_until(lambda: compose_stack.health("app") == "healthy", "app healthy", 240, 2)
