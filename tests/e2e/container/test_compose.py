@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from cryptostream.ops import programs
 from cryptostream.ops.stack import containers
 from tests.helpers.stack import NativeStack, docker_unavailable
 
@@ -42,9 +43,8 @@ def test_up_docker_gives_rows_and_down_cleans_up(tmp_path, monkeypatch) -> None:
         for symbol in stack.config.exchange.symbols:
             assert symbol in started.stdout
         status = stack.run("supervisorctl", "--docker", "status").stdout
-        assert "producer" in status
-        assert "processor" in status
-        assert status.count("RUNNING") == 2
+        running = {line.split()[0] for line in status.splitlines() if "RUNNING" in line}
+        assert running == set(programs.IN_APP), status  # producer, processor, dashboard
         lines = stack.run("logs", "--docker", "--no-follow", "app").stdout.splitlines()
         events = [json.loads(line) for line in lines if line.startswith("{")]
         assert {"producer", "processor"} <= {e.get("component") for e in events}
