@@ -53,3 +53,12 @@ VALUES (%s, %s, %s, %s, %s, %s);
 -- name: purge_counted
 -- windows ending at or before the watermark: window_start <= watermark - window length
 DELETE FROM counted_keys WHERE window_start <= %s;
+
+-- name: insert_latency
+INSERT INTO message_latency (query_name, batch_id, committed_at, messages, buckets, max_ms, trades, trade_buckets,
+    trade_max_ms)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);
+
+-- name: prune_latency
+-- %s: the oldest commit time kept; %s: at most this many rows per call
+DELETE FROM message_latency WHERE committed_at < %s LIMIT %s;

@@ -13,6 +13,7 @@ from operator import or_
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from cryptostream.pipeline.processor.latency import FINE_TICKS, TICK_MS
 from cryptostream.pipeline.schema import (END, FIELDS, MAX_MESSAGE_BYTES, MAX_NOTIONAL, PRICE_PATTERN,
                                           PRICE_PRECISION, PRICE_SCALE, QUANTITY_PATTERN, SCHEMA_VERSION,
                                           SOURCE_PATTERN, SYMBOL_PATTERN, TEXT_FIELDS, TIME_LIMIT_MS, Reason,
@@ -178,6 +179,7 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.when(valid, _price(m["price"])).alias("price"),
         F.when(valid, m["event_time"]).alias("event_ms"),
         F.when(valid, m["ingest_time"]).alias("ingest_ms"),
+        F.when(valid & m["trade_id"].isNotNull(), m["event_time"]).alias("trade_event_ms"),
         F.when(valid, F.struct(m["event_time"], F.col("partition"), F.col("offset"))).alias("order"),
         F.when(valid, dedup_key()).alias("key"),
         F.when(valid, quantity).alias("quantity"),
@@ -185,7 +187,7 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.when(~valid, _reject()).alias("reject"),
     )
     keys = F.collect_list("key")
-    return rows.groupBy("topic", "partition", "symbol", "window_start_ms").agg(
+    groups = rows.groupBy("topic", "partition", "symbol", "window_start_ms").agg(
         F.sum("price").alias("price_sum"),
         F.count("price").alias("sample_count"),
         F.min("price").alias("min_price"),
@@ -203,7 +205,41 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.size(F.array_distinct(keys)).alias("distinct_keys"),
         (F.max("offset") + 1).alias("next_offset"),
         F.collect_list("reject").alias("rejects"),
+        _sorted_ticks("ingest_ms").alias("ingest_ticks"),
+        _sorted_ticks("trade_event_ms").alias("trade_event_ticks"),
     )
+    return tick_counts(tick_counts(groups, "ingest_ticks", "ingest_histogram"), "trade_event_ticks",
+                       "trade_event_histogram")
+
+
+# Per-message latency (processor/latency.py) needs each counted message's ingest time (and a
+# trade's event time); a group hands the driver their distribution, not the times themselves.
+def _sorted_ticks(ms_column: str) -> Column:
+    return F.array_sort(F.collect_list(F.floor(F.col(ms_column) / TICK_MS)))
+
+
+def tick_counts(groups: DataFrame, ticks: str, histogram: str) -> DataFrame:
+    """Replaces the sorted tick array `ticks` of each group by `histogram`: [(tick, n)] in tick
+    order. Ticks more than FINE_TICKS older than the group's newest are rounded down to about
+    one part in ten of their age, so a group's histogram holds at most ~1,000 + 90 entries per
+    decade of age, whatever the batch size; computed in the JVM, in the same job."""
+    newest = F.try_element_at(F.col(ticks), F.lit(-1))
+    coarse = F.transform(F.col(ticks), lambda tick: newest - _rounded_up_age(newest - tick))
+    marks = F.filter(F.transform("_coarse", lambda tick, i: F.when(i == 0, F.struct(tick.alias("tick"), i.alias("at")))
+                                 .when(tick != F.try_element_at(F.col("_coarse"), i),
+                                       F.struct(tick.alias("tick"), i.alias("at")))),
+                     lambda mark: mark.isNotNull())
+    counted = F.transform("_marks", lambda mark, j: F.struct(
+        mark["tick"].alias("tick"),
+        (F.coalesce(F.try_element_at(F.col("_marks"), j + 2)["at"], F.size("_coarse")) - mark["at"]).alias("n")))
+    return (groups.withColumn("_coarse", coarse).drop(ticks).withColumn("_marks", marks)
+            .withColumn(histogram, counted).drop("_coarse", "_marks"))
+
+
+def _rounded_up_age(age: Column) -> Column:
+    """An age in ticks as is below FINE_TICKS, else rounded up to a tenth of its decade."""
+    width = F.pow(F.lit(10), F.floor(F.log10(age)) - 1).cast("long")
+    return F.when(age < FINE_TICKS, age).otherwise(F.floor((age + width - 1) / width).cast("long") * width)
 
 
 def _price(text: Column) -> Column:
