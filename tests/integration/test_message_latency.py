@@ -1,0 +1,89 @@
+"""Per-message latency of a known micro-batch, through the processor's own batch handler on a
+local Spark and a private MariaDB: every counted message, from its ingest_time (a trade's event
+time too) to the commit of the transaction that counted it (processor/latency.py)."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from datetime import datetime, timezone
+
+import pytest
+
+from cryptostream.core import metrics
+from cryptostream.core.config import Config
+from cryptostream.pipeline.processor import latency
+from cryptostream.pipeline.processor.batch import BatchHandler
+from cryptostream.pipeline.processor.sink import MySQLSink
+from tests.helpers.harness import query
+from tests.helpers.messages import message
+
+pytestmark = pytest.mark.integration  # local Spark and a private MariaDB (tests/integration/conftest.py)
+
+T0 = (int(time.time() * 1000) // 10) * 10 - 500  # on a tick edge, so the buckets are known exactly
+
+
+def frame(spark, values: list[tuple[int, bytes]]):
+    """Kafka-shaped rows: (partition, value); offsets count per partition."""
+    stamp = datetime.fromtimestamp(time.time(), tz=timezone.utc)
+    offsets: dict[int, int] = {}
+    rows = []
+    for partition, value in values:
+        offsets[partition] = offsets.get(partition, -1) + 1
+        rows.append(("crypto_prices", partition, offsets[partition], b"k", bytearray(value), stamp))
+    return spark.createDataFrame(rows, "topic string, partition int, offset long, key binary, value binary, "
+                                       "timestamp timestamp")
+
+
+@pytest.fixture(scope="module")
+def applied(spark, mysql_config: Config) -> tuple[tuple, int]:
+    """One batch: BTCUSDT prices ingested at T0 (3, over two partitions) and T0 + 100 ms (2), one
+    ETHUSDT trade ingested at T0 whose exchange event time is T0 - 1 s, and one reject; applied
+    by the batch handler. Returns its message_latency row and the histogram count before."""
+    config = dataclasses.replace(mysql_config, processor=dataclasses.replace(mysql_config.processor,
+                                                                             query_name="latency_test"))
+    prices = [(partition, message(event_time=T0 + i, ingest_time=T0 + ingest))
+              for i, (partition, ingest) in enumerate([(0, 0), (1, 0), (0, 0), (0, 100), (1, 100)])]
+    trade = (2, message(symbol="ETHUSDT", schema_version=2, source="binance-ws", trade_id=7, quantity="1",
+                        event_time=T0 - 1000, ingest_time=T0))
+    before = count_observed("ingest")
+    sink = MySQLSink(config)
+    BatchHandler(config, sink)(frame(spark, [*prices, trade, (0, b"not json")]), 0)
+    sink.close()
+    rows = query(config, "SELECT UNIX_TIMESTAMP(committed_at) * 1000, messages, buckets, max_ms, trades, "
+                         "trade_buckets, trade_max_ms FROM message_latency WHERE query_name = 'latency_test'")
+    return rows[0], before
+
+
+def count_observed(since: str) -> float:
+    return metrics.PROCESSOR_REGISTRY.get_sample_value("cryptostream_message_latency_seconds_count",
+                                                       {"since": since}) or 0.0
+
+
+def test_every_counted_message_is_recorded_once(applied) -> None:
+    (_, messages, *_), _ = applied
+    assert messages == 6  # 5 prices and the trade; the reject is not counted
+
+
+def test_latencies_are_to_the_commit_exact_to_10_ms(applied) -> None:
+    (commit_ms, _, buckets, *_), _ = applied
+    expected = Counter()
+    expected[latency.bucket_edge(int(commit_ms) - T0)] += 4
+    expected[latency.bucket_edge(int(commit_ms) - T0 - 100)] += 2
+    assert latency.decode(buckets).buckets == dict(expected)
+
+
+def test_the_oldest_message_gives_the_max(applied) -> None:
+    (commit_ms, _, _, max_ms, *_), _ = applied
+    assert max_ms == latency.bucket_edge(int(commit_ms) - T0)
+
+
+def test_trades_are_also_measured_from_the_exchange_event_time(applied) -> None:
+    (commit_ms, _, _, _, trades, trade_buckets, trade_max_ms), _ = applied
+    assert (trades, latency.decode(trade_buckets).buckets) == (1, {trade_max_ms: 1})
+    assert trade_max_ms == latency.bucket_edge(int(commit_ms) - T0 + 1000)
+
+
+def test_the_prometheus_histogram_counts_each_message(applied) -> None:
+    _, before = applied
+    assert count_observed("ingest") - before == 6
