@@ -119,7 +119,8 @@ CREATE TABLE IF NOT EXISTS message_latency (
     committed_at   DATETIME(3)  NOT NULL,
     -- messages counted in windows (rejects are not)
     messages       BIGINT       NOT NULL,
-    -- "<upper edge ms>:<messages>,..." (10 ms wide up to 10 s, then a tenth of their decade)
+    -- "<upper edge ms>:<messages>,...": each message's latency rounded up by less than 10 ms
+    -- (below 10 s; then by less than a tenth of its decade)
     buckets        TEXT         NOT NULL,
     max_ms         BIGINT       NOT NULL,
     -- the same from the exchange's event time, for trades (source websocket); else 0 / NULL

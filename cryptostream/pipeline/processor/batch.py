@@ -74,7 +74,8 @@ class BatchHandler:
             log.info(events.BATCH_ALREADY_APPLIED, batch_id=batch_id, last_applied=last_batch)
             return
         rules = classify.Rules(self.config.exchange.symbols, int(self.config.processor.window * 1000),
-                               int(self.config.processor.max_future_skew * 1000), watermark_ms)
+                               int(self.config.processor.max_future_skew * 1000), watermark_ms,
+                               int(time.time() * 1000))
         timings: dict[str, float] = {}
         try:
             summary = self._compute_twice(batch, rules, offsets, timings)
@@ -154,7 +155,7 @@ class BatchHandler:
         valid = sum(a["sample_count"] for a in summary.aggregates)
         stats = self.minute_stats.rows_for(counts(valid + len(rejects), len(windows), _count_reasons(rejects)))
         return self.sink.write_batch(batch_id, windows, rejects, offsets, watermark_ms,
-                                     [keys_from_row(a) for a in summary.aggregates], stats, summary.ticks)
+                                     [keys_from_row(a) for a in summary.aggregates], stats, summary.ages)
 
     @staticmethod
     def _positions(batch: Any) -> list[dict]:
@@ -200,7 +201,8 @@ class BatchHandler:
 
     @staticmethod
     def _summarise(classified: Any, rules: classify.Rules) -> partials.Summary:
-        return partials.combine([row.asDict() for row in classify.summarise(classified, rules).collect()])
+        return partials.combine([row.asDict() for row in classify.summarise(classified, rules).collect()],
+                                rules.now_ms)
 
 
 def _observe_latency(result: Any) -> None:

@@ -13,7 +13,7 @@ from operator import or_
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from cryptostream.pipeline.processor.latency import FINE_TICKS, TICK_MS
+from cryptostream.pipeline.processor.latency import FINE_MS, TICK_MS
 from cryptostream.pipeline.schema import (END, FIELDS, MAX_MESSAGE_BYTES, MAX_NOTIONAL, PRICE_PATTERN,
                                           PRICE_PRECISION, PRICE_SCALE, QUANTITY_PATTERN, SCHEMA_VERSION,
                                           SOURCE_PATTERN, SYMBOL_PATTERN, TEXT_FIELDS, TIME_LIMIT_MS, Reason,
@@ -28,6 +28,7 @@ class Rules:
     window_ms: int
     max_future_ms: int
     watermark_ms: int  # windows ending at or before this are final: their rows are late
+    now_ms: int = 0  # the batch's start (driver clock): counted messages' ages are taken at it (latency.py)
 
 
 # The text fields read again as doubles: a field that reads as a number held a JSON number,
@@ -179,7 +180,8 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.when(valid, _price(m["price"])).alias("price"),
         F.when(valid, m["event_time"]).alias("event_ms"),
         F.when(valid, m["ingest_time"]).alias("ingest_ms"),
-        F.when(valid & m["trade_id"].isNotNull(), m["event_time"]).alias("trade_event_ms"),
+        F.when(valid, age_edge(F.lit(rules.now_ms) - m["ingest_time"])).alias("ingest_age"),
+        F.when(valid & m["trade_id"].isNotNull(), age_edge(F.lit(rules.now_ms) - m["event_time"])).alias("trade_event_age"),
         F.when(valid, F.struct(m["event_time"], F.col("partition"), F.col("offset"))).alias("order"),
         F.when(valid, dedup_key()).alias("key"),
         F.when(valid, quantity).alias("quantity"),
@@ -205,41 +207,38 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.size(F.array_distinct(keys)).alias("distinct_keys"),
         (F.max("offset") + 1).alias("next_offset"),
         F.collect_list("reject").alias("rejects"),
-        _sorted_ticks("ingest_ms").alias("ingest_ticks"),
-        _sorted_ticks("trade_event_ms").alias("trade_event_ticks"),
+        F.array_sort(F.collect_list("ingest_age")).alias("_ingest_ages"),
+        F.array_sort(F.collect_list("trade_event_age")).alias("_trade_event_ages"),
     )
-    return tick_counts(tick_counts(groups, "ingest_ticks", "ingest_histogram"), "trade_event_ticks",
-                       "trade_event_histogram")
+    return groups.select("*", age_counts("_ingest_ages").alias("ingest_ages"),
+                         age_counts("_trade_event_ages").alias("trade_event_ages")).drop("_ingest_ages",
+                                                                                          "_trade_event_ages")
 
 
 # Per-message latency (processor/latency.py) needs each counted message's ingest time (and a
-# trade's event time); a group hands the driver their distribution, not the times themselves.
-def _sorted_ticks(ms_column: str) -> Column:
-    return F.array_sort(F.collect_list(F.floor(F.col(ms_column) / TICK_MS)))
+# trade's event time); a group hands the driver how many messages are of each age bucket at
+# the batch's start, not the times themselves.
+def age_edge(age_ms: Column) -> Column:
+    """latency.bucket_edge in Spark, per row (generated code): the upper edge of an age's
+    bucket, TICK_MS wide up to FINE_MS, then a tenth of its decade; 0 for an age below 0 (a
+    producer clock ahead of ours)."""
+    width = F.pow(F.lit(10), F.floor(F.log10(age_ms)) - 1)
+    return (F.when(age_ms <= 0, F.lit(0))
+            .when(age_ms <= FINE_MS, F.ceil(age_ms / TICK_MS) * TICK_MS)
+            .otherwise((F.ceil(age_ms / width) * width).cast("long")))
 
 
-def tick_counts(groups: DataFrame, ticks: str, histogram: str) -> DataFrame:
-    """Replaces the sorted tick array `ticks` of each group by `histogram`: [(tick, n)] in tick
-    order. Ticks more than FINE_TICKS older than the group's newest are rounded down to about
-    one part in ten of their age, so a group's histogram holds at most ~1,000 + 90 entries per
-    decade of age, whatever the batch size; computed in the JVM, in the same job."""
-    newest = F.try_element_at(F.col(ticks), F.lit(-1))
-    coarse = F.transform(F.col(ticks), lambda tick: newest - _rounded_up_age(newest - tick))
-    marks = F.filter(F.transform("_coarse", lambda tick, i: F.when(i == 0, F.struct(tick.alias("tick"), i.alias("at")))
-                                 .when(tick != F.try_element_at(F.col("_coarse"), i),
-                                       F.struct(tick.alias("tick"), i.alias("at")))),
-                     lambda mark: mark.isNotNull())
-    counted = F.transform("_marks", lambda mark, j: F.struct(
-        mark["tick"].alias("tick"),
-        (F.coalesce(F.try_element_at(F.col("_marks"), j + 2)["at"], F.size("_coarse")) - mark["at"]).alias("n")))
-    return (groups.withColumn("_coarse", coarse).drop(ticks).withColumn("_marks", marks)
-            .withColumn(histogram, counted).drop("_coarse", "_marks"))
-
-
-def _rounded_up_age(age: Column) -> Column:
-    """An age in ticks as is below FINE_TICKS, else rounded up to a tenth of its decade."""
-    width = F.pow(F.lit(10), F.floor(F.log10(age)) - 1).cast("long")
-    return F.when(age < FINE_TICKS, age).otherwise(F.floor((age + width - 1) / width).cast("long") * width)
+def age_counts(ages: Column) -> Column:
+    """A sorted array of age edges as [(age, n)]: its distinct values (at most ~1,000 + 90 per
+    decade of age, whatever the batch size) with their counts, each count the distance between
+    the first positions of two distinct values; the array functions run natively, the one
+    lambda only over the distinct values."""
+    distinct = F.array_distinct(ages)
+    end = F.size(ages) + 1
+    return F.transform(distinct, lambda age, k: F.struct(
+        age.alias("age"),
+        (F.coalesce(F.array_position(ages, F.try_element_at(distinct, k + 2)), end)
+         - F.array_position(ages, age)).alias("n")))
 
 
 def _price(text: Column) -> Column:

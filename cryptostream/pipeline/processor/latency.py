@@ -1,11 +1,12 @@
 """Per-message latency: from each message a batch counts (its ingest_time; a trade's event time
 too) to the commit of the MySQL transaction that counted it.
 
-Spark hands the driver, per group, how many messages fell in each 10 ms tick of ingest time
-(classify.tick_counts); with the commit time that gives every message's latency to the bucket.
-Latency buckets are 10 ms wide up to 10 s, then a tenth of their decade (10-11 s, ..., 99-100 s
-in 1 s steps, then 10 s steps ...), so a batch's record stays small whatever its size. Each
-bucket is named by its upper edge in milliseconds: a message in bucket e waited at most e ms.
+Spark hands the driver, per group, how many counted messages are of each age bucket at the
+batch's start (classify.age_edge, age_counts); the commit time adds the same to each, which
+gives every message's latency to its bucket. Age buckets are 10 ms wide up to 10 s, then a
+tenth of their decade (10-11 s, ..., 99-100 s in 1 s steps, then 10 s steps ...), so a batch's
+record stays small whatever its size. A bucket is named by its upper edge in milliseconds: a
+message in bucket e waited at most e ms, and (below 10 s) more than e - 10.
 """
 from __future__ import annotations
 
@@ -13,22 +14,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-TICK_MS = 10  # Spark's ticks; latency buckets are this wide up to FINE_MS
+TICK_MS = 10  # age buckets are this wide up to FINE_MS
 FINE_MS = 10_000
-FINE_TICKS = FINE_MS // TICK_MS  # Spark keeps ticks this close to a group's newest exact
 
 
 @dataclass
-class Ticks:
-    """How many counted messages fell in each TICK_MS tick (epoch ms // TICK_MS)."""
-    ingest: Counter = field(default_factory=Counter)
-    trade_event: Counter = field(default_factory=Counter)  # trades only: the exchange's event time
+class Ages:
+    """How many counted messages were of each age bucket (upper edge, ms) at `reference_ms`."""
+    reference_ms: int = 0
+    ingest: Counter = field(default_factory=Counter)  # since their ingest_time
+    trade_event: Counter = field(default_factory=Counter)  # trades only: since the exchange's event time
 
     def add(self, group: Mapping) -> None:
-        """A summarise group's two histograms ([(tick, n)], classify.tick_counts)."""
-        for name, counts in (("ingest_histogram", self.ingest), ("trade_event_histogram", self.trade_event)):
+        """A summarise group's two lists of [(age, n)] (classify.age_counts)."""
+        for name, counts in (("ingest_ages", self.ingest), ("trade_event_ages", self.trade_event)):
             for entry in group.get(name) or ():
-                counts[entry["tick"]] += entry["n"]
+                counts[entry["age"]] += entry["n"]
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,10 @@ def bucket_edge(latency_ms: int) -> int:
     return -(-latency_ms // width) * width
 
 
-def latencies(ticks: Mapping[int, int], commit_ms: int) -> Distribution:
-    """Each tick's messages, committed at `commit_ms`: a message of tick t arrived at or after
-    t * TICK_MS, so it waited at most commit_ms - t * TICK_MS."""
-    buckets: Counter = Counter()
-    for tick, count in ticks.items():
-        buckets[bucket_edge(commit_ms - tick * TICK_MS)] += count
-    return Distribution(dict(buckets))
+def latencies(ages: Mapping[int, int], reference_ms: int, commit_ms: int) -> Distribution:
+    """Ages at `reference_ms` as latencies at `commit_ms`: each bucket moved by the time between."""
+    waited = commit_ms - reference_ms
+    return Distribution({edge + waited: count for edge, count in ages.items()})
 
 
 def merged(distributions: Iterable[Distribution]) -> Distribution:

@@ -91,13 +91,13 @@ class MySQLSink:
     def write_batch(self, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
                     offsets: dict[str, dict[str, int]], watermark_ms: int,
                     keys: Iterable[CountedKeys] = (), stats: list[tuple] = (),
-                    ticks: latency.Ticks | None = None) -> BatchResult:
+                    ages: latency.Ages | None = None) -> BatchResult:
         def apply(cursor: Any) -> BatchResult:
             result = self._apply(cursor, batch_id, windows, rejects, offsets, watermark_ms, stats)
             if not result.skipped:
                 self._keep_keys(cursor, batch_id, keys, watermark_ms)
-                if ticks is not None:
-                    self._store_latency(cursor, batch_id, ticks, result)
+                if ages is not None:
+                    self._store_latency(cursor, batch_id, ages, result)
             return result
         return self._timed(apply)
 
@@ -198,15 +198,15 @@ class MySQLSink:
                         detail="statistics kept in memory; the micro-batch is stored without them")
             return False
 
-    def _store_latency(self, cursor: Any, batch_id: int, ticks: latency.Ticks, result: BatchResult) -> None:
+    def _store_latency(self, cursor: Any, batch_id: int, ages: latency.Ages, result: BatchResult) -> None:
         """The batch's per-message latencies, to now: the last statement before COMMIT, so the
         row commits (or not) with the batch and a replay adds none. Skipped when the batch
         counted no message; a statement MySQL refuses pauses them like the statistics."""
-        if not ticks.ingest or time.monotonic() < self._latency_paused_until:
+        if not ages.ingest or time.monotonic() < self._latency_paused_until:
             return
         commit_ms = int(time.time() * 1000)
-        since_ingest = latency.latencies(ticks.ingest, commit_ms)
-        since_event = latency.latencies(ticks.trade_event, commit_ms)
+        since_ingest = latency.latencies(ages.ingest, ages.reference_ms, commit_ms)
+        since_event = latency.latencies(ages.trade_event, ages.reference_ms, commit_ms)
         row = (self.config.processor.query_name, batch_id, utc(commit_ms), since_ingest.messages,
                latency.encode(since_ingest), since_ingest.max_ms, since_event.messages,
                latency.encode(since_event) or None, since_event.max_ms)

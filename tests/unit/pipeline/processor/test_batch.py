@@ -18,7 +18,7 @@ class RefusingSink:
         self.away = away
         self.attempts: list[list[dict]] = []
 
-    def write_batch(self, batch_id, windows, rejects, offsets, watermark_ms, keys=(), stats=(), ticks=None):
+    def write_batch(self, batch_id, windows, rejects, offsets, watermark_ms, keys=(), stats=(), ages=None):
         self.attempts.append(rejects)
         if any(r["value"] is not None for r in rejects):
             raise ValueError("data too long")

@@ -1,6 +1,6 @@
-"""The arithmetic of per-message latency (processor/latency.py): ticks of ingest time and a
-commit time give every message's latency to its bucket, and buckets merge into exact
-percentiles over messages."""
+"""The arithmetic of per-message latency (processor/latency.py): ages at the batch's start and
+its commit time give every message's latency to its bucket, and buckets merge into exact
+percentiles over messages. (Spark's side, classify.age_edge: tests/integration/test_message_latency.py.)"""
 from __future__ import annotations
 
 import pytest
@@ -20,17 +20,10 @@ def test_longer_latencies_get_a_tenth_of_their_decade() -> None:
     assert [latency.bucket_edge(ms) for ms in (10_001, 12_345, 99_001, 123_456)] == [11_000, 13_000, 100_000, 130_000]
 
 
-def test_a_message_waited_at_most_commit_minus_its_tick_start() -> None:
-    """Ingest 1,795,000,000,003 is tick ...000 (10 ms); committed 997 ms later: bucket 1000."""
-    ticks = {(COMMIT_MS - 997) // latency.TICK_MS: 1}
-    assert latency.latencies(ticks, COMMIT_MS).buckets == {1000: 1}
-
-
-def test_counts_per_tick_become_counts_per_bucket() -> None:
-    start = COMMIT_MS // latency.TICK_MS
-    ticks = {start - 50: 3, start - 51: 2, start - 200: 1}
-    distribution = latency.latencies(ticks, COMMIT_MS)
-    assert distribution.buckets == {500: 3, 510: 2, 2000: 1}
+def test_ages_at_the_batch_start_move_by_the_time_to_the_commit() -> None:
+    """Ages 500 ms (3 messages) and 2 s (1) at the start; the commit 345 ms later."""
+    distribution = latency.latencies({500: 3, 2000: 1}, COMMIT_MS - 345, COMMIT_MS)
+    assert distribution.buckets == {845: 3, 2345: 1}
 
 
 def test_messages_and_max_of_a_distribution() -> None:
@@ -60,10 +53,9 @@ def test_an_empty_text_is_no_messages() -> None:
     assert latency.decode(None).messages == 0
 
 
-def test_ticks_add_up_the_groups_of_a_batch() -> None:
-    ticks = latency.Ticks()
-    ticks.add({"ingest_histogram": [{"tick": 5, "n": 2}], "trade_event_histogram": []})
-    ticks.add({"ingest_histogram": [{"tick": 5, "n": 1}, {"tick": 6, "n": 4}],
-               "trade_event_histogram": [{"tick": 3, "n": 1}]})
-    assert ticks.ingest == {5: 3, 6: 4}
-    assert ticks.trade_event == {3: 1}
+def test_ages_add_up_the_groups_of_a_batch() -> None:
+    ages = latency.Ages(COMMIT_MS)
+    ages.add({"ingest_ages": [{"age": 50, "n": 2}], "trade_event_ages": []})
+    ages.add({"ingest_ages": [{"age": 50, "n": 1}, {"age": 60, "n": 4}], "trade_event_ages": [{"age": 30, "n": 1}]})
+    assert ages.ingest == {50: 3, 60: 4}
+    assert ages.trade_event == {30: 1}
