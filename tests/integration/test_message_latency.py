@@ -11,6 +11,7 @@ import pytest
 
 from cryptostream.core import metrics
 from cryptostream.core.config import Config
+from cryptostream.ops.stack import provisioning
 from cryptostream.pipeline.processor import latency
 from cryptostream.pipeline.processor.batch import BatchHandler
 from cryptostream.pipeline.processor.sink import MySQLSink
@@ -19,7 +20,10 @@ from tests.helpers.messages import message
 
 pytestmark = pytest.mark.integration  # local Spark and a private MariaDB (tests/integration/conftest.py)
 
-T0 = (int(time.time() * 1000) // 10) * 10 - 500  # on a tick edge, so the buckets are known exactly
+
+def tick_edge_ago(ms: int) -> int:
+    """A time `ms` ago, on a 10 ms edge, so the buckets are known exactly."""
+    return (int(time.time() * 1000) // 10) * 10 - ms
 
 
 def frame(spark, values: list[tuple[int, bytes]]):
@@ -35,23 +39,25 @@ def frame(spark, values: list[tuple[int, bytes]]):
 
 
 @pytest.fixture(scope="module")
-def applied(spark, mysql_config: Config) -> tuple[tuple, int]:
-    """One batch: BTCUSDT prices ingested at T0 (3, over two partitions) and T0 + 100 ms (2), one
-    ETHUSDT trade ingested at T0 whose exchange event time is T0 - 1 s, and one reject; applied
-    by the batch handler. Returns its message_latency row and the histogram count before."""
+def applied(spark, mysql_config: Config) -> tuple[tuple, int, int]:
+    """One batch: BTCUSDT prices ingested at t0 (3, over two partitions) and t0 + 100 ms (2), one
+    ETHUSDT trade ingested at t0 whose exchange event time is t0 - 1 s, and one reject; applied
+    by the batch handler. Returns its message_latency row, the histogram count before and t0."""
+    spark.range(1).collect()  # Spark started: the batch's latency is its own, under 10 s
     config = dataclasses.replace(mysql_config, processor=dataclasses.replace(mysql_config.processor,
                                                                              query_name="latency_test"))
-    prices = [(partition, message(event_time=T0 + i, ingest_time=T0 + ingest))
+    t0 = tick_edge_ago(500)
+    prices = [(partition, message(event_time=t0 + i, ingest_time=t0 + ingest))
               for i, (partition, ingest) in enumerate([(0, 0), (1, 0), (0, 0), (0, 100), (1, 100)])]
     trade = (2, message(symbol="ETHUSDT", schema_version=2, source="binance-ws", trade_id=7, quantity="1",
-                        event_time=T0 - 1000, ingest_time=T0))
+                        event_time=t0 - 1000, ingest_time=t0))
     before = count_observed("ingest")
     sink = MySQLSink(config)
     BatchHandler(config, sink)(frame(spark, [*prices, trade, (0, b"not json")]), 0)
     sink.close()
     rows = query(config, "SELECT UNIX_TIMESTAMP(committed_at) * 1000, messages, buckets, max_ms, trades, "
                          "trade_buckets, trade_max_ms FROM message_latency WHERE query_name = 'latency_test'")
-    return rows[0], before
+    return rows[0], before, t0
 
 
 def count_observed(since: str) -> float:
@@ -60,7 +66,7 @@ def count_observed(since: str) -> float:
 
 
 def test_every_counted_message_is_recorded_once(applied) -> None:
-    (_, messages, *_), _ = applied
+    (_, messages, *_), *_ = applied
     assert messages == 6  # 5 prices and the trade; the reject is not counted
 
 
@@ -70,30 +76,42 @@ def edges(buckets: str) -> list[tuple[int, int]]:
 
 def test_latencies_are_to_the_commit_exact_to_10_ms(applied) -> None:
     """Each message's bucket edge is its latency to the commit rounded up by less than 10 ms:
-    4 messages ingested at T0, 2 at T0 + 100 ms."""
-    (commit_ms, _, buckets, *_), _ = applied
+    4 messages ingested at t0, 2 at t0 + 100 ms."""
+    (commit_ms, _, buckets, *_), _, t0 = applied
     (newer, two), (older, four) = edges(buckets)
     assert (two, four) == (2, 4)
-    assert int(commit_ms) - T0 <= older < int(commit_ms) - T0 + latency.TICK_MS
+    assert int(commit_ms) - t0 <= older < int(commit_ms) - t0 + latency.TICK_MS
 
 
 def test_buckets_keep_the_ingest_times_apart(applied) -> None:
-    (_, _, buckets, *_), _ = applied
+    (_, _, buckets, *_), *_ = applied
     (newer, _), (older, _) = edges(buckets)
     assert older - newer == 100
 
 
 def test_the_oldest_message_gives_the_max(applied) -> None:
-    (_, _, buckets, max_ms, *_), _ = applied
+    (_, _, buckets, max_ms, *_), *_ = applied
     assert max_ms == edges(buckets)[-1][0]
 
 
 def test_trades_are_also_measured_from_the_exchange_event_time(applied) -> None:
-    (commit_ms, _, _, _, trades, trade_buckets, trade_max_ms), _ = applied
+    (commit_ms, _, _, _, trades, trade_buckets, trade_max_ms), _, t0 = applied
     assert (trades, latency.decode(trade_buckets).buckets) == (1, {trade_max_ms: 1})
-    assert int(commit_ms) - T0 + 1000 <= trade_max_ms < int(commit_ms) - T0 + 1000 + latency.TICK_MS
+    assert int(commit_ms) - t0 + 1000 <= trade_max_ms < int(commit_ms) - t0 + 1000 + latency.TICK_MS
 
 
 def test_the_prometheus_histogram_counts_each_message(applied) -> None:
-    _, before = applied
+    _, before, _ = applied
     assert count_observed("ingest") - before == 6
+
+
+def test_a_batch_id_applied_again_after_a_rebuild_replaces_its_record(spark, mysql_config: Config, applied) -> None:
+    """Tables emptied (bin/rebuild, the benchmark) and batch 0 applied anew: one record, the new one."""
+    config = dataclasses.replace(mysql_config, processor=dataclasses.replace(mysql_config.processor,
+                                                                             query_name="latency_test"))
+    provisioning.empty_tables(config)
+    sink = MySQLSink(config)
+    t0 = tick_edge_ago(500)
+    BatchHandler(config, sink)(frame(spark, [(0, message(event_time=t0, ingest_time=t0))]), 0)
+    sink.close()
+    assert query(config, "SELECT messages FROM message_latency WHERE query_name = 'latency_test'") == [(1,)]
