@@ -99,6 +99,7 @@ class BatchHandler:
                                 "rejected": result.rejected, "write_ms": round(result.write_ms, 1),
                                 "write_attempts": result.attempts, "skipped": result.skipped or None,
                                 "watermark_ms": next_watermark,
+                                "latency_max_ms": result.latency and result.latency.max_ms,
                                 "rejected_by_reason": _count_reasons(rejects) or None, **timings}
 
     def _write(self, batch: Any, batch_id: int, summary: partials.Summary, offsets: dict,

@@ -181,7 +181,8 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.when(valid, m["event_time"]).alias("event_ms"),
         F.when(valid, m["ingest_time"]).alias("ingest_ms"),
         F.when(valid, age_edge(F.lit(rules.now_ms) - m["ingest_time"])).alias("ingest_age"),
-        F.when(valid & m["trade_id"].isNotNull(), age_edge(F.lit(rules.now_ms) - m["event_time"])).alias("trade_event_age"),
+        F.when(valid & m["trade_id"].isNotNull(), age_edge(F.lit(rules.now_ms) - m["event_time"]))
+        .alias("trade_event_age"),
         F.when(valid, F.struct(m["event_time"], F.col("partition"), F.col("offset"))).alias("order"),
         F.when(valid, dedup_key()).alias("key"),
         F.when(valid, quantity).alias("quantity"),
