@@ -125,9 +125,7 @@ def message_latency(config: Config, since: datetime, until: datetime) -> dict[st
     merged = latency.merged(latency.decode(buckets) for (buckets,) in rows)
     points = {f"p{round(p * 100)}": latency.percentile_ms(merged, p) for p in (0.5, 0.95, 0.99)}
     shown = {name: ms / 1000 for name, ms in {**points, "max": merged.max_ms}.items() if ms is not None}
-    seconds = (until - since).total_seconds()
-    return {"batches": len(rows), "messages": merged.messages,
-            "msgs_per_s": round(merged.messages / seconds, 1) if seconds > 0 else None, **shown}
+    return {"batches": len(rows), "messages": merged.messages, **shown}
 
 
 def _epoch(event: dict[str, Any]) -> float:

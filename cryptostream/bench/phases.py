@@ -183,8 +183,9 @@ def one_load(stack: OwnStack, minutes: float, added: int) -> dict[str, Any]:
     time.sleep(LAST_BATCHES_S)
     resources = sampler.report()
     batches = batch_events(stack.home / "log" / f"{programs.PROCESSOR}.log")
-    return {"added_msgs_per_s": added, "sent": sent[0],
-            "messages_s": message_latency(config, since, ended + timedelta(seconds=LAST_BATCHES_S)),
+    messages = message_latency(config, since, ended + timedelta(seconds=LAST_BATCHES_S))
+    return {"added_msgs_per_s": added, "sent": sent[0], "messages_s": messages,
+            "counted_msgs_per_s": round(messages["messages"] / (ended - since).total_seconds(), 1),
             "row_update_lower_bound_s": probe.report(),
             "processor_cpu_percent": resources.get("cpu_percent", {}).get(programs.PROCESSOR),
             "batch_s": batch_durations(batches, since, ended), "resources": resources}
