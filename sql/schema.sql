@@ -106,3 +106,27 @@ CREATE TABLE IF NOT EXISTS pipeline_stats (
     PRIMARY KEY (minute, program, run_id, metric),
     KEY ix_pipeline_stats_metric (metric, minute)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Per-message latency of each applied micro-batch (cryptostream/pipeline/processor/latency.py):
+-- for every message it counted, its ingest_time (and a trade's event time) to committed_at,
+-- taken just before the COMMIT of the transaction that writes this row with the batch's rows
+-- (so a replayed batch adds none; the COMMIT itself, a few ms, is not included). bin/bench
+-- merges the buckets of the batches of a period for per-message percentiles. The processor
+-- deletes rows older than stats.latency_retention.
+CREATE TABLE IF NOT EXISTS message_latency (
+    query_name     VARCHAR(64)  NOT NULL,
+    batch_id       BIGINT       NOT NULL,
+    committed_at   DATETIME(3)  NOT NULL,
+    -- messages counted in windows (rejects are not)
+    messages       BIGINT       NOT NULL,
+    -- "<upper edge ms>:<messages>,...": each message's latency rounded up by less than 10 ms
+    -- (below 10 s; then by less than a tenth of its decade)
+    buckets        TEXT         NOT NULL,
+    max_ms         BIGINT       NOT NULL,
+    -- the same from the exchange's event time, for trades (source websocket); else 0 / NULL
+    trades         BIGINT       NOT NULL,
+    trade_buckets  TEXT         NULL,
+    trade_max_ms   BIGINT       NULL,
+    PRIMARY KEY (query_name, batch_id),
+    KEY ix_message_latency_committed_at (committed_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -53,3 +53,18 @@ VALUES (%s, %s, %s, %s, %s, %s);
 -- name: purge_counted
 -- windows ending at or before the watermark: window_start <= watermark - window length
 DELETE FROM counted_keys WHERE window_start <= %s;
+
+-- name: insert_latency
+-- A batch id already there is an earlier application of that id whose progress row is gone
+-- (tables emptied for a rebuild, a fresh checkpoint): this one replaces it. A replay of an
+-- applied batch never gets here (lock_progress).
+INSERT INTO message_latency (query_name, batch_id, committed_at, messages, buckets, max_ms, trades, trade_buckets,
+    trade_max_ms)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON DUPLICATE KEY UPDATE committed_at = VALUES(committed_at), messages = VALUES(messages), buckets = VALUES(buckets),
+    max_ms = VALUES(max_ms), trades = VALUES(trades), trade_buckets = VALUES(trade_buckets),
+    trade_max_ms = VALUES(trade_max_ms);
+
+-- name: prune_latency
+-- %s: the oldest commit time kept; %s: at most this many rows per call
+DELETE FROM message_latency WHERE committed_at < %s LIMIT %s;

@@ -24,17 +24,39 @@ TARGETS = [
     ("processor msgs/s (drain)", "throughput.processor.msgs_per_s", 100_000, "min"),
     ("raw Kafka consumer msgs/s", "throughput.raw_consumer.fetch_msgs_per_s", None, None),
     ("processor / raw consumer", "throughput.ratio_to_raw_consumer", 0.25, "min"),
+    ("naive Spark query msgs/s (drain)", "throughput.naive_query.msgs_per_s", None, None),
+    ("processor / naive query", "throughput.ratio_to_naive_query", 1.0, "min"),
     ("micro-batch p50 s (drain)", "throughput.processor.batch_s.p50", None, None),
     ("micro-batch p95 s (drain)", "throughput.processor.batch_s.p95", None, None),
-    ("latency p50 s", "latency.latency_s.p50", 1.0, "max"),
-    ("latency p95 s", "latency.latency_s.p95", None, None),
-    ("latency p99 s", "latency.latency_s.p99", 2.0, "max"),
-    ("stack peak RSS MiB", "latency.resources.stack_peak_rss_mib", 3072, "max"),
+    ("stack peak RSS MiB", "latency.stack_peak_rss_mib", 3072, "max"),
     ("first rows after bin/up s", "first_rows_s", 30, "max"),
     ("producer publish path msgs/s", "publish.msgs_per_s", None, None),
     ("REST requests per poll", "latency.rest_producer.requests_per_poll", None, None),
     ("REST weight per minute (max)", "latency.rest_producer.weight_per_minute_max", None, None),
 ]
+DEFAULT_LOADS = (0, 100, 1000)  # msgs/s added to the REST source's ~5 (0: the REST source alone)
+MAX_LOAD = 2_500  # the five configured symbols, one price per symbol and ms, random symbols (as bin/soak)
+SMALL_BATCH_LOAD = 100  # batches of at most ~100 rows a second: "small" (target p50 <= 0.3 s)
+
+
+def latency_targets(loads: list[int]) -> list[tuple[str, str, float | None, str | None]]:
+    """The latency phase's rows, per load: per-message percentiles (targets p50 <= 1 s, p99 <= 2 s
+    at every load), the old per-row-update figure beside them, the processor's CPU (<= 25 % of a
+    core for the REST source alone, <= 40 % up to +100 msgs/s) and its micro-batch p50."""
+    rows = []
+    for added in loads:
+        at, label = f"latency.loads.{added}", "REST alone" if added == 0 else f"REST +{added}/s"
+        cpu = 25 if added == 0 else 40 if added <= SMALL_BATCH_LOAD else None
+        rows += [(f"[{label}] msgs/s counted", f"{at}.counted_msgs_per_s", None, None),
+                 (f"[{label}] latency p50 s", f"{at}.messages_s.p50", 1.0, "max"),
+                 (f"[{label}] latency p95 s", f"{at}.messages_s.p95", None, None),
+                 (f"[{label}] latency p99 s", f"{at}.messages_s.p99", 2.0, "max"),
+                 (f"[{label}] latency max s", f"{at}.messages_s.max", None, None),
+                 (f"[{label}] row-update p50 s (lower bd)", f"{at}.row_update_lower_bound_s.p50", None, None),
+                 (f"[{label}] processor CPU % of a core", f"{at}.processor_cpu_percent", cpu, cpu and "max"),
+                 (f"[{label}] micro-batch p50 s", f"{at}.batch_s.p50",
+                  0.3 if added <= SMALL_BATCH_LOAD else None, "max")]
+    return rows
 
 
 def say(message: str) -> None:
@@ -69,7 +91,7 @@ def run_all(args: argparse.Namespace, folder) -> dict[str, Any]:
             if "producer" in args.phases:
                 figures["publish"] = phases.publish_path(stack, args.publish_messages, say)
             if "latency" in args.phases:
-                figures["latency"] = phases.latency(stack, args.latency_minutes, args.rate, say)
+                figures["latency"] = phases.latency(stack, args.latency_minutes, args.loads, say)
             report["runs"].append(figures)
     finally:
         if not args.keep_stack:
@@ -96,14 +118,15 @@ def lookup(figures: dict[str, Any], path: str) -> Any:
 
 
 def table(report: dict[str, Any]) -> str:
-    rows = [f"{'figure':32} {'median':>12} {'target':>10}  met", "-" * 62]
-    for name, path, target, kind in TARGETS:
+    rows = [f"{'figure':40} {'median':>12} {'target':>10}  met", "-" * 70]
+    loads = report.get("args", {}).get("loads", list(DEFAULT_LOADS))
+    for name, path, target, kind in TARGETS + latency_targets(loads):
         value = lookup(report["medians"], path)
         met = "" if target is None or value is None else \
             ("yes" if (value >= target if kind == "min" else value <= target) else "NO")
         shown = "-" if value is None else f"{value:,.3f}".rstrip("0").rstrip(".")
         bound = "" if target is None else f"{'>=' if kind == 'min' else '<='} {target:,}"
-        rows.append(f"{name:32} {shown:>12} {bound:>10}  {met}")
+        rows.append(f"{name:40} {shown:>12} {bound:>10}  {met}")
     host = report["machine"]
     rows.append(f"machine: {host['cores']} cores, {host['ram_gib']} GiB RAM; medians of {len(report['runs'])} run(s)")
     return "\n".join(rows)
@@ -115,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=5_000_000, help="preloaded for the throughput run")
     parser.add_argument("--extra-symbols", type=int, default=0, help="symbols beyond the configured five")
     parser.add_argument("--runs", type=int, default=3, help="each figure is the median of this many runs")
-    parser.add_argument("--rate", type=int, default=1000, help="input msgs/s for the latency run")
-    parser.add_argument("--latency-minutes", type=float, default=5.0)
+    parser.add_argument("--loads", default=",".join(map(str, DEFAULT_LOADS)),
+                        type=lambda text: [int(n) for n in text.split(",")],
+                        help="msgs/s added to the REST source for each latency load (0: it alone)")
+    parser.add_argument("--latency-minutes", type=float, default=3.0, help="per load")
     parser.add_argument("--publish-messages", type=int, default=200_000)
     parser.add_argument("--profile-rows", type=int, default=1_000_000, help="rows of the profile phase")
     parser.add_argument("--phases", default="profile,throughput,latency,producer",
@@ -125,10 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-stack", action="store_true", help="leave the benchmark stack running")
     args = parser.parse_args(argv)
     if not (1 <= args.runs <= 10 and 1_000 <= args.messages <= 50_000_000 and 0 <= args.extra_symbols <= 500
-            and 0 < args.latency_minutes <= 60 and 0 < args.rate <= 20_000
+            and 0 < args.latency_minutes <= 60 and 1 <= len(args.loads) <= 5
+            and all(0 <= load <= MAX_LOAD for load in args.loads)
             and 10_000 <= args.profile_rows <= 10_000_000):
         parser.error("out of bounds: runs 1-10, messages 1,000-50,000,000, extra symbols 0-500, "
-                     "latency minutes up to 60, rate up to 20,000, profile rows 10,000-10,000,000")
+                     f"latency minutes up to 60 per load, 1-5 loads of 0-{MAX_LOAD:,} msgs/s added, "
+                     "profile rows 10,000-10,000,000")
     folder = shipped_files.checkout("bin/bench") / "var" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     report = run_all(args, folder)

@@ -1,5 +1,6 @@
-"""What the benchmark measures, from the outside: processes' memory and CPU, the processor's
-per-batch log lines, and row latency as MySQL shows it."""
+"""What the benchmark measures: processes' memory and CPU (from /proc), the processor's per-batch
+log lines, per-message latency from the processor's own records (message_latency), and row
+latency as MySQL shows it."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from cryptostream.core.config import Config
 from cryptostream.ops.health.percentile import percentile
 from cryptostream.ops.health.probes.log_events import time_of
 from cryptostream.ops.deployment.processes import process_tree_usage
+from cryptostream.pipeline.processor import latency
 
 
 def percentiles(values: list[float], points: tuple[float, ...] = (0.5, 0.95, 0.99)) -> dict[str, float | None]:
@@ -97,6 +99,33 @@ def drain_rate(batches: list[dict[str, Any]], messages: int) -> dict[str, Any]:
     return {"msgs_per_s": round(messages / span), "seconds": round(span, 1), "batches": len(busy),
             "batch_s": {k: v and round(v, 2) for k, v in percentiles(durations).items()},
             "rows_per_batch_max": max(e["input_rows"] for e in busy)}
+
+
+def batch_durations(batches: list[dict[str, Any]], since: datetime, until: datetime) -> dict[str, Any]:
+    """Percentiles of the durations (s) of the micro-batches that read something and ended
+    within [since, until] (naive UTC)."""
+    durations = [e["duration_ms"] / 1000 for e in batches
+                 if e.get("input_rows") and e.get("duration_ms") is not None
+                 and since <= time_of(e).replace(tzinfo=None) <= until]
+    return {"batches": len(durations), **{k: v and round(v, 3) for k, v in percentiles(durations).items()}}
+
+
+def message_latency(config: Config, since: datetime, until: datetime) -> dict[str, Any]:
+    """Per-message latency over every message the processor counted in the batches it committed
+    within [since, until) (naive UTC): the buckets of its message_latency rows merged, so each
+    percentile is over messages, to the bucket (10 ms up to 10 s)."""
+    connection = db.connect(config)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(db.named_statements("bench")["message_latency"],
+                           (config.processor.query_name, since, until))
+            rows = cursor.fetchall()
+    finally:
+        connection.close()
+    merged = latency.merged(latency.decode(buckets) for (buckets,) in rows)
+    points = {f"p{round(p * 100)}": latency.percentile_ms(merged, p) for p in (0.5, 0.95, 0.99)}
+    shown = {name: ms / 1000 for name, ms in {**points, "max": merged.max_ms}.items() if ms is not None}
+    return {"batches": len(rows), "messages": merged.messages, **shown}
 
 
 def _epoch(event: dict[str, Any]) -> float:

@@ -1,9 +1,10 @@
 """The benchmark's measurements, each on the benchmark's own stack (bench/stack.py).
 
 throughput  preload a fresh topic, time a fresh processor draining it; Kafka's own consumer
-            perf tool reads the same topic for comparison
-latency     a steady input rate through the running stack; per row update, MySQL's
-            updated_at minus the newest ingest_time it includes
+            perf tool and the naive Spark query (bench/naive.py) read the same topic for comparison
+latency     the running stack at several loads (the REST source alone, then with steady input
+            added): per-message latency from the processor's message_latency records, the
+            per-row-update lower bound, the processor's CPU and its micro-batch durations
 producer    the publish path alone (synthetic prices, no HTTP), and the REST producer's
             requests per poll and Binance weight per minute against the simulated exchange
 """
@@ -12,10 +13,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,7 +27,8 @@ import requests
 
 from cryptostream.core import events
 from cryptostream.bench import load
-from cryptostream.bench.measure import LatencyProbe, ResourceSampler, batch_events, drain_rate
+from cryptostream.bench.measure import (LatencyProbe, ResourceSampler, batch_durations, batch_events, drain_rate,
+                                        message_latency)
 from cryptostream.bench.stack import OwnStack
 from cryptostream.core.config import Config
 from cryptostream.ops import programs
@@ -38,6 +43,9 @@ from cryptostream.pipeline.schema import PriceMessage
 from cryptostream.services.java import kafka_command
 
 Say = Callable[[str], None]
+NAIVE_TIMEOUT = 1800  # seconds the naive query may take to drain the topic
+SETTLE_S = 20  # after the pipeline starts: the processor's start-up and first batches are not steady
+LAST_BATCHES_S = 5  # after a load stops: its last messages are committed
 
 
 def with_topic(config: Config, topic: str) -> Config:
@@ -81,11 +89,35 @@ def throughput(stack: OwnStack, topic: str, symbols: tuple[str, ...], messages: 
     result["raw_consumer"] = consumer_perf(config, messages)
     rate, raw = result["processor"].get("msgs_per_s"), result["raw_consumer"].get("fetch_msgs_per_s")
     result["ratio_to_raw_consumer"] = round(rate / raw, 3) if rate and raw else None
+    result["naive_query"] = naive_query(stack, settings, messages, folder / f"naive-{topic}-run{run}", say)
+    naive = result["naive_query"].get("msgs_per_s")
+    result["ratio_to_naive_query"] = round(rate / naive, 3) if rate and naive else None
     if verify:
         account = reconcile(config)
         result["reconcile"] = {"exact": account.exact, "messages": account.messages, "windows": account.windows,
                                "problems": account.problems[:10]}
     return result
+
+
+def naive_query(stack: OwnStack, settings: dict[str, str], messages: int, base: Path, say: Say) -> dict[str, Any]:
+    """The naive Spark query (bench/naive.py) drains the same topic in a process of its own,
+    with the processor's Spark settings; timed from its batch lines as the processor is."""
+    checkpoint, log = base.with_name(base.name + "-checkpoint"), base.with_suffix(".log")
+    command = [sys.executable, "-m", "cryptostream.bench.naive", "--messages", str(messages),
+               "--checkpoint", str(checkpoint), "--timeout", str(NAIVE_TIMEOUT)]
+    process = stack.spawn(command, log, **settings)
+    with ResourceSampler(lambda: {"naive_query": process.pid}) as sampler:
+        try:
+            process.wait(NAIVE_TIMEOUT + 120)  # it stops by itself after NAIVE_TIMEOUT
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            stop(process)
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    figures = drain_rate(batch_events(log), messages)
+    say(f"  naive query: {figures.get('msgs_per_s')} msgs/s (exit {process.returncode}; log {log})")
+    cpu = sampler.report().get("cpu_percent", {}).get("naive_query")
+    return {**figures, "exit": process.returncode, "cpu_percent": cpu}
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -113,25 +145,54 @@ def consumer_perf(config: Config, messages: int) -> dict[str, Any]:
             "fetch_msgs_per_s": round(float(stats["fetch.nMsg.sec"])), "mb_per_s": round(float(stats["MB.sec"]), 1)}
 
 
-def latency(stack: OwnStack, minutes: float, rate: int, say: Say) -> dict[str, Any]:
-    """The running stack (REST producer included) plus `rate` messages a second."""
+def latency(stack: OwnStack, minutes: float, loads: list[int], say: Say) -> dict[str, Any]:
+    """The running stack (REST producer included) for `minutes` at each load: `loads` are the
+    msgs/s added to the REST source's (0: the REST source alone)."""
     config = stack.config
     stack.ctl("start", "pipeline:*")
-    time.sleep(20)  # the processor's start-up and first batches are not steady state
+    time.sleep(SETTLE_S)
     requests_before = len(_sim_requests(config))
     polls_before = len(_polls(config))
-    sent, halt = [0], threading.Event()
-    say(f"latency: {rate} msgs/s for {minutes:g} min")
-    with ResourceSampler(stack.pids) as sampler, LatencyProbe(config) as probe:
-        load.steady(config, rate, time.monotonic() + minutes * 60, sent, halt, source="bench")
-        time.sleep(5)  # the last batches
+    figures: dict[str, Any] = {"minutes": minutes, "loads": {}}
+    for added in loads:
+        say(f"latency: the REST source {f'plus {added} msgs/s' if added else 'alone'} for {minutes:g} min")
+        figures["loads"][str(added)] = one_load(stack, minutes, added)
     polls = _polls(config)[polls_before:]
     weights = [p["used_weight_1m"] for p in polls if p.get("used_weight_1m") is not None]
-    return {"rate": rate, "minutes": minutes, "sent": sent[0], "latency_s": probe.report(),
-            "resources": sampler.report(),
-            "rest_producer": {"polls": len(polls),
-                              "requests_per_poll": round((len(_sim_requests(config)) - requests_before) / max(1, len(polls)), 2),
-                              "weight_per_minute_max": max(weights, default=None)}}
+    figures["stack_peak_rss_mib"] = max((f["resources"].get("stack_peak_rss_mib") or 0)
+                                        for f in figures["loads"].values())
+    figures["rest_producer"] = {
+        "polls": len(polls), "weight_per_minute_max": max(weights, default=None),
+        "requests_per_poll": round((len(_sim_requests(config)) - requests_before) / max(1, len(polls)), 2)}
+    return figures
+
+
+def one_load(stack: OwnStack, minutes: float, added: int) -> dict[str, Any]:
+    """One load: per-message latency (the processor's records of the batches committed meanwhile),
+    the per-row-update figure, the processor's CPU (its whole process tree) and batch durations."""
+    config = stack.config
+    sent, halt = [0], threading.Event()
+    since = _utc_now()
+    with ResourceSampler(stack.pids) as sampler, LatencyProbe(config) as probe:
+        until = time.monotonic() + minutes * 60
+        if added:
+            load.steady(config, added, until, sent, halt, source="bench")
+        else:
+            time.sleep(minutes * 60)
+    ended = _utc_now()
+    time.sleep(LAST_BATCHES_S)
+    resources = sampler.report()
+    batches = batch_events(stack.home / "log" / f"{programs.PROCESSOR}.log")
+    messages = message_latency(config, since, ended + timedelta(seconds=LAST_BATCHES_S))
+    return {"added_msgs_per_s": added, "sent": sent[0], "messages_s": messages,
+            "counted_msgs_per_s": round(messages["messages"] / (ended - since).total_seconds(), 1),
+            "row_update_lower_bound_s": probe.report(),
+            "processor_cpu_percent": resources.get("cpu_percent", {}).get(programs.PROCESSOR),
+            "batch_s": batch_durations(batches, since, ended), "resources": resources}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _sim_requests(config: Config) -> list[dict]:

@@ -92,7 +92,11 @@ class OwnStack:
 
     def processor(self, log: Path, **overrides: str) -> subprocess.Popen:
         """A processor of its own (not supervisord's), reading what `overrides` say."""
-        env = self._with(overrides)
+        return self.spawn([str(Path(sys.executable).parent / "cryptostream-processor")], log, **overrides)
+
+    def spawn(self, command: list[str], log: Path, **overrides: str) -> subprocess.Popen:
+        """`command` in a session of its own, configured like the stack but for `overrides`,
+        its output into `log`."""
         with open(log, "wb") as out:
-            return subprocess.Popen([str(Path(sys.executable).parent / "cryptostream-processor")], env=env,
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            return subprocess.Popen(command, env=self._with(overrides), stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)

@@ -161,6 +161,7 @@ class StatsConfig:
     retention: Duration = Duration(400 * 86400)  # the processor deletes older minutes
     write_interval: Duration = Duration(60.0)  # the producer's writes; the processor writes with each batch
     max_unwritten: Duration = Duration(3600.0)  # minutes kept in memory while MySQL does not answer
+    latency_retention: Duration = Duration(7 * 86400)  # message_latency: one row per micro-batch
 
 
 @dataclass(frozen=True)

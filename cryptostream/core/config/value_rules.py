@@ -118,6 +118,8 @@ _KEY_RULES: dict[str, Callable[[Any], str | None]] = {
     "stats.write_interval": _between(1, 3600, "expected from 1s to 1h"),
     # held in memory while MySQL is away: a minute of figures costs about a kilobyte
     "stats.max_unwritten": _between(60, 86400, "expected from 1m to 1d"),
+    # a row per micro-batch: about 86,400 a day at the 1 s trigger
+    "stats.latency_retention": _between(3600, 400 * 86400, "expected from 1h to 400d"),
 }
 _POSITIVE = {"poll_interval", "window", "trigger_interval", "partitions", "read_timeout", "connect_timeout",
              "buffer_max_messages", "shuffle_partitions", "replication_factor", "min_insync_replicas",

@@ -7,7 +7,8 @@ from cryptostream.core import db
 from cryptostream.core.config import Config
 
 # The pipeline's tables (sql/schema.sql), in the order backups list them.
-TABLES = ("moving_averages", "rejected_messages", "stream_progress", "counted_keys", "pipeline_stats")
+TABLES = ("moving_averages", "rejected_messages", "stream_progress", "counted_keys", "pipeline_stats",
+          "message_latency")
 # What bin/rebuild recomputes from the prices in Kafka; pipeline_stats is history Kafka does not hold.
 DERIVED_TABLES = TABLES[:4]
 

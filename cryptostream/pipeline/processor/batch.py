@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -18,7 +19,7 @@ from cryptostream.pipeline.processor.batch_stats import BatchStats, counts
 from cryptostream.pipeline.processor.counted_keys import keys_from_row
 from cryptostream.pipeline.processor.sink import MySQLSink
 from cryptostream.pipeline.processor.transactions import describe
-from cryptostream.pipeline.processor.windows import window_from_row
+from cryptostream.pipeline.processor.windows import utc, window_from_row
 from cryptostream.pipeline.schema import Reason
 
 log = structlog.get_logger("processor")
@@ -47,6 +48,7 @@ class BatchHandler:
         self.busy = threading.Lock()
         self.stopping = threading.Event()
         self.watermark_delay_ms = int(config.processor.watermark * 1000)
+        self.latency_retention = timedelta(seconds=config.stats.latency_retention)
 
     def __call__(self, batch: Any, batch_id: int) -> None:
         with self.busy:
@@ -72,19 +74,21 @@ class BatchHandler:
             log.info(events.BATCH_ALREADY_APPLIED, batch_id=batch_id, last_applied=last_batch)
             return
         rules = classify.Rules(self.config.exchange.symbols, int(self.config.processor.window * 1000),
-                               int(self.config.processor.max_future_skew * 1000), watermark_ms)
+                               int(self.config.processor.max_future_skew * 1000), watermark_ms,
+                               int(time.time() * 1000))
         timings: dict[str, float] = {}
         try:
-            aggregates, rejects = self._compute_twice(batch, rules, offsets, timings)
+            summary = self._compute_twice(batch, rules, offsets, timings)
         except _Unprocessable:
             result = self._quarantine(batch, batch_id, offsets, watermark_ms)
             self.stats[batch_id] = {"rejected": result.rejected, "quarantined": True}
             self._after_commit(result)
             return
-        newest = max((a["last_event_ms"] for a in aggregates), default=None)
+        newest = max((a["last_event_ms"] for a in summary.aggregates), default=None)
         next_watermark = watermark_ms if newest is None else max(watermark_ms, newest - self.watermark_delay_ms)
-        result, rejects = self._write(batch, batch_id, aggregates, rejects, offsets, (watermark_ms, next_watermark))
+        result, rejects = self._write(batch, batch_id, summary, offsets, (watermark_ms, next_watermark))
         self._after_commit(result)
+        _observe_latency(result)
         metrics.WATERMARK.set(next_watermark / 1000)
         metrics.WINDOWS_WRITTEN.inc(result.windows)
         metrics.MYSQL_WRITE.observe(result.write_ms / 1000)
@@ -95,20 +99,22 @@ class BatchHandler:
                                 "rejected": result.rejected, "write_ms": round(result.write_ms, 1),
                                 "write_attempts": result.attempts, "skipped": result.skipped or None,
                                 "watermark_ms": next_watermark,
+                                "latency_max_ms": result.latency and result.latency.max_ms,
                                 "rejected_by_reason": _count_reasons(rejects) or None, **timings}
 
-    def _write(self, batch: Any, batch_id: int, aggregates: list[dict], rejects: list[dict], offsets: dict,
+    def _write(self, batch: Any, batch_id: int, summary: partials.Summary, offsets: dict,
                watermarks: tuple[int, int]) -> tuple[Any, list[dict]]:
         """Store the batch. If MySQL answers but will not take it, try again, then store the
         rejects without key and value, then, as a last resort, record every message by Kafka
         position only ("quarantined", no window written) and move on: a batch that fails is
         replayed, and fails, forever. Returns the result and the rejects stored."""
+        rejects = summary.rejects
         stripped = [{**r, "key": None, "value": None} for r in rejects]
         for action, these in (("as_is", rejects), ("again", rejects), ("stripped", stripped)):
             if action == "stripped":
                 BATCHES_SET_ASIDE.labels(action).inc()
             try:
-                return self._write_whole(batch_id, aggregates, these, offsets, watermarks[1]), these
+                return self._write_whole(batch_id, summary, these, offsets, watermarks[1]), these
             except Exception as exc:  # noqa: BLE001 - any failure: MySQL's health decides below
                 self._unless_mysql_is_away(exc)
                 log.error(events.BATCH_WRITE_REFUSED, batch_id=batch_id, attempt=action, error=describe(exc),
@@ -130,11 +136,13 @@ class BatchHandler:
         return self.sink.quarantine_batch(batch_id, quarantined, offsets, watermark_ms, stats)
 
     def _after_commit(self, result: Any) -> None:
-        """The batch's figures are the run's now; once a minute, old statistics are pruned."""
+        """The batch's figures are the run's now; once a minute, old statistics and latency
+        records are pruned."""
         self.minute_stats.committed(result)
         oldest_kept = self.minute_stats.prune_before()
         if oldest_kept is not None:
             self.sink.prune_stats(oldest_kept)
+            self.sink.prune_latency(utc(int(time.time() * 1000)) - self.latency_retention)
 
     def _unless_mysql_is_away(self, exc: BaseException) -> None:
         """Re-raise `exc` when MySQL does not answer: an outage fails the query, supervisord
@@ -142,13 +150,13 @@ class BatchHandler:
         if not self.sink.healthy():
             raise exc
 
-    def _write_whole(self, batch_id: int, aggregates: list[dict], rejects: list[dict], offsets: dict,
+    def _write_whole(self, batch_id: int, summary: partials.Summary, rejects: list[dict], offsets: dict,
                      watermark_ms: int) -> Any:
-        windows = [window_from_row(a) for a in aggregates]
-        valid = sum(a["sample_count"] for a in aggregates)
+        windows = [window_from_row(a) for a in summary.aggregates]
+        valid = sum(a["sample_count"] for a in summary.aggregates)
         stats = self.minute_stats.rows_for(counts(valid + len(rejects), len(windows), _count_reasons(rejects)))
         return self.sink.write_batch(batch_id, windows, rejects, offsets, watermark_ms,
-                                     [keys_from_row(a) for a in aggregates], stats)
+                                     [keys_from_row(a) for a in summary.aggregates], stats, summary.ages)
 
     @staticmethod
     def _positions(batch: Any) -> list[dict]:
@@ -157,7 +165,7 @@ class BatchHandler:
         return [{**row.asDict(), "reason": Reason.QUARANTINED} for row in rows]
 
     def _compute_twice(self, batch: Any, rules: classify.Rules, offsets: dict,
-                       timings: dict[str, float]) -> tuple[list[dict], list[dict]]:
+                       timings: dict[str, float]) -> partials.Summary:
         """_compute, tried again once if Spark fails (a broker hiccup); a second failure while
         MySQL answers makes the batch _Unprocessable (a message Spark cannot handle)."""
         for attempt in (1, 2):
@@ -173,8 +181,9 @@ class BatchHandler:
         raise AssertionError("unreachable")
 
     def _compute(self, batch: Any, rules: classify.Rules, offsets: dict,
-                 timings: dict[str, float]) -> tuple[list[dict], list[dict]]:
-        """Spark work of one batch: window aggregates, rejected rows; advances `offsets` once
+                 timings: dict[str, float]) -> partials.Summary:
+        """Spark work of one batch: window aggregates, rejected rows, the counted messages'
+        times (for their latency); advances `offsets` once
         all of it has succeeded (so a failed attempt leaves them as they were).
         `timings` gets the milliseconds of each step (the batch log line shows them)."""
         clock = _Stopwatch(timings)
@@ -189,11 +198,19 @@ class BatchHandler:
             clock.lap("dedup_again_ms")
         for topic, partitions in summary.next_offsets.items():
             offsets.setdefault(topic, {}).update(partitions)
-        return summary.aggregates, summary.rejects
+        return summary
 
     @staticmethod
     def _summarise(classified: Any, rules: classify.Rules) -> partials.Summary:
-        return partials.combine([row.asDict() for row in classify.summarise(classified, rules).collect()])
+        return partials.combine([row.asDict() for row in classify.summarise(classified, rules).collect()],
+                                rules.now_ms)
+
+
+def _observe_latency(result: Any) -> None:
+    """The committed batch's per-message latencies into the Prometheus histogram, bucket by bucket."""
+    for since, distribution in (("ingest", result.latency), ("trade_event", result.trade_latency)):
+        if distribution is not None and distribution.buckets:
+            metrics.MESSAGE_LATENCY.add(since, {edge / 1000: n for edge, n in distribution.buckets.items()})
 
 
 def _keys_frame(batch: Any, keys: set[tuple[str, str]]) -> Any:

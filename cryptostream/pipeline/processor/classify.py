@@ -13,6 +13,7 @@ from operator import or_
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from cryptostream.pipeline.processor.latency import FINE_MS, TICK_MS
 from cryptostream.pipeline.schema import (END, FIELDS, MAX_MESSAGE_BYTES, MAX_NOTIONAL, PRICE_PATTERN,
                                           PRICE_PRECISION, PRICE_SCALE, QUANTITY_PATTERN, SCHEMA_VERSION,
                                           SOURCE_PATTERN, SYMBOL_PATTERN, TEXT_FIELDS, TIME_LIMIT_MS, Reason,
@@ -27,6 +28,7 @@ class Rules:
     window_ms: int
     max_future_ms: int
     watermark_ms: int  # windows ending at or before this are final: their rows are late
+    now_ms: int = 0  # the batch's start (driver clock): counted messages' ages are taken at it (latency.py)
 
 
 # The text fields read again as doubles: a field that reads as a number held a JSON number,
@@ -178,6 +180,9 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.when(valid, _price(m["price"])).alias("price"),
         F.when(valid, m["event_time"]).alias("event_ms"),
         F.when(valid, m["ingest_time"]).alias("ingest_ms"),
+        F.when(valid, age_edge(F.lit(rules.now_ms) - m["ingest_time"])).alias("ingest_age"),
+        F.when(valid & m["trade_id"].isNotNull(), age_edge(F.lit(rules.now_ms) - m["event_time"]))
+        .alias("trade_event_age"),
         F.when(valid, F.struct(m["event_time"], F.col("partition"), F.col("offset"))).alias("order"),
         F.when(valid, dedup_key()).alias("key"),
         F.when(valid, quantity).alias("quantity"),
@@ -185,7 +190,7 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.when(~valid, _reject()).alias("reject"),
     )
     keys = F.collect_list("key")
-    return rows.groupBy("topic", "partition", "symbol", "window_start_ms").agg(
+    groups = rows.groupBy("topic", "partition", "symbol", "window_start_ms").agg(
         F.sum("price").alias("price_sum"),
         F.count("price").alias("sample_count"),
         F.min("price").alias("min_price"),
@@ -203,7 +208,38 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.size(F.array_distinct(keys)).alias("distinct_keys"),
         (F.max("offset") + 1).alias("next_offset"),
         F.collect_list("reject").alias("rejects"),
+        F.array_sort(F.collect_list("ingest_age")).alias("_ingest_ages"),
+        F.array_sort(F.collect_list("trade_event_age")).alias("_trade_event_ages"),
     )
+    return groups.select("*", age_counts("_ingest_ages").alias("ingest_ages"),
+                         age_counts("_trade_event_ages").alias("trade_event_ages")).drop("_ingest_ages",
+                                                                                          "_trade_event_ages")
+
+
+# Per-message latency (processor/latency.py) needs each counted message's ingest time (and a
+# trade's event time); a group hands the driver how many messages are of each age bucket at
+# the batch's start, not the times themselves.
+def age_edge(age_ms: Column) -> Column:
+    """latency.bucket_edge in Spark, per row (generated code): the upper edge of an age's
+    bucket, TICK_MS wide up to FINE_MS, then a tenth of its decade; 0 for an age below 0 (a
+    producer clock ahead of ours)."""
+    width = F.pow(F.lit(10), F.floor(F.log10(age_ms)) - 1)
+    return (F.when(age_ms <= 0, F.lit(0))
+            .when(age_ms <= FINE_MS, F.ceil(age_ms / TICK_MS) * TICK_MS)
+            .otherwise((F.ceil(age_ms / width) * width).cast("long")))
+
+
+def age_counts(ages: Column) -> Column:
+    """A sorted array of age edges as [(age, n)]: its distinct values (at most ~1,000 + 90 per
+    decade of age, whatever the batch size) with their counts, each count the distance between
+    the first positions of two distinct values; the array functions run natively, the one
+    lambda only over the distinct values."""
+    distinct = F.array_distinct(ages)
+    end = F.size(ages) + 1
+    return F.transform(distinct, lambda age, k: F.struct(
+        age.alias("age"),
+        (F.coalesce(F.array_position(ages, F.try_element_at(distinct, k + 2)), end)
+         - F.array_position(ages, age)).alias("n")))
 
 
 def _price(text: Column) -> Column:

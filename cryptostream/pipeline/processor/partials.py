@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptostream.pipeline.processor.latency import Ages
 from cryptostream.pipeline.processor.windows import merged
 
 TIMES_MS = ("first_event_ms", "last_event_ms", "newest_ingest_ms")  # the groups' names of the time fields
@@ -19,16 +20,19 @@ class Summary:
     aggregates: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     next_offsets: dict[str, dict[str, int]] = field(default_factory=dict)  # {topic: {partition: offset}}
+    ages: Ages = field(default_factory=Ages)  # of the counted messages (processor/latency.py)
 
 
-def combine(groups: list[dict[str, Any]]) -> Summary:
-    summary = Summary()
+def combine(groups: list[dict[str, Any]], reference_ms: int = 0) -> Summary:
+    """`reference_ms`: the time the groups' ages were taken at (classify.Rules.now_ms)."""
+    summary = Summary(ages=Ages(reference_ms))
     windows: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for group in groups:
         partitions = summary.next_offsets.setdefault(group["topic"], {})
         partition = str(group["partition"])
         partitions[partition] = max(partitions.get(partition, 0), group["next_offset"])
         summary.rejects += [reject.asDict() for reject in group["rejects"]]
+        summary.ages.add(group)
         if group["symbol"] is not None:
             windows.setdefault((group["symbol"], group["window_start_ms"]), []).append(group)
     summary.aggregates = [parts[0] if len(parts) == 1 else merge(parts) for parts in windows.values()]

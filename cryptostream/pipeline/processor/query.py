@@ -29,7 +29,9 @@ def batch_limit(config: Config) -> int:
     return min(configured, cap) if configured else cap
 
 
-def start_query(spark: Any, config: Config, handler: BatchHandler) -> Any:
+def kafka_source(spark: Any, config: Config) -> Any:
+    """The topic as a stream, read as the processor reads it (bin/bench's naive query reads it
+    the same way)."""
     settings = config.processor
     reader = (spark.readStream.format("kafka")
               .option("kafka.bootstrap.servers", config.kafka.bootstrap_servers)
@@ -37,7 +39,12 @@ def start_query(spark: Any, config: Config, handler: BatchHandler) -> Any:
               .option("startingOffsets", "earliest")
               .option("failOnDataLoss", str(settings.fail_on_data_loss).lower()))
     reader = reader.option("maxOffsetsPerTrigger", str(batch_limit(config)))
-    return (reader.load().writeStream.queryName(settings.query_name)
+    return reader.load()
+
+
+def start_query(spark: Any, config: Config, handler: BatchHandler) -> Any:
+    settings = config.processor
+    return (kafka_source(spark, config).writeStream.queryName(settings.query_name)
             .foreachBatch(handler)
             .option("checkpointLocation", str(config.checkpoint_dir))
             .trigger(processingTime=f"{int(settings.trigger_interval * 1000)} milliseconds")

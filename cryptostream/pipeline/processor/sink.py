@@ -5,8 +5,9 @@ Spark replays after a crash is recognised and skipped: no row is counted twice, 
 Windows are merged with what earlier batches stored (sum and count are kept, so the average
 stays exact). The dedup keys of the prices counted in windows still open are kept too
 (counted_keys), so a repeated delivery in a later batch is recognised as a duplicate. The
-batch's per-minute statistics (pipeline_stats) go in the same transaction; a statistics
-statement MySQL refuses (no such table yet, no grant) never costs the batch.
+batch's per-minute statistics (pipeline_stats) and its messages' latencies (message_latency) go
+in the same transaction; a statistics statement MySQL refuses (no such table yet, no grant)
+never costs the batch.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import structlog
 
 from cryptostream.core import db, events
 from cryptostream.core.config import Config
+from cryptostream.pipeline.processor import latency
 from cryptostream.pipeline.processor.counted_keys import CountedKeys
 from cryptostream.pipeline.processor.reject_rows import reject_chunks, reject_params
 from cryptostream.pipeline.processor.transactions import Transactions, describe
@@ -41,6 +43,8 @@ class BatchResult:
     write_ms: float = 0.0
     attempts: int = 0
     stats_stored: bool = True  # the batch's statistics rows went in with it
+    latency: latency.Distribution | None = None  # of the messages counted, to the commit (since ingest)
+    trade_latency: latency.Distribution | None = None  # of the trades counted, since the exchange's event
 
 
 class MySQLSink:
@@ -51,7 +55,7 @@ class MySQLSink:
         self.window_ms = int(config.processor.window * 1000)
         self.sql = db.named_statements("sink")
         self.transactions = Transactions(config)
-        self._stats_paused_until = self._prune_paused_until = 0.0
+        self._stats_paused_until = self._prune_paused_until = self._latency_paused_until = 0.0
 
     def progress(self) -> tuple[int, int, dict[str, dict[str, int]]]:
         """(last applied batch id or -1, watermark ms, offsets read so far) as committed."""
@@ -86,11 +90,14 @@ class MySQLSink:
 
     def write_batch(self, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
                     offsets: dict[str, dict[str, int]], watermark_ms: int,
-                    keys: Iterable[CountedKeys] = (), stats: list[tuple] = ()) -> BatchResult:
+                    keys: Iterable[CountedKeys] = (), stats: list[tuple] = (),
+                    ages: latency.Ages | None = None) -> BatchResult:
         def apply(cursor: Any) -> BatchResult:
             result = self._apply(cursor, batch_id, windows, rejects, offsets, watermark_ms, stats)
             if not result.skipped:
                 self._keep_keys(cursor, batch_id, keys, watermark_ms)
+                if ages is not None:
+                    self._store_latency(cursor, batch_id, ages, result)
             return result
         return self._timed(apply)
 
@@ -112,20 +119,30 @@ class MySQLSink:
             return False
 
     def prune_stats(self, oldest_kept: Any) -> int:
-        """Delete a bounded number of statistics rows older than `oldest_kept`; one attempt, and
-        after a failure none for STATS_PAUSE (pruning can wait; a warning a minute would not help)."""
+        """Delete a bounded number of statistics rows older than `oldest_kept`."""
+        return self._prune("pipeline_stats", lambda cursor: stats_table.prune(cursor, oldest_kept), oldest_kept)
+
+    def prune_latency(self, oldest_kept: Any) -> int:
+        """Delete a bounded number of message_latency rows committed before `oldest_kept`."""
+        def prune(cursor: Any) -> int:
+            cursor.execute(self.sql["prune_latency"], (oldest_kept, stats_table.PRUNE_LIMIT))
+            return cursor.rowcount
+        return self._prune("message_latency", prune, oldest_kept)
+
+    def _prune(self, table: str, delete: Callable[[Any], int], oldest_kept: Any) -> int:
+        """delete(cursor) committed; one attempt, and after a failure no pruning for STATS_PAUSE
+        (pruning can wait; a warning a minute would not help)."""
         if time.monotonic() < self._prune_paused_until:
             return 0
         try:
-            deleted = self.transactions.run(lambda cursor: stats_table.prune(cursor, oldest_kept), commit=True,
-                                            attempts=1)[0]
+            deleted = self.transactions.run(delete, commit=True, attempts=1)[0]
         except Exception as exc:  # noqa: BLE001 - statistics never stop the processor
             self._prune_paused_until = time.monotonic() + STATS_PAUSE
-            log.warning(events.STATS_WRITE_FAILED, error=describe(exc), detail="pruning pipeline_stats",
+            log.warning(events.STATS_WRITE_FAILED, error=describe(exc), detail=f"pruning {table}",
                         paused_s=STATS_PAUSE)
             return 0
         if deleted:
-            log.info(events.STATS_PRUNED, rows=deleted, before=str(oldest_kept))
+            log.info(events.STATS_PRUNED, table=table, rows=deleted, before=str(oldest_kept))
         return deleted
 
     def healthy(self) -> bool:
@@ -180,6 +197,26 @@ class MySQLSink:
             log.warning(events.STATS_WRITE_FAILED, error=describe(exc), rows=len(rows), paused_s=STATS_PAUSE,
                         detail="statistics kept in memory; the micro-batch is stored without them")
             return False
+
+    def _store_latency(self, cursor: Any, batch_id: int, ages: latency.Ages, result: BatchResult) -> None:
+        """The batch's per-message latencies, to now: the last statement before COMMIT, so the
+        row commits (or not) with the batch and a replay adds none. Skipped when the batch
+        counted no message; a statement MySQL refuses pauses them like the statistics."""
+        if not ages.ingest or time.monotonic() < self._latency_paused_until:
+            return
+        commit_ms = int(time.time() * 1000)
+        since_ingest = latency.latencies(ages.ingest, ages.reference_ms, commit_ms)
+        since_event = latency.latencies(ages.trade_event, ages.reference_ms, commit_ms)
+        row = (self.config.processor.query_name, batch_id, utc(commit_ms), since_ingest.messages,
+               latency.encode(since_ingest), since_ingest.max_ms, since_event.messages,
+               latency.encode(since_event) or None, since_event.max_ms)
+        try:
+            cursor.execute(self.sql["insert_latency"], row)
+        except stats_table.STATEMENT_ERRORS as exc:
+            self._latency_paused_until = time.monotonic() + STATS_PAUSE
+            log.warning(events.STATS_WRITE_FAILED, error=describe(exc), detail="message_latency", paused_s=STATS_PAUSE)
+            return
+        result.latency, result.trade_latency = since_ingest, since_event
 
     def _keep_keys(self, cursor: Any, batch_id: int, keys: Iterable[CountedKeys], watermark_ms: int) -> None:
         """Store this batch's counted keys; forget those of windows the watermark has closed

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
-from cryptostream.bench import cli, load
+import pytest
+
+from cryptostream.bench import cli, load, measure
 from cryptostream.bench.measure import batch_events, drain_rate
 
 
@@ -29,17 +32,48 @@ def test_drain_rate_spans_first_batch_start_to_last_batch_end(tmp_path) -> None:
 
 def test_medians_of_nested_figures_and_the_table() -> None:
     """Every number is the median of its place across runs; the table marks missed targets."""
-    runs = [{"throughput": {"processor": {"msgs_per_s": v}, "ratio_to_raw_consumer": r}, "latency": {"latency_s": {"p50": p}}}
+    runs = [{"throughput": {"processor": {"msgs_per_s": v}, "ratio_to_raw_consumer": r},
+             "latency": {"loads": {"0": {"messages_s": {"p50": p}}}}}
             for v, r, p in ((90_000, 0.2, 0.4), (120_000, 0.3, 0.5), (110_000, 0.4, 2.5))]
     medians = cli.medians(runs)
     assert medians["throughput"]["processor"]["msgs_per_s"] == 110_000
-    assert medians["latency"]["latency_s"]["p50"] == 0.5
-    report = {"medians": medians, "runs": runs, "machine": {"cores": 2, "ram_gib": 23.4}}
+    assert medians["latency"]["loads"]["0"]["messages_s"]["p50"] == 0.5
+    report = {"medians": medians, "runs": runs, "machine": {"cores": 2, "ram_gib": 23.4}, "args": {"loads": [0]}}
     lines = {line.split("  ")[0]: line for line in cli.table(report).splitlines()}
     assert lines["processor msgs/s (drain)"].endswith("yes")
     assert "110,000" in lines["processor msgs/s (drain)"]
-    assert lines["latency p50 s"].rstrip().endswith("yes")
+    assert lines["[REST alone] latency p50 s"].rstrip().endswith("yes")
     assert "medians of 3 run(s)" in cli.table(report)
+
+
+def test_each_load_has_its_latency_cpu_and_batch_rows() -> None:
+    """Latency targets at every load; CPU 25 % alone, 40 % at +100/s, none above; small batches
+    (<= +100/s) 0.3 s."""
+    rows = {name: (path, target) for name, path, target, _ in cli.latency_targets([0, 100, 1000])}
+    assert rows["[REST +1000/s] latency p99 s"] == ("latency.loads.1000.messages_s.p99", 2.0)
+    assert rows["[REST alone] processor CPU % of a core"][1] == 25
+    assert rows["[REST +100/s] processor CPU % of a core"][1] == 40
+    assert rows["[REST +1000/s] processor CPU % of a core"][1] is None
+    assert rows["[REST +100/s] micro-batch p50 s"][1] == 0.3
+    assert rows["[REST +1000/s] micro-batch p50 s"][1] is None
+
+
+def test_the_per_row_figure_is_labelled_a_lower_bound() -> None:
+    names = [name for name, *_ in cli.latency_targets([0])]
+    assert "[REST alone] row-update p50 s (lower bd)" in names
+
+
+def test_a_load_out_of_bounds_is_refused() -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--loads", "0,100000"])
+
+
+def test_batch_durations_of_an_interval_leave_out_idle_and_other_batches() -> None:
+    events = [json.loads(batch(f"2026-11-27T10:00:0{i}Z", rows, ms))
+              for i, rows, ms in ((1, 5, 900), (2, 0, 50), (3, 5, 700), (4, 5, 800), (8, 5, 100))]
+    figures = measure.batch_durations(events, datetime(2026, 11, 27, 10, 0, 0), datetime(2026, 11, 27, 10, 0, 5))
+    assert figures["batches"] == 3
+    assert figures["p50"] == 0.8
 
 
 def test_extra_symbols_are_valid_symbols() -> None:

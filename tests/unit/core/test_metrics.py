@@ -62,3 +62,27 @@ def test_partition_lag_is_latest_minus_what_the_batch_read() -> None:
 def test_partition_lag_without_offsets_is_empty() -> None:
     assert partition_lag(progress(None, None)) == {}
     assert partition_lag(SimpleNamespace(sources=[])) == {}
+
+
+def test_bucketed_histogram_takes_counts_per_value() -> None:
+    """500 messages at 0.2 s and 3 at 2.5 s, added at once: the cumulative buckets, count and sum."""
+    registry = metrics.CollectorRegistry()
+    histogram = metrics.BucketedHistogram("test_latency_seconds", "test", (0.25, 1, 2), "since", registry)
+    histogram.add("ingest", {0.2: 500, 2.5: 3})
+    text = generate_latest(registry).decode()
+    assert 'test_latency_seconds_bucket{le="0.25",since="ingest"} 500.0' in text
+    assert 'test_latency_seconds_bucket{le="2.0",since="ingest"} 500.0' in text
+    assert 'test_latency_seconds_bucket{le="+Inf",since="ingest"} 503.0' in text
+    assert 'test_latency_seconds_count{since="ingest"} 503.0' in text
+    assert 'test_latency_seconds_sum{since="ingest"} 107.5' in text
+
+
+def test_a_value_on_a_bound_is_in_that_bucket() -> None:
+    registry = metrics.CollectorRegistry()
+    histogram = metrics.BucketedHistogram("test_edge_seconds", "test", (1, 2), "since", registry)
+    histogram.add("ingest", {1.0: 2})
+    assert 'test_edge_seconds_bucket{le="1.0",since="ingest"} 2.0' in generate_latest(registry).decode()
+
+
+def test_message_latency_is_on_the_processor_endpoint() -> None:
+    assert "cryptostream_message_latency_seconds" in families(metrics.PROCESSOR_REGISTRY)

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cryptostream.pipeline.processor import batch, query
+from cryptostream.pipeline.processor import batch, partials, query
 from cryptostream.pipeline.processor.sink import BatchResult
 
 
@@ -18,7 +18,7 @@ class RefusingSink:
         self.away = away
         self.attempts: list[list[dict]] = []
 
-    def write_batch(self, batch_id, windows, rejects, offsets, watermark_ms, keys=(), stats=()):
+    def write_batch(self, batch_id, windows, rejects, offsets, watermark_ms, keys=(), stats=(), ages=None):
         self.attempts.append(rejects)
         if any(r["value"] is not None for r in rejects):
             raise ValueError("data too long")
@@ -30,7 +30,8 @@ class RefusingSink:
 
 def handler(sink: RefusingSink) -> batch.BatchHandler:
     config = SimpleNamespace(processor=SimpleNamespace(watermark=2.0),
-                             stats=SimpleNamespace(retention=400 * 86400.0, max_unwritten=3600.0))
+                             stats=SimpleNamespace(retention=400 * 86400.0, max_unwritten=3600.0,
+                                                   latency_retention=7 * 86400.0))
     return batch.BatchHandler(config, sink)
 
 
@@ -41,7 +42,7 @@ REJECT = {"topic": "t", "partition": 0, "offset": 1, "record_ms": 0, "key": b"k"
 def test_a_refused_batch_is_stored_without_content_and_counted() -> None:
     sink = RefusingSink()
     before = batch.BATCHES_SET_ASIDE.labels("stripped")._value.get()
-    result, stored = handler(sink)._write(None, 7, [], [REJECT], {}, (0, 0))
+    result, stored = handler(sink)._write(None, 7, partials.Summary(rejects=[REJECT]), {}, (0, 0))
     assert [len(a) for a in sink.attempts] == [1, 1, 1]  # as is, again, stripped
     assert result.rejected == 1
     assert stored[0]["value"] is None
@@ -52,7 +53,7 @@ def test_a_refused_batch_is_stored_without_content_and_counted() -> None:
 def test_a_mysql_outage_still_fails_the_batch() -> None:
     """When MySQL does not answer, nothing is set aside: the query fails and is replayed."""
     with pytest.raises(ValueError):
-        handler(RefusingSink(away=True))._write(None, 8, [], [REJECT], {}, (0, 0))
+        handler(RefusingSink(away=True))._write(None, 8, partials.Summary(rejects=[REJECT]), {}, (0, 0))
 
 
 def test_batch_limit_fits_the_driver_memory() -> None:
