@@ -25,7 +25,7 @@ from cryptostream.ops.stack import provisioning
 from cryptostream.pipeline.topic import ensure_topic
 
 Say = Callable[[str], None]
-WARM_UP_S = 30.0  # JVM start, first batches and JIT compilation: not steady state
+WARM_UP_S = 120.0  # JVM start, first batches and JIT compilation (minutes on a busy 2-core machine)
 # The figures of a batch log line that are milliseconds of one part of the batch, in the
 # order they happen: Spark's phases (progress.duration_parts) and the handler's laps inside addBatch.
 PARTS = ("latest_offset_ms", "query_planning_ms", "get_batch_ms", "add_batch_ms", "aggregate_ms",

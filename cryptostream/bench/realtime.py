@@ -25,6 +25,7 @@ from typing import Any
 
 from cryptostream.bench import load
 from cryptostream.bench.measure import ResourceSampler, percentiles
+from cryptostream.bench.phases import with_topic
 from cryptostream.bench.stack import OwnStack
 from cryptostream.core import db
 from cryptostream.core.config import Config, load as load_config
@@ -71,7 +72,7 @@ class ExactlyOnceRowWriter:
         self.connection.close()
 
 
-def start_query(spark: Any, config: Config, mode: str, checkpoint: Path) -> Any:
+def start_query(spark: Any, config: Config, mode: str, checkpoint: Path, epoch_s: float) -> Any:
     """Kafka -> classify (no watermark) -> ExactlyOnceRowWriter, in Real-time Mode or micro-batches."""
     from pyspark.sql import functions as F
 
@@ -84,29 +85,36 @@ def start_query(spark: Any, config: Config, mode: str, checkpoint: Path) -> Any:
     out = classify.classify(rows, rules).select("topic", "partition", "offset", "reason",
                                                 F.col("m.ingest_time").alias("ingest_ms"))
     writer = out.writeStream.foreach(ExactlyOnceRowWriter()).outputMode("update")
-    trigger = {"realTime": "5 seconds"} if mode == "realtime" else {"processingTime": "1 second"}
+    trigger = {"realTime": f"{round(epoch_s * 1000)} milliseconds"} if mode == "realtime" else \
+        {"processingTime": "1 second"}
     return writer.trigger(**trigger).option("checkpointLocation", str(checkpoint)).start()
 
 
-def session(config: Config, slots: int) -> Any:
+def session(config: Config, slots: int, epoch_s: float, conf: dict[str, str]) -> Any:
     """A local session with `slots` task threads: Real-time Mode runs every partition's task at
     once, for the whole epoch, so it needs a slot per Kafka partition."""
     from pyspark.sql import SparkSession
     from cryptostream.pipeline.processor.session import spark_jars
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # driver, block manager: loopback only
     return (SparkSession.builder.master(f"local[{slots}]").appName("cryptostream-realtime-experiment")
             .config("spark.jars", ",".join(spark_jars(config))).config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC").config("spark.sql.shuffle.partitions", "1")
-            .getOrCreate())
+            .config("spark.sql.streaming.realTimeMode.minBatchDuration", str(round(epoch_s * 1000)))
+            .config(map=conf).getOrCreate())
 
 
 def measure(config: Config, spark: Any, mode: str, rate: int, seconds: float, folder: Path,
-            servers: list[int]) -> dict[str, Any]:
+            servers: list[int], epoch_s: float) -> dict[str, Any]:
     """One query of `mode` fed `rate` msgs/s for `seconds` after a 20 s warm-up: latency of the
     messages sent after it, and the CPU of this process tree less the servers'."""
     topic = f"rt_{mode}_{time.time_ns()}"
-    config = _with_topic(config, topic)
+    config = with_topic(config, topic)
     ensure_topic(config)
-    query = start_query(spark, config, mode, folder / "checkpoints" / topic)
+    # a row per partition before any writer: FOR UPDATE on a missing row would take gap locks,
+    # on which the partitions' writers deadlock
+    db.run_committed(db.connect(config, admin=True), lambda cursor: cursor.executemany(
+        "INSERT INTO rt_experiment_offsets VALUES (%s, %s, 0)", [(topic, p) for p in range(config.kafka.partitions)]))
+    query = start_query(spark, config, mode, folder / "checkpoints" / topic, epoch_s)
     sent, halt = [0], threading.Event()
     feeder = threading.Thread(target=load.steady, args=(config, rate, time.monotonic() + seconds + 25, sent, halt),
                               kwargs={"source": "bench"}, daemon=True)
@@ -120,7 +128,7 @@ def measure(config: Config, spark: Any, mode: str, rate: int, seconds: float, fo
     time.sleep(3)
     query.stop()
     latencies, epochs = _latencies(config, topic, since_ms)
-    return {"mode": mode, "rate": rate, "seconds": seconds, "sent": sent[0], "applied": len(latencies),
+    return {"mode": mode, "epoch_s": epoch_s if mode == "realtime" else None, "rate": rate, "seconds": seconds, "sent": sent[0], "applied": len(latencies),
             "epochs": epochs, "latency_ms": {k: v and round(v) for k, v in
                                              percentiles(latencies, (0.5, 0.95, 0.99, 1.0)).items()},
             "cpu_percent": sampler.report().get("cpu_percent", {}).get("query")}
@@ -146,11 +154,6 @@ def _latencies(config: Config, topic: str, since_ms: int) -> tuple[list[float], 
     return [float(r[0]) for r in rows], len({r[1] for r in rows})
 
 
-def _with_topic(config: Config, topic: str) -> Config:
-    import dataclasses
-    return dataclasses.replace(config, kafka=dataclasses.replace(config.kafka, topic=topic))
-
-
 def _servers(stack: OwnStack) -> list[subprocess.Popen]:
     """MariaDB and Kafka of the experiment's own, on the stack's free ports."""
     bin_dir = Path(sys.executable).parent
@@ -171,9 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--modes", default="realtime,microbatch")
     parser.add_argument("--folder", type=Path, default=Path("var/bench/realtime"))
+    parser.add_argument("--epoch-seconds", type=float, default=5.0, help="Real-time Mode's batch (checkpoint) duration")
+    parser.add_argument("--conf", action="append", default=[], help="KEY=VALUE Spark setting, repeatable")
     args = parser.parse_args(argv)
-    if not (1 <= args.rate <= 1000 and 10 <= args.seconds <= 600):
-        parser.error("out of bounds: rate 1-1,000 msgs/s, seconds 10-600")
+    if not (1 <= args.rate <= 1000 and 10 <= args.seconds <= 600 and 0.1 <= args.epoch_seconds <= 300):
+        parser.error("out of bounds: rate 1-1,000 msgs/s, seconds 10-600, epoch 0.1-300 s")
     stack = OwnStack(args.folder.resolve() / f"home-{time.time_ns()}")
     secrets.ensure(stack.config)
     servers = _servers(stack)
@@ -183,10 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         provisioning.bootstrap(config)
         db.run_committed(db.connect(config, admin=True), lambda cursor: [cursor.execute(s) for s in SETUP])
         os.environ.update(stack.env)  # the writers (Python workers) load the same configuration
-        spark = session(config, slots=4)
+        os.environ["PYSPARK_PYTHON"] = sys.executable  # ... with this interpreter's packages
+        spark = session(config, 4, args.epoch_seconds, dict(item.split("=", 1) for item in args.conf))
         for mode in args.modes.split(","):
             print(json.dumps(measure(config, spark, mode, args.rate, args.seconds, stack.home,
-                                     [s.pid for s in servers])), flush=True)
+                                     [s.pid for s in servers], args.epoch_seconds)), flush=True)
         spark.stop()
     finally:
         for server in servers:
