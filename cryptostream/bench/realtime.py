@@ -35,12 +35,7 @@ from cryptostream.ops.deployment.processes import process_tree_usage
 from cryptostream.ops.stack import provisioning, secrets
 from cryptostream.pipeline.topic import ensure_topic
 
-TABLE = "rt_experiment_applied"
-SETUP = [f"CREATE TABLE IF NOT EXISTS {TABLE} (topic VARCHAR(249) NOT NULL, kafka_partition INT NOT NULL, "
-         "kafka_offset BIGINT NOT NULL, reason VARCHAR(32), ingest_ms BIGINT, committed_ms BIGINT NOT NULL, "
-         "epoch BIGINT NOT NULL, PRIMARY KEY (topic, kafka_partition, kafka_offset))",
-         "CREATE TABLE IF NOT EXISTS rt_experiment_offsets (topic VARCHAR(249) NOT NULL, kafka_partition INT NOT NULL, "
-         "next_offset BIGINT NOT NULL, PRIMARY KEY (topic, kafka_partition))"]
+SQL = "realtime_experiment"  # sql/realtime_experiment.sql
 
 
 class ExactlyOnceRowWriter:
@@ -49,23 +44,19 @@ class ExactlyOnceRowWriter:
 
     def open(self, partition_id: int, epoch_id: int) -> bool:
         self.epoch = epoch_id
+        self.sql = db.named_statements(SQL)
         self.connection = db.connect(load_config(), admin=True)
         return True
 
     def process(self, row: Any) -> None:
         with self.connection.cursor() as cursor:
-            cursor.execute("SELECT next_offset FROM rt_experiment_offsets WHERE topic = %s AND kafka_partition = %s "
-                           "FOR UPDATE", (row.topic, row.partition))
-            stored = cursor.fetchone()
-            if stored and row.offset < stored[0]:
+            cursor.execute(self.sql["lock_offset"], (row.topic, row.partition))
+            if row.offset < cursor.fetchone()[0]:
                 self.connection.rollback()
                 return
-            cursor.execute(f"INSERT INTO {TABLE} VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                           (row.topic, row.partition, row.offset, row.reason, row.ingest_ms, int(time.time() * 1000),
-                            self.epoch))
-            cursor.execute("INSERT INTO rt_experiment_offsets VALUES (%s, %s, %s) "
-                           "ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset)",
-                           (row.topic, row.partition, row.offset + 1))
+            cursor.execute(self.sql["insert_applied"], (row.topic, row.partition, row.offset, row.reason,
+                                                        row.ingest_ms, int(time.time() * 1000), self.epoch))
+            cursor.execute(self.sql["save_offset"], (row.offset + 1, row.topic, row.partition))
         self.connection.commit()
 
     def close(self, error: Any) -> None:
@@ -113,7 +104,7 @@ def measure(config: Config, spark: Any, mode: str, rate: int, seconds: float, fo
     # a row per partition before any writer: FOR UPDATE on a missing row would take gap locks,
     # on which the partitions' writers deadlock
     db.run_committed(db.connect(config, admin=True), lambda cursor: cursor.executemany(
-        "INSERT INTO rt_experiment_offsets VALUES (%s, %s, 0)", [(topic, p) for p in range(config.kafka.partitions)]))
+        db.named_statements(SQL)["seed_offset"], [(topic, p) for p in range(config.kafka.partitions)]))
     query = start_query(spark, config, mode, folder / "checkpoints" / topic, epoch_s)
     sent, halt = [0], threading.Event()
     feeder = threading.Thread(target=load.steady, args=(config, rate, time.monotonic() + seconds + 25, sent, halt),
@@ -146,8 +137,7 @@ def _latencies(config: Config, topic: str, since_ms: int) -> tuple[list[float], 
     connection = db.connect(config, admin=True)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT committed_ms - ingest_ms, epoch FROM {TABLE} WHERE topic = %s AND ingest_ms >= %s",
-                           (topic, since_ms))
+            cursor.execute(db.named_statements(SQL)["latencies"], (topic, since_ms))
             rows = cursor.fetchall()
     finally:
         connection.close()
@@ -186,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = stack.config
         provisioning.bootstrap(config)
-        db.run_committed(db.connect(config, admin=True), lambda cursor: [cursor.execute(s) for s in SETUP])
+        statements = db.named_statements(SQL)
+        db.run_committed(db.connect(config, admin=True),
+                         lambda cursor: [cursor.execute(statements[name]) for name in ("create_applied", "create_offsets")])
         os.environ.update(stack.env)  # the writers (Python workers) load the same configuration
         os.environ["PYSPARK_PYTHON"] = sys.executable  # ... with this interpreter's packages
         spark = session(config, 4, args.epoch_seconds, dict(item.split("=", 1) for item in args.conf))
