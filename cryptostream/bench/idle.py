@@ -63,6 +63,8 @@ def measure(stack: OwnStack, minutes: float, rate: int, folder: Path, say: Say,
         with ResourceSampler(lambda: {"processor": process.pid}) as tree, \
                 ResourceSampler(lambda: {"driver_python": process.pid}, usage=process_usage) as driver:
             time.sleep(minutes * 60)
+        if process.poll() is not None:
+            raise RuntimeError(f"the idle run's processor exited ({process.returncode}) early: see {log}")
     finally:
         halt.set()
         stop(process)
