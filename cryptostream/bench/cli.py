@@ -13,7 +13,7 @@ import platform
 from datetime import datetime, timezone
 from typing import Any
 
-from cryptostream.bench import phases, profile
+from cryptostream.bench import idle, phases, profile
 from cryptostream.bench.measure import median
 from cryptostream.bench.stack import OwnStack
 from cryptostream.core import shipped_files
@@ -29,6 +29,8 @@ TARGETS = [
     ("micro-batch p50 s (drain)", "throughput.processor.batch_s.p50", None, None),
     ("micro-batch p95 s (drain)", "throughput.processor.batch_s.p95", None, None),
     ("stack peak RSS MiB", "latency.stack_peak_rss_mib", 3072, "max"),
+    ("small-batch p50 ms (idle)", "idle.batch_ms.p50", 300, "max"),
+    ("processor CPU % (idle)", "idle.cpu_percent.processor", 25, "max"),
     ("first rows after bin/up s", "first_rows_s", 30, "max"),
     ("producer publish path msgs/s", "publish.msgs_per_s", None, None),
     ("REST requests per poll", "latency.rest_producer.requests_per_poll", None, None),
@@ -90,6 +92,8 @@ def run_all(args: argparse.Namespace, folder) -> dict[str, Any]:
                                                           args.verify and run == 0, say)
             if "producer" in args.phases:
                 figures["publish"] = phases.publish_path(stack, args.publish_messages, say)
+            if "idle" in args.phases:
+                figures["idle"] = idle.idle(stack, args.idle_minutes, args.idle_rate, folder, say)
             if "latency" in args.phases:
                 figures["latency"] = phases.latency(stack, args.latency_minutes, args.loads, say)
             report["runs"].append(figures)
@@ -142,9 +146,11 @@ def main(argv: list[str] | None = None) -> int:
                         type=lambda text: [int(n) for n in text.split(",")],
                         help="msgs/s added to the REST source for each latency load (0: it alone)")
     parser.add_argument("--latency-minutes", type=float, default=3.0, help="per load")
+    parser.add_argument("--idle-rate", type=int, default=5, help="input msgs/s of the idle run (the REST producer's)")
+    parser.add_argument("--idle-minutes", type=float, default=3.0, help="measured minutes of the idle run")
     parser.add_argument("--publish-messages", type=int, default=200_000)
     parser.add_argument("--profile-rows", type=int, default=1_000_000, help="rows of the profile phase")
-    parser.add_argument("--phases", default="profile,throughput,latency,producer",
+    parser.add_argument("--phases", default="profile,throughput,idle,latency,producer",
                         type=lambda text: set(text.split(",")), help="comma-separated subset")
     parser.add_argument("--verify", action="store_true", help="reconcile the first throughput run (slow)")
     parser.add_argument("--keep-stack", action="store_true", help="leave the benchmark stack running")
@@ -152,10 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (1 <= args.runs <= 10 and 1_000 <= args.messages <= 50_000_000 and 0 <= args.extra_symbols <= 500
             and 0 < args.latency_minutes <= 60 and 1 <= len(args.loads) <= 5
             and all(0 <= load <= MAX_LOAD for load in args.loads)
-            and 10_000 <= args.profile_rows <= 10_000_000):
+            and 10_000 <= args.profile_rows <= 10_000_000 and 1 <= args.idle_rate <= 1_000
+            and 0 < args.idle_minutes <= 30):
         parser.error("out of bounds: runs 1-10, messages 1,000-50,000,000, extra symbols 0-500, "
                      f"latency minutes up to 60 per load, 1-5 loads of 0-{MAX_LOAD:,} msgs/s added, "
-                     "profile rows 10,000-10,000,000")
+                     "profile rows 10,000-10,000,000, idle rate 1-1,000, idle minutes up to 30")
     folder = shipped_files.checkout("bin/bench") / "var" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     report = run_all(args, folder)
@@ -163,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     report["args"]["phases"] = sorted(args.phases)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(table(report))
+    for part, figures in (lookup(report["medians"], "idle.parts_ms") or {}).items():
+        print(f"idle batch part  {part:28} p50 {figures['p50']:>8,} ms  p95 {figures['p95']:>8,} ms")
     for step, figures in report.get("profile", {}).items():
         print(f"profile  {step:36} {figures['rows_per_s']:>12,} rows/s")
     print(path)

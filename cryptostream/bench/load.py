@@ -40,10 +40,12 @@ def steady(config: Config, rate: int, until: float, sent: list[int], stop: threa
     prices = {symbol: Decimal(100 + 10 * i) for i, symbol in enumerate(symbols)}
     last_ms = dict.fromkeys(symbols, 0)
     try:
-        tick = time.monotonic()
+        tick, due = time.monotonic(), 0.0
         while not stop.is_set() and time.monotonic() < until:
             now_ms = int(time.time() * 1000)
-            for _ in range(max(1, rate // 10)):  # ten bursts a second
+            due += rate / 10  # ten bursts a second; a rate below 10 sends in some of them only
+            for _ in range(int(due)):
+                due -= 1
                 symbol = rng.choice(symbols)
                 prices[symbol] = max(Decimal("0.01"), prices[symbol] + Decimal(rng.randint(-100, 100)) / 100)
                 last_ms[symbol] = event_ms = max(now_ms, last_ms[symbol] + 1)  # one price per symbol and ms

@@ -58,16 +58,18 @@ class Background:
 
 
 class ResourceSampler(Background):
-    """Samples RSS (with children) and CPU time of named processes; reports each one's peak
-    RSS and average CPU use, and the whole set's peak RSS."""
+    """Samples RSS and CPU time of named processes (with their children, unless `usage` says
+    otherwise); reports each one's peak RSS and average CPU use, and the whole set's peak RSS."""
 
-    def __init__(self, pids: Callable[[], dict[str, int]], every: float = 1.0) -> None:
+    def __init__(self, pids: Callable[[], dict[str, int]], every: float = 1.0,
+                 usage: Callable[[int], tuple[int, float]] = process_tree_usage) -> None:
         super().__init__(every)
         self.pids = pids
+        self.usage = usage  # per pid: (RSS bytes, CPU seconds), of its tree by default
         self.samples: list[tuple[float, dict[str, tuple[int, float]]]] = []
 
     def tick(self) -> None:
-        usage = {name: process_tree_usage(pid) for name, pid in self.pids().items() if pid}
+        usage = {name: self.usage(pid) for name, pid in self.pids().items() if pid}
         self.samples.append((time.monotonic(), usage))
 
     def report(self) -> dict[str, Any]:

@@ -114,6 +114,7 @@ class ProcessorConfig:
     window: Duration = Duration(60.0)
     watermark: Duration = Duration(30.0)
     trigger_interval: Duration = Duration(1.0)
+    fetch_max_wait: Duration = Duration(0.01)  # the Kafka source's kafka.fetch.max.wait.ms
     max_future_skew: Duration = Duration(300.0)
     shuffle_partitions: int = 4
     max_offsets_per_trigger: int = 500_000

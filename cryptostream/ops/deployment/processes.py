@@ -8,15 +8,17 @@ from pathlib import Path
 
 def process_tree_usage(pid: int) -> tuple[int, float]:
     """(RSS bytes, CPU seconds) of a process and its descendants, from /proc."""
-    rss, cpu = 0, 0.0
-    for current in (pid, *descendants(pid)):
-        try:
-            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # exited meanwhile
-        rss += int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
-        cpu += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-    return rss, cpu
+    usages = [process_usage(current) for current in (pid, *descendants(pid))]
+    return sum(rss for rss, _ in usages), sum(cpu for _, cpu in usages)
+
+
+def process_usage(pid: int) -> tuple[int, float]:
+    """(RSS bytes, CPU seconds) of one process, from /proc; (0, 0.0) once it has exited."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0, 0.0  # exited meanwhile
+    return int(stat[21]) * os.sysconf("SC_PAGE_SIZE"), (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(pid: int) -> list[int]:

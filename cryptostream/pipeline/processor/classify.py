@@ -6,7 +6,7 @@ tests/integration/test_parity.py over thousands of generated ones.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from operator import or_
 
@@ -22,6 +22,9 @@ from cryptostream.pipeline.schema import (END, FIELDS, MAX_MESSAGE_BYTES, MAX_NO
 CORRUPT = "_corrupt_record"
 
 
+NO_WATERMARK = -(2**62)  # before any event time: no window is closed
+
+
 @dataclass(frozen=True)
 class Rules:
     symbols: tuple[str, ...]
@@ -29,6 +32,14 @@ class Rules:
     max_future_ms: int
     watermark_ms: int  # windows ending at or before this are final: their rows are late
     now_ms: int = 0  # the batch's start (driver clock): counted messages' ages are taken at it (latency.py)
+
+    def without_watermark(self) -> Rules:
+        """The same rules with no window closed: no row is late."""
+        return replace(self, watermark_ms=NO_WATERMARK)
+
+    def closed(self, window_start_ms: int) -> bool:
+        """Is the window starting then final (a row of it is late)? The same test as reason()'s."""
+        return window_start_ms + self.window_ms <= self.watermark_ms
 
 
 # The text fields read again as doubles: a field that reads as a number held a JSON number,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from typing import Any
 
@@ -34,7 +35,7 @@ def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event,
                      input_rows_per_s=round(progress.inputRowsPerSecond, 1),
                      processed_rows_per_s=round(progress.processedRowsPerSecond, 1),
                      duration_ms=progress.durationMs.get("triggerExecution"),
-                     add_batch_ms=progress.durationMs.get("addBatch"),
+                     **duration_parts(progress.durationMs),
                      offsets_behind_latest=behind,
                      **stats.pop(progress.batchId, {}))
 
@@ -61,6 +62,17 @@ def _record_progress(progress: Any, behind: int | None) -> None:
         metrics.OFFSETS_BEHIND.set(behind)
     for partition, lag in partition_lag(progress).items():
         metrics.PARTITION_LAG.labels(str(partition)).set(lag)
+
+
+def duration_parts(duration_ms: dict[str, int]) -> dict[str, int]:
+    """Spark's per-phase milliseconds of a micro-batch (latestOffset, queryPlanning, addBatch,
+    walCommit, commitOffsets...) as snake_case `<phase>_ms` fields; triggerExecution, their
+    sum plus Spark's own bookkeeping, is `duration_ms`."""
+    return {_snake(name) + "_ms": value for name, value in duration_ms.items() if name != "triggerExecution"}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def partition_lag(progress: Any) -> dict[int, int]:

@@ -37,7 +37,8 @@ def kafka_source(spark: Any, config: Config) -> Any:
               .option("kafka.bootstrap.servers", config.kafka.bootstrap_servers)
               .option("subscribe", config.kafka.topic)
               .option("startingOffsets", "earliest")
-              .option("failOnDataLoss", str(settings.fail_on_data_loss).lower()))
+              .option("failOnDataLoss", str(settings.fail_on_data_loss).lower())
+              .option("kafka.fetch.max.wait.ms", str(round(settings.fetch_max_wait * 1000))))
     reader = reader.option("maxOffsetsPerTrigger", str(batch_limit(config)))
     return reader.load()
 

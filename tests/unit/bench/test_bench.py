@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -81,3 +84,31 @@ def test_extra_symbols_are_valid_symbols() -> None:
     extra = load.extra_symbols(3)
     assert extra == ("X001USDT", "X002USDT", "X003USDT")
     assert all(symbol_problem(s, extra) is None for s in extra)
+
+
+class _Producer:
+    """Stands in for KafkaProducer: counts what would be sent."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, *_args, **_kwargs) -> None:
+        self.sent += 1
+
+    def flush(self) -> None:
+        return
+
+    def close(self) -> None:
+        return
+
+
+def test_steady_keeps_a_rate_below_ten_a_second(monkeypatch) -> None:
+    """5 msgs/s for 2 s sends about 10 messages, not one per tenth of a second (20)."""
+    producer = _Producer()
+    monkeypatch.setattr(load, "_producer", lambda config, **tuning: producer)
+    config = SimpleNamespace(exchange=SimpleNamespace(symbols=("BTCUSDT", "ETHUSDT")),
+                             kafka=SimpleNamespace(topic="t"))
+    sent = [0]
+    load.steady(config, 5, time.monotonic() + 2.0, sent, threading.Event())
+    assert 9 <= sent[0] <= 11
+    assert producer.sent == sent[0]

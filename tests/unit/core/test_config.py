@@ -201,6 +201,13 @@ def test_window_is_at_least_one_second(home) -> None:
     assert config.processor.window == 1
 
 
+def test_fetch_max_wait_is_milliseconds_up_to_10s(home) -> None:
+    """The Kafka source's fetch wait: 10ms by default, 0 allowed, more than 10s refused."""
+    assert load(env=home).processor.fetch_max_wait == 0.01
+    assert load(env={**home, "CRYPTOSTREAM_PROCESSOR_FETCH_MAX_WAIT": "0"}).processor.fetch_max_wait == 0
+    rejected(home, "processor.fetch_max_wait", "11s", "expected from 0 to 10s")
+
+
 def test_watermark_may_be_0_but_not_negative(home) -> None:
     assert load(env={**home, "CRYPTOSTREAM_PROCESSOR_WATERMARK": "0"}).processor.watermark == 0
     rejected(home, "processor.watermark", "-1s")
