@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cryptostream.core import shipped_files
 from cryptostream.core.config import Config
+from cryptostream.core.polling import wait_for
 from cryptostream.ops import programs
 from cryptostream.ops.deployment.container import project_name
 from cryptostream.ops.stack import images, secrets
@@ -106,21 +107,38 @@ def up(config: Config, simulated: bool, say) -> None:
     env = environment(config, chosen, simulated)
     services = [*programs.COMPOSE_SERVICES] + ([programs.EXCHANGE_SIM] if simulated else [])
     say("docker compose up: " + ", ".join(f"{s}={chosen.get(s, chosen['app'])}" for s in services))
-    result = subprocess.run(compose_command("up", "-d", *services), env=env)
-    if result.returncode != 0:
+    # MySQL first, brought up to date before the app starts: its processor writes every table
+    compose_up(env, programs.MYSQL)
+    wait_for("MySQL healthy", lambda: health(env, programs.MYSQL) == "healthy", 240, interval=2,
+             timed_out=lambda _: "MySQL did not turn healthy in 240 s; see bin/logs --docker mysql")
+    refresh_database(env)
+    compose_up(env, *services)
+
+
+def compose_up(env: dict[str, str], *services: str) -> None:
+    if subprocess.run(compose_command("up", "-d", *services), env=env).returncode != 0:
         raise RuntimeError("docker compose up failed (see above); bin/logs --docker shows the containers' logs")
-    ensure_reader_account(env)
 
 
-def ensure_reader_account(env: dict[str, str]) -> None:
-    """The dashboard's SELECT-only account, again: the image's init made it on a new data volume,
-    but a volume from before the dashboard has none. MySQL is healthy once `up` returns (the app
-    waits for it). Idempotent; the password comes from the container's secret file."""
-    script = "/docker-entrypoint-initdb.d/03-reader-user.sh"  # docker/compose.yml mounts it there
-    done = subprocess.run(compose_command("exec", "-T", "mysql", "bash", script), env=env,
-                          capture_output=True, text=True)
+def health(env: dict[str, str], service: str) -> str:
+    """Docker's health status of the service's container (starting, healthy, unhealthy), or ''."""
+    found = subprocess.run(compose_command("ps", "-q", service), env=env, capture_output=True, text=True)
+    container = found.stdout.strip()
+    if not container:
+        return ""
+    state = subprocess.run(["docker", "inspect", "--format", "{{.State.Health.Status}}", container],
+                           capture_output=True, text=True)
+    return state.stdout.strip()
+
+
+def refresh_database(env: dict[str, str]) -> None:
+    """The MySQL init files again (docker/mysql/refresh.sh): the image's init ran them on a new
+    data volume only, and a volume of an older version lacks this version's tables, grants and
+    the dashboard's account. Idempotent."""
+    done = subprocess.run(compose_command("exec", "-T", "mysql", "bash", "/usr/local/bin/cryptostream-mysql-refresh"),
+                          env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"could not create the dashboard's MySQL account: {done.stderr.strip()[-300:]}; "
+        raise RuntimeError(f"could not bring the MySQL schema and accounts up to date: {done.stderr.strip()[-300:]}; "
                            f"bin/logs --docker mysql shows the server's side")
 
 

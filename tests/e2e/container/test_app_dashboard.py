@@ -1,10 +1,11 @@
 """The dashboard in the app container (bin/up --docker): the app's supervisord runs it beside the
 pipeline, bin/status --docker shows it, it serves every window MySQL has, and it reads the
 container's MySQL as a SELECT-only account, which the image's init creates on a new data volume
-and bin/up --docker creates again on one from before the dashboard."""
+and bin/up --docker creates again on one of an older version, with this version's tables."""
 from __future__ import annotations
 
 import re
+import subprocess
 
 import mysql.connector
 import pytest
@@ -70,17 +71,28 @@ def test_its_account_reads_the_windows_and_nothing_else(compose_stack) -> None:
         connection.close()
 
 
-def test_bin_up_creates_the_account_on_a_volume_from_before_the_dashboard(compose_stack) -> None:
-    """A data volume initialised before the dashboard existed has no reader account: drop it, as
-    such a volume would be, and bin/up --docker again makes it, and the page reads again. The
-    running app is left alone: the same code builds the same image, so compose keeps its container."""
-    app_before = compose_stack.container("app"), compose_stack.inspect("app")["State"]["StartedAt"]
-    dropped = compose_stack.mysql_as_root(f"DROP USER '{READER}'@'%'")
+def test_bin_up_again_leaves_the_running_app_alone(compose_stack) -> None:
+    """The same code builds the same image, so a second bin/up --docker keeps the app's container
+    (and its running pipeline) instead of recreating it."""
+    before = compose_stack.container("app"), compose_stack.inspect("app")["State"]["StartedAt"]
+    compose_stack.start()
+    assert (compose_stack.container("app"), compose_stack.inspect("app")["State"]["StartedAt"]) == before
+
+
+def test_bin_up_brings_a_volume_of_an_older_version_up_to_date(compose_stack) -> None:
+    """A data volume initialised by an older version lacks this version's tables and accounts (the
+    image's init runs on a new volume only): with the app stopped, drop the dashboard's account and
+    the newest table, as such a volume would be, and bin/up --docker makes both again before the
+    app starts; the page reads again and the app turns healthy."""
+    stopped = subprocess.run(["docker", "stop", compose_stack.container("app")], capture_output=True, text=True,
+                             timeout=200)
+    assert stopped.returncode == 0, stopped.stderr
+    dropped = compose_stack.mysql_as_root(f"DROP USER '{READER}'@'%'; DROP TABLE crypto_streaming.message_latency")
     assert dropped.returncode == 0, dropped.stderr
     with pytest.raises(mysql.connector.Error):
         db.connect_reader(compose_stack.config).close()
     compose_stack.start()
-    assert (compose_stack.container("app"), compose_stack.inspect("app")["State"]["StartedAt"]) == app_before
+    assert query(compose_stack.config, "SHOW TABLES LIKE 'message_latency'")
     db.connect_reader(compose_stack.config).close()
     assert candles(compose_stack)
     # the package's other tests go on with this stack: leave it working
