@@ -16,11 +16,13 @@ import requests
 from kafka import KafkaProducer
 
 from cryptostream.ops import programs
+from cryptostream.ops.health.probes.log_events import log_events, warm_batches
 from cryptostream.ops.stack.provisioning import TABLES
 from tests.helpers.harness import PROJECT_DIR, query, wait_until_processed
 from tests.helpers.stack import BOTH_STACKS, FAST_STACK, NativeStack, started
 
 pytestmark = pytest.mark.e2e
+AGAIN = {"late_again_ms", "dedup_again_ms"}  # a batch line's second passes
 ROW_COLUMNS = ("symbol, start_time, end_time, average_price, min_price, max_price, open_price, close_price, "
                "sample_count, price_sum, first_event_time, last_event_time, newest_ingest_time, created_at, "
                "updated_at")
@@ -60,10 +62,13 @@ def test_healthy_stack_passes_every_check(stack) -> None:
     for command in ("daily-check", "check-alerts", "status", "weekly-check"):
         code, statuses = check(stack, command)
         assert code == 0 and set(statuses.values()) == {"OK"}, \
-            (command, {k: v for k, v in statuses.items() if v != "OK"})
+            (command, {k: v for k, v in statuses.items() if v != "OK"}, stack.run(command).stdout)  # the details
     table = stack.run("daily-check").stdout
     assert "overall: OK (exit 0)" in table
     assert "lag" in table
+    # warm batches reuse their compiled code (a late or duplicate price's second pass may not)
+    warm = list(warm_batches(log_events(stack.deployment, programs.PROCESSOR, 0.25)))
+    assert warm and [b for b in warm if b.get("code_compilations") and not b.keys() & AGAIN] == [], warm
 
 
 def test_corrupted_message_fails_the_weekly_schema_check(stack) -> None:

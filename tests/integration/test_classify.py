@@ -1,6 +1,7 @@
 """The processor's Spark rules agree with the shared schema rules, and aggregate exactly."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -118,3 +119,24 @@ def test_a_window_spread_over_partitions_is_combined_exactly(spark) -> None:
     assert window["distinct_keys"] == 2
     assert len(window["keys"].split(",")) == 4  # same times: copies
     assert result.next_offsets == {"crypto_prices": {"0": 2, "1": 2}}
+
+
+def test_batches_at_new_times_compile_no_new_code(spark) -> None:
+    """Each batch has its own start time and watermark; once warm, reading a batch the way the
+    processor does (processor/batch.py: classified without the watermark, ages at the batch's
+    start) compiles no Java code. A value written into the generated source would compile
+    again every batch: most of a small batch's time and CPU."""
+    compilations = spark._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
+
+    def batch(i: int) -> dict[int, int]:
+        start = NOW + i * 1_000
+        values = [message(event_time=start + k, ingest_time=start + k) for k in range(20)]
+        batch_rules = dataclasses.replace(rules(start - 30_000), now_ms=start + 700)
+        groups = classify.summarise(classify.classify(kafka_frame(spark, values), batch_rules.without_watermark()),
+                                    batch_rules).collect()
+        return dict(partials.combine([g.asDict() for g in groups], batch_rules.now_ms).ages.ingest)
+
+    assert batch(0) == {690: 10, 700: 10}  # ages 681..700 ms, in 10 ms buckets
+    before = compilations.getCount()
+    assert [batch(i) for i in (1, 2, 3)] == [{690: 10, 700: 10}] * 3
+    assert compilations.getCount() == before

@@ -187,6 +187,7 @@ class BatchHandler:
         all of it has succeeded (so a failed attempt leaves them as they were).
         `timings` gets the milliseconds of each step (the batch log line shows them)."""
         clock = _Stopwatch(timings)
+        compiled = _compilations(batch)
         # The watermark moves with nearly every batch; as a literal in the plan it would make
         # Spark generate, compile and JIT-compile new code each time (most of a small batch's
         # CPU). So the batch is read without it, and again with it only when one of its
@@ -206,6 +207,7 @@ class BatchHandler:
             clock.lap("dedup_again_ms")
         for topic, partitions in summary.next_offsets.items():
             offsets.setdefault(topic, {}).update(partitions)
+        timings["code_compilations"] = _compilations(batch) - compiled
         return summary
 
     @staticmethod
@@ -219,6 +221,13 @@ def _observe_latency(result: Any) -> None:
     for since, distribution in (("ingest", result.latency), ("trade_event", result.trade_latency)):
         if distribution is not None and distribution.buckets:
             metrics.MESSAGE_LATENCY.add(since, {edge / 1000: n for edge, n in distribution.buckets.items()})
+
+
+def _compilations(batch: Any) -> int:
+    """Java sources Spark has compiled in this JVM so far. Once warm, a batch should compile
+    none: a value that changes per batch inside generated code costs a compilation and new JIT
+    work every batch (see classify.age_at)."""
+    return batch.sparkSession._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME().getCount()
 
 
 def _keys_frame(batch: Any, keys: set[tuple[str, str]]) -> Any:

@@ -7,6 +7,7 @@ tests/integration/test_parity.py over thousands of generated ones.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from functools import reduce
 from operator import or_
 
@@ -191,8 +192,8 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.when(valid, _price(m["price"])).alias("price"),
         F.when(valid, m["event_time"]).alias("event_ms"),
         F.when(valid, m["ingest_time"]).alias("ingest_ms"),
-        F.when(valid, age_edge(F.lit(rules.now_ms) - m["ingest_time"])).alias("ingest_age"),
-        F.when(valid & m["trade_id"].isNotNull(), age_edge(F.lit(rules.now_ms) - m["event_time"]))
+        F.when(valid, age_edge(age_at(rules.now_ms, m["ingest_time"]))).alias("ingest_age"),
+        F.when(valid & m["trade_id"].isNotNull(), age_edge(age_at(rules.now_ms, m["event_time"])))
         .alias("trade_event_age"),
         F.when(valid, F.struct(m["event_time"], F.col("partition"), F.col("offset"))).alias("order"),
         F.when(valid, dedup_key()).alias("key"),
@@ -230,6 +231,14 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
 # Per-message latency (processor/latency.py) needs each counted message's ingest time (and a
 # trade's event time); a group hands the driver how many messages are of each age bucket at
 # the batch's start, not the times themselves.
+def age_at(reference_ms: int, time_ms: Column) -> Column:
+    """Milliseconds from a time to the reference. The reference changes with every batch; Spark
+    writes a long literal into the generated Java source, so each batch would compile new code
+    (~2 compilations, most of a small batch's CPU), while a decimal literal is passed to the
+    same compiled code as a reference (tests/integration/test_classify.py counts compilations)."""
+    return (F.lit(Decimal(reference_ms)) - time_ms).cast("long")
+
+
 def age_edge(age_ms: Column) -> Column:
     """latency.bucket_edge in Spark, per row (generated code): the upper edge of an age's
     bucket, TICK_MS wide up to FINE_MS, then a tenth of its decade; 0 for an age below 0 (a
