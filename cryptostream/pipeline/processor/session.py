@@ -3,6 +3,8 @@ only, and Spark's logging configured from conf/."""
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 from cryptostream.core.config import Config
@@ -21,17 +23,33 @@ def spark_jars(config: Config) -> list[str]:
     return jars
 
 
+def scratch_dir(config: Config) -> Path:
+    """Spark's block and shuffle files under the stack's home instead of /tmp, a folder per
+    process: a processor killed with -9 leaves its folder behind, and the next start removes
+    those of processes no longer running (a bench's naive query may run beside the processor)."""
+    root = config.var_dir / "tmp" / "spark"
+    root.mkdir(parents=True, exist_ok=True)
+    for left in root.glob("pid-*"):
+        if left.name[4:].isdigit() and not Path(f"/proc/{left.name[4:]}").exists():
+            shutil.rmtree(left, ignore_errors=True)
+    mine = root / f"pid-{os.getpid()}"
+    mine.mkdir(exist_ok=True)
+    return mine
+
+
 def build_session(config: Config) -> Any:
     from pyspark.sql import SparkSession
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # driver, block manager: loopback only
     settings = config.processor
     java_options = (f"-Dlog4j2.configurationFile=file:{CONF_DIR}/log4j2-spark.properties "
                     f"-Dcryptostream.conf={CONF_DIR} -Dcryptostream.component=spark")
+    scratch = scratch_dir(config)
     builder = (SparkSession.builder.appName("cryptostream-processor").master(settings.spark_master)
                .config("spark.jars", ",".join(spark_jars(config)))
                .config("spark.driver.memory", settings.driver_memory)
                .config("spark.executor.memory", settings.executor_memory)
-               .config("spark.driver.extraJavaOptions", java_options)
+               .config("spark.local.dir", str(scratch))
+               .config("spark.driver.extraJavaOptions", f"{java_options} -Djava.io.tmpdir={scratch}")
                .config("spark.executor.extraJavaOptions", java_options)
                .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
                .config("spark.sql.session.timeZone", "UTC")
