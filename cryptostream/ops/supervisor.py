@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 # supervisord's own XML-RPC over its 0700 unix socket in var/run: a trusted peer
-from xmlrpc.client import ServerProxy  # nosec B411
+from xmlrpc.client import Fault, ServerProxy  # nosec B411
 
-from supervisor.xmlrpc import SupervisorTransport
+from supervisor.xmlrpc import Faults, SupervisorTransport
 
 from cryptostream.core import shipped_files
 from cryptostream.core.config import Config
@@ -16,6 +16,7 @@ from cryptostream.core.polling import wait_for
 from cryptostream.ops import programs, service_user
 
 CONF = shipped_files.CONF_DIR / "supervisord.conf"
+OPTIONAL_DEFINITIONS = shipped_files.CONF_DIR / "supervisor" / "optional"
 
 
 # Passwords reach programs as files (var/secrets), never through every child's environment.
@@ -55,6 +56,33 @@ def start_daemon(config: Config, extra_env: dict[str, str]) -> None:
     subprocess.run([_bin("supervisord"), "-c", str(CONF), *as_user], env=environment(config, extra_env), check=True)
     wait_for("supervisord", lambda: is_running(config), 30, interval=0.2,
              timed_out=lambda _: f"supervisord did not come up; see {config.var_dir / 'log' / 'supervisord.log'}")
+
+
+def define_optional(config: Config, wanted: list[str]) -> None:
+    """Define the optional programs asked for in run/supervisor.d, which supervisord.conf
+    includes (it says why); on a running supervisord, add them and leave the others as they are."""
+    folder = config.var_dir / "run" / "supervisor.d"
+    folder.mkdir(parents=True, exist_ok=True)
+    running = is_running(config)
+    for name in programs.OPTIONAL:
+        if name in wanted:
+            (folder / f"{name}.conf").write_text((OPTIONAL_DEFINITIONS / f"{name}.conf").read_text())
+        elif not running:
+            (folder / f"{name}.conf").write_text(f"; {name}: not asked for by bin/up\n")
+    if running and wanted:
+        ctl(config, "reread", check=False)
+        ctl(config, "add", *wanted, check=False)
+
+
+def start_together(config: Config, *names: str) -> None:
+    """Start programs without waiting for each (supervisorctl would, one after the other): the
+    caller waits for what it needs, e.g. each server's port."""
+    for name in names:
+        try:
+            rpc(config).supervisor.startProcess(qualify(name), False)
+        except Fault as fault:
+            if fault.faultCode != Faults.ALREADY_STARTED:
+                raise
 
 
 def qualify(name: str) -> str:

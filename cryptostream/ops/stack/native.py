@@ -39,13 +39,14 @@ def program_listening(config: Config, program: str, port: int) -> bool:
 
 
 def start_infra(config: Config) -> None:
+    """MySQL and Kafka start together (each takes seconds before it answers), then each is
+    waited for."""
+    supervisor.start_together(config, *(name for name in programs.INFRA if name not in config.external_services))
     if config.mysql.private_instance:
-        supervisor.ctl(config, "start", programs.MYSQL, check=False)
         wait_for("MySQL", lambda: program_listening(config, programs.MYSQL, config.mysql.port), 90)
         say("preparing MySQL: schema and application user")
         wait_for("MySQL bootstrap", lambda: provisioning.bootstrap(config) is None, 60, interval=1)
     if config.kafka.private_broker:
-        supervisor.ctl(config, "start", programs.KAFKA, check=False)
         wait_for("Kafka", lambda: program_listening(config, programs.KAFKA, config.kafka.port), 120)
     else:  # someone else's cluster: only wait until it answers
         say(f"using the external Kafka at {config.kafka.bootstrap_servers}")
@@ -61,6 +62,8 @@ def up(config: Config, simulated: bool, wait_rows: float, source: str | None = N
     jars.resolve(config, say)
     config = with_secrets(config)
     extra = source_environment(config, simulated, source)
+    supervisor.define_optional(config, [name for name, asked in ((programs.EXCHANGE_SIM, simulated),
+                                                                 (programs.PROMETHEUS, with_prometheus)) if asked])
     if supervisor.is_running(config):
         running_mode = mode_file(config).read_text().strip() if mode_file(config).exists() else "live"
         if running_mode != mode:

@@ -13,7 +13,7 @@ from cryptostream.ops import programs, supervisor
 def supervisord_sections() -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser(strict=False)
     parser.read([PROJECT_DIR / "conf" / "supervisord.conf",
-                 *sorted((PROJECT_DIR / "conf" / "supervisor").glob("*.conf"))])
+                 *sorted((PROJECT_DIR / "conf" / "supervisor").glob("**/*.conf"))])
     return parser
 
 
@@ -25,6 +25,17 @@ def test_supervisord_runs_exactly_the_declared_programs_in_their_groups() -> Non
     for group in set(programs.GROUPS.values()):
         listed = set(parser.get(f"group:{group}", "programs").split(","))
         assert listed == {name for name, g in programs.GROUPS.items() if g == group}
+
+
+def test_the_optional_programs_are_defined_apart() -> None:
+    """exchange-sim and prometheus are defined in supervisor/optional only, which bin/up copies
+    into the included run/supervisor.d when asked: a stack without them has none STOPPED."""
+    optional = PROJECT_DIR / "conf" / "supervisor" / "optional"
+    assert {path.stem for path in optional.glob("*.conf")} == set(programs.OPTIONAL)
+    always = configparser.RawConfigParser(strict=False)
+    always.read([PROJECT_DIR / "conf" / "supervisord.conf", *(PROJECT_DIR / "conf" / "supervisor").glob("*.conf")])
+    assert not {f"program:{name}" for name in programs.OPTIONAL} & set(always.sections())
+    assert "run/supervisor.d/*.conf" in always.get("include", "files")
 
 
 def test_compose_has_a_service_for_each_container_we_start() -> None:
