@@ -312,14 +312,15 @@ SAFE_DOC_COMMANDS = re.compile(r"^bin/(status|daily-check|weekly-check|check-ale
 
 
 def documented_commands() -> list[str]:
-    """The read-only bin/ commands of the runbook and playbook code blocks, as written."""
+    """The read-only bin/ commands of the runbook and playbook code blocks, as written, each once
+    (the playbook repeats bin/daily-check in most of its sections)."""
     commands = []
     for doc in ("RUNBOOK.md", "INCIDENT_PLAYBOOK.md"):
         text = (PROJECT_DIR / "docs" / doc).read_text()
         for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
             for line in block.splitlines():
                 command = re.sub(r"\s+#.*$", "", line).strip()
-                if SAFE_DOC_COMMANDS.match(command):
+                if SAFE_DOC_COMMANDS.match(command) and command not in commands:
                     commands.append(command)
     return commands
 

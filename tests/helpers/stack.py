@@ -10,6 +10,7 @@ benchmark's harness (cryptostream/bench/stack.py) with the tests' additions.
 """
 from __future__ import annotations
 
+
 import os
 import shutil
 import subprocess
@@ -187,16 +188,21 @@ class ContainerStack(NativeStack):
         return ContainerDeployment(self.config, self.project)
 
     def start(self) -> None:
-        from cryptostream.ops.stack import containers, images
+        from cryptostream.ops.stack import containers
         config = self.config
-        chosen = images.build_all(config, say=lambda m: None)
+        chosen = _built_images(config)
         containers.container_secrets(config)
         env = containers.environment(config, chosen, simulated=True)
         services = _resolved_services(containers.compose_command("config"), env)
         try:
-            for name in self.order:
-                self.containers[name] = _start_service(name, services[name], self.project)
-                _wait_healthy(self.containers[name], services[name].get("healthcheck"))
+            # the servers start together; the app waits until they are healthy, as compose's
+            # depends_on makes it
+            servers = [name for name in self.order if name != programs.APP]
+            for group in (servers, [name for name in self.order if name not in servers]):
+                for name in group:
+                    self.containers[name] = _start_service(name, services[name], self.project)
+                for name in group:
+                    _wait_healthy(self.containers[name], services[name].get("healthcheck"))
             if programs.APP in self.order:  # a stack of some services only (e.g. MySQL) has no rows to wait for
                 self._wait_for_rows()
         except BaseException:
@@ -264,6 +270,17 @@ class ContainerStack(NativeStack):
             top = container.get_wrapped_container().top(ps_args="-o uid,pid,args")
             found.extend((int(row[0]), int(row[1]), row[2]) for row in top["Processes"])
         return found
+
+
+_IMAGES: dict[str, str] = {}
+
+
+def _built_images(config) -> dict[str, str]:
+    """The local images, built once a test session (the code does not change while it runs)."""
+    from cryptostream.ops.stack import images
+    if not _IMAGES:
+        _IMAGES.update(images.build_all(config, say=lambda m: None))
+    return dict(_IMAGES)
 
 
 def _resolved_services(command: list[str], env: dict[str, str]) -> dict:

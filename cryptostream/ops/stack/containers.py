@@ -107,8 +107,9 @@ def up(config: Config, simulated: bool, say) -> None:
     env = environment(config, chosen, simulated)
     services = [*programs.COMPOSE_SERVICES] + ([programs.EXCHANGE_SIM] if simulated else [])
     say("docker compose up: " + ", ".join(f"{s}={chosen.get(s, chosen['app'])}" for s in services))
-    # MySQL first, brought up to date before the app starts: its processor writes every table
-    compose_up(env, programs.MYSQL)
+    # MySQL (with Kafka, which takes as long to start) first, brought up to date before the app
+    # starts: its processor writes every table
+    compose_up(env, *(service for service in services if service != programs.APP))
     wait_for("MySQL healthy", lambda: health(env, programs.MYSQL) == "healthy", 240, interval=2,
              timed_out=lambda _: "MySQL did not turn healthy in 240 s; see bin/logs --docker mysql")
     refresh_database(env)
