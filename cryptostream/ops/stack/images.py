@@ -115,8 +115,9 @@ def _project_wheel(root: Path, target: Path, say) -> None:
 def build_image(name: str, say) -> None:
     say(f"docker build {LOCAL_IMAGES[name]}")
     build = subprocess.run(["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
-                            "--label", f"{LABEL}={name}", "-t", LOCAL_IMAGES[name], "-f", str(context() / "docker" / name / "Dockerfile"),
-                            str(context())], capture_output=True, text=True)
+                            "--label", f"{LABEL}={name}", "-t", LOCAL_IMAGES[name],
+                            "-f", str(context() / "docker" / name / "Dockerfile"), str(context())],
+                           capture_output=True, text=True)
     if build.returncode != 0:  # the full build log only when it failed
         print(build.stdout[-6000:], build.stderr[-4000:], sep="\n", file=sys.stderr)
         raise RuntimeError(f"docker build of {LOCAL_IMAGES[name]} failed")
