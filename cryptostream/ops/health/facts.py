@@ -18,13 +18,19 @@ class Facts:
         self.deployment = deployment
         self.config = deployment.config
         self.limits = self.config.checks
-        self._ends: dict[int, int] | None = None
+        self._ends: dict[int, int] | Exception | None = None
         self._states: dict[str, dict[str, Any]] | None = None
 
     def ends(self) -> dict[int, int]:
-        """The topic's end offset per partition."""
+        """The topic's end offset per partition. A failure is kept too: with Kafka away, every
+        row asking gets the same error at once instead of waiting out the timeout again."""
         if self._ends is None:
-            self._ends = topic.end_offsets(self.config)
+            try:
+                self._ends = topic.end_offsets(self.config)
+            except Exception as exc:  # noqa: BLE001 - whatever failed, each row reports it
+                self._ends = exc
+        if isinstance(self._ends, Exception):
+            raise self._ends
         return self._ends
 
     def states(self) -> dict[str, dict[str, Any]]:
