@@ -66,7 +66,8 @@ class OwnStack:
         result = self.run("up", "--simulated", "--wait-rows", str(wait_rows), timeout=900)
         if result.returncode != 0:
             raise RuntimeError(f"bin/up failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}\n"
-                               f"processor log:\n{self.log(programs.PROCESSOR)[-3000:]}")
+                               + "".join(f"{program} log:\n{self.log(program)[-3000:]}\n"
+                                         for program in programs.PIPELINE))
         return time.monotonic() - started
 
     def down(self) -> None:

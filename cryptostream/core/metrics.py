@@ -6,6 +6,7 @@ a processor figure at 0 on the producer's endpoint would read as "no batches" on
 from __future__ import annotations
 
 import bisect
+import errno
 import threading
 from typing import Iterator, Mapping
 
@@ -120,10 +121,22 @@ MESSAGE_LATENCY = BucketedHistogram(
     (0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300), "since", PROCESSOR_REGISTRY)
 
 
-def serve(port: int, registry: CollectorRegistry) -> None:
-    """Serve one program's /metrics on 127.0.0.1:port in a daemon thread; port 0 serves nothing."""
-    if port:
+class PortInUse(Exception):
+    """The metrics port is another program's: the program cannot start as configured."""
+
+
+def serve(port: int, registry: CollectorRegistry, setting: str) -> None:
+    """Serve one program's /metrics on 127.0.0.1:port in a daemon thread; port 0 serves nothing.
+    `setting` is the configuration key of the port, named when it is taken."""
+    if not port:
+        return
+    try:
         start_http_server(port, addr="127.0.0.1", registry=registry)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise PortInUse(f"metrics port 127.0.0.1:{port} is already in use by another program: stop it, or "
+                        f"set {setting} (CRYPTOSTREAM_{setting.replace('.', '_').upper()}) to a free port") from None
 
 
 def published(acked: int, pending: int) -> None:

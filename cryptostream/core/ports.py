@@ -7,19 +7,29 @@ from pathlib import Path
 
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 LOWEST = 20_000  # well above the well-known and registered ports servers here use
+# every port this process handed out: a stack's ten ports are picked before any is bound, so a
+# random pick could repeat one of them (seen in CI: the producer's metrics port was another
+# program's, and the producer exited until supervisord gave up)
+_handed_out: set[int] = set()
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 nothing listens on right now, below the kernel's ephemeral range:
-    a port from bind(0) lies in that range, where any outgoing connection may take it as its
-    local port before the server it was picked for binds it (seen as EADDRINUSE in CI)."""
+    """A TCP port on 127.0.0.1 nothing listens on right now and this process never handed out,
+    below the kernel's ephemeral range: a port from bind(0) lies in that range, where any outgoing
+    connection may take it as its local port before the server it was picked for binds it (seen
+    as EADDRINUSE in CI)."""
     first_ephemeral = _first_ephemeral()
     for port in random.sample(range(LOWEST, first_ephemeral), min(200, first_ephemeral - LOWEST)):
-        if _bindable(port):
-            return port
+        if port not in _handed_out and _bindable(port):
+            return _hand_out(port)
     with socket.socket() as probe:  # no room below the range: let the kernel choose
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return _hand_out(probe.getsockname()[1])
+
+
+def _hand_out(port: int) -> int:
+    _handed_out.add(port)
+    return port
 
 
 def _first_ephemeral() -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import Any, Callable
 import requests
 
 from cryptostream.core.polling import wait_for
+from cryptostream.core.ports import free_port
 
 HOST = "127.0.0.1"
 APP_NAME = "cryptostream-processor"  # processor/session.py's appName
@@ -36,12 +36,6 @@ def spark_home() -> Path:
     """The installed pyspark package: its bin/spark-class and jars/ are a Spark distribution."""
     import pyspark
     return Path(pyspark.__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 def daemon_environment(folder: Path, daemon_memory: str = "512m") -> dict[str, str]:

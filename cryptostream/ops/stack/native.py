@@ -13,12 +13,15 @@ from cryptostream.core.config import Config
 from cryptostream.core.polling import wait_for
 from cryptostream.core.ports import port_open
 from cryptostream.ops import cli, programs, supervisor
-from cryptostream.ops.stack import jars, provisioning, secrets
-from cryptostream.ops.deployment import NativeDeployment
+from cryptostream.ops.stack import jars, listen_ports, provisioning, secrets
+from cryptostream.ops.deployment import ContainerDeployment, Deployment, NativeDeployment
 from cryptostream.ops.health.probes.log_events import newest_event
 from cryptostream.ops.health.probes.mysql import mysql_query
 from cryptostream.ops.stack import containers
 from cryptostream.pipeline import topic
+
+
+LAST_LINES = 15  # of a failed program's log, shown by bin/up
 
 
 def say(message: str) -> None:
@@ -71,6 +74,7 @@ def up(config: Config, simulated: bool, wait_rows: float, source: str | None = N
             return 2
         say("supervisord already running")
     else:
+        listen_ports.require_free(listen_ports.planned(config, simulated, with_prometheus))
         say("starting supervisord")
         supervisor.start_daemon(config, extra)
         mode_file(config).write_text(mode + "\n")
@@ -128,7 +132,7 @@ def up_docker(config: Config, simulated: bool, wait_rows: float) -> int:
     config = with_secrets(config)
     containers.up(config, simulated, say)
     containers.compose(config, "ps")
-    wait_for_rows(config, wait_rows)
+    wait_for_rows(config, wait_rows, ContainerDeployment(config))
     port = config.dashboard.port  # run by the app container's supervisord
     wait_for("the dashboard", lambda: port_open(port), 60,
              timed_out=lambda _: f"the dashboard does not answer on 127.0.0.1:{port}; see bin/logs --docker dashboard")
@@ -136,9 +140,10 @@ def up_docker(config: Config, simulated: bool, wait_rows: float) -> int:
     return 0
 
 
-def wait_for_rows(config: Config, timeout: float) -> None:
+def wait_for_rows(config: Config, timeout: float, deployment: Deployment | None = None) -> None:
     if not timeout:
         return
+    deployment = deployment or NativeDeployment(config)
     configured = set(config.exchange.symbols)
     say(f"waiting up to {timeout:g}s for rows of all {len(configured)} symbols in moving_averages")
     started = time.monotonic()
@@ -152,6 +157,7 @@ def wait_for_rows(config: Config, timeout: float) -> None:
         if missing and time.monotonic() >= next_report:  # progress, so a slow start is not a hang
             say(f"  {time.monotonic() - started:.0f}s: no rows yet for {', '.join(missing)}")
             next_report += 15
+            require_pipeline_running(deployment)
         return not missing
 
     try:
@@ -164,6 +170,20 @@ def wait_for_rows(config: Config, timeout: float) -> None:
         say("left out, the exchange does not trade them: "
             + ", ".join(f"{symbol} ({status})" for symbol, status in sorted(excluded.items()))
             + "; see bin/status and docs/RUNBOOK.md")
+
+
+def require_pipeline_running(deployment: Deployment) -> None:
+    """Raises, with the program's last log lines, once supervisord gave up on the producer or the
+    processor: no row can come, so waiting out the timeout would only hide why."""
+    if not deployment.is_up():
+        return
+    states = deployment.program_states()
+    for program in programs.PIPELINE:
+        if states.get(program, {}).get("statename") == "FATAL":
+            say(f"{program}'s last log lines:")
+            print("\n".join(list(deployment.log_lines(program, hours=1))[-LAST_LINES:]), flush=True)
+            raise RuntimeError(f"{program} is FATAL: it kept exiting and supervisord gave up, so no rows will "
+                               f"come; its last log lines are above, all of them: {deployment.logs_hint(program)}")
 
 
 def excluded_symbols(config: Config) -> dict[str, str]:

@@ -29,7 +29,7 @@ log = structlog.get_logger("processor")
 
 def run(config: Config) -> int:
     check_checkpoint(config)
-    metrics.serve(config.metrics.processor_port, metrics.PROCESSOR_REGISTRY)
+    metrics.serve(config.metrics.processor_port, metrics.PROCESSOR_REGISTRY, "metrics.processor_port")
     spark = build_session(config)
     sink = MySQLSink(config)
     handler = BatchHandler(config, sink)
@@ -58,7 +58,7 @@ def main() -> int:
     try:
         config = config_module.load()
         return run(config)
-    except (ConfigError, MissingJars, CheckpointUnwritable) as exc:
+    except (ConfigError, MissingJars, CheckpointUnwritable, metrics.PortInUse) as exc:
         log.error(events.CANNOT_START, error=str(exc))
         return 2
 

@@ -161,10 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error(events.CONFIG_ERROR, error=str(exc))
         return 2
-    if config.exchange.source == "websocket":
-        return run_trade_stream(config, args.duration)
+    try:
+        return (run_trade_stream if config.exchange.source == "websocket" else run_price_poller)(config, args)
+    except metrics.PortInUse as exc:
+        log.error(events.CANNOT_START, error=str(exc))
+        return 2
+
+
+def run_price_poller(config: Config, args: argparse.Namespace) -> int:
+    """exchange.source = rest: every symbol's price, polled."""
+    serve_metrics(config)  # first: a port in use ends the start before anything connects
     producer = PriceProducer(config)
-    metrics.serve(config.metrics.producer_port, metrics.PRODUCER_REGISTRY)
     signal.signal(signal.SIGTERM, producer.stop)
     signal.signal(signal.SIGINT, producer.stop)
     log.info(events.STARTED, symbols=list(config.exchange.symbols), base_url=producer.client.base_url,
@@ -175,13 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_trade_stream(config: Config, duration: float | None) -> int:
+def run_trade_stream(config: Config, args: argparse.Namespace) -> int:
     """exchange.source = websocket: every trade from the trade stream (trade_stream.py)."""
     from cryptostream.pipeline.producer.resume_point import published_trade_ids
     from cryptostream.pipeline.producer.trade_stream import TradeProducer  # loaded only for this source
+    serve_metrics(config)
     resume = published_trade_ids(config)
     producer = TradeProducer(config, last_ids=resume)
-    metrics.serve(config.metrics.producer_port, metrics.PRODUCER_REGISTRY)
     signal.signal(signal.SIGTERM, producer.stop)
     signal.signal(signal.SIGINT, producer.stop)
     log.info(events.STARTED, source="websocket", symbols=list(config.exchange.symbols),
@@ -189,9 +196,13 @@ def run_trade_stream(config: Config, duration: float | None) -> int:
              topic=config.kafka.topic, max_connection_age_s=config.exchange.ws_max_connection_age,
              resume_from_trade_ids=resume or None)
     writer = StatsWriter(config, producer.stats).start()
-    producer.run(duration)
+    producer.run(args.duration)
     writer.close()
     return 0
+
+
+def serve_metrics(config: Config) -> None:
+    metrics.serve(config.metrics.producer_port, metrics.PRODUCER_REGISTRY, "metrics.producer_port")
 
 
 if __name__ == "__main__":

@@ -30,19 +30,11 @@ SETTINGS = {**FAST_STACK, "processor_mysql_retries": "3", "exchange_read_timeout
 OUTAGE = 15  # seconds of producing with one broker down
 
 
-def distinct_free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        if (port := free_port()) not in ports:
-            ports.append(port)
-    return ports
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     home = tmp_path_factory.mktemp("kafka-cluster")
     config = load(env={"CRYPTOSTREAM_HOME": str(home), "CRYPTOSTREAM_JARS_DIR": str(PROJECT_DIR / "var" / "jars")})
-    ports = distinct_free_ports(6)
+    ports = [free_port() for _ in range(6)]  # never the same one twice
     cluster = KafkaCluster(config, home, list(zip(ports[:3], ports[3:])))
     try:
         cluster.prepare()

@@ -3,13 +3,15 @@ follow the work they describe."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from types import SimpleNamespace
 
 import pytest
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from cryptostream.core import metrics
+from cryptostream.core.ports import free_port
 from cryptostream.pipeline.processor.progress import partition_lag
 
 pytestmark = pytest.mark.unit
@@ -86,3 +88,15 @@ def test_a_value_on_a_bound_is_in_that_bucket() -> None:
 
 def test_message_latency_is_on_the_processor_endpoint() -> None:
     assert "cryptostream_message_latency_seconds" in families(metrics.PROCESSOR_REGISTRY)
+
+
+def test_a_metrics_port_in_use_is_one_clear_error_naming_the_setting() -> None:
+    """The producer and the processor exit with this (cannot_start), not a traceback."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", free_port()))
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(metrics.PortInUse) as failure:
+            metrics.serve(port, CollectorRegistry(), "metrics.producer_port")
+    assert f"127.0.0.1:{port} is already in use" in str(failure.value)
+    assert "CRYPTOSTREAM_METRICS_PRODUCER_PORT" in str(failure.value)
