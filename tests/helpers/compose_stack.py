@@ -7,6 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from cryptostream.ops.deployment import ContainerDeployment, Deployment
 from tests.helpers.stack import FAST_STACK, NativeStack
 
 SERVICES = ("kafka", "mysql", "app", "exchange-sim")
@@ -22,17 +23,26 @@ class ComposeStack(NativeStack):
         self.project = f"cs{home.name[-8:]}".lower().replace("_", "").replace("-", "")
         self.env["CRYPTOSTREAM_COMPOSE_PROJECT"] = self.project
 
+    @property
+    def deployment(self) -> Deployment:
+        return ContainerDeployment(self.config, self.project)
+
     def start(self, source: str = "rest") -> None:
         """bin/up --docker --simulated with this exchange source; run again with another source,
         compose recreates the app (and the simulated exchange) with it."""
         started = self.run("up", "--docker", "--simulated", "--source", source, "--wait-rows", "240", timeout=1500)
         if started.returncode != 0:
             raise RuntimeError(f"bin/up --docker failed:\n{started.stdout[-3000:]}\n{started.stderr[-3000:]}")
+        self.up_output = started.stdout
 
     def stop(self) -> None:
+        """bin/down --docker --volumes, which must leave no container of the project behind."""
         stopped = self.run("down", "--docker", "--volumes", timeout=600)
         if stopped.returncode != 0:
             raise RuntimeError(f"bin/down --docker failed:\n{stopped.stdout[-2000:]}\n{stopped.stderr[-2000:]}")
+        left = _docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={self.project}").split()
+        if left:
+            raise RuntimeError(f"bin/down --docker --volumes left containers {left} of project {self.project}")
 
     def container(self, service: str) -> str:
         """The id of the service's container in this project."""

@@ -1,13 +1,14 @@
 """A backup taken from the container stack restores into the native one, and the reverse:
 bin/backup --docker then bin/restore --native (and --native then --docker) give the same rows,
-table by table. Both stacks run side by side on ports of their own."""
+table by table. Both stacks run side by side on ports of their own; the container one is the
+package's (tests/e2e/container/conftest.py)."""
 from __future__ import annotations
 
 import pytest
 
 from cryptostream.ops.stack.provisioning import TABLES
 from tests.helpers.harness import wait_until_processed
-from tests.helpers.stack import FAST_STACK, ContainerStack, NativeStack, docker_unavailable, running
+from tests.helpers.stack import FAST_STACK, NativeStack, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.container]
 
@@ -18,10 +19,14 @@ def native(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def docker(tmp_path_factory):
-    if reason := docker_unavailable():
-        pytest.skip(f"container stack skipped: {reason}")
-    yield from running(ContainerStack(tmp_path_factory.mktemp("across-docker"), **FAST_STACK))
+def docker(compose_stack):
+    """The package's container stack (bin/up --docker); what the tests stop and add there is
+    started and dropped again for the tests after them."""
+    yield compose_stack
+    for program in ("processor", "producer"):
+        started = compose_stack.deployment.control("start", program)
+        assert started.returncode == 0, started.stdout + started.stderr
+    compose_stack.deployment.admin_sql("DROP DATABASE IF EXISTS `from_native`")
 
 
 def quiesced_backup(stack: NativeStack) -> str:

@@ -30,31 +30,21 @@ def test_compose_file_is_valid(tmp_path) -> None:
     assert "apache/kafka" in resolved  # official images by default
 
 
-def test_up_docker_gives_rows_and_down_cleans_up(tmp_path, monkeypatch) -> None:
-    """bin/up --docker --simulated: rows for all symbols; supervisorctl, logs and restart work through
-    the containers; bin/down removes it."""
-    if reason := docker_unavailable():
-        pytest.skip(f"container stack skipped: {reason}")
-    stack = NativeStack(tmp_path, processor_window="5s", processor_watermark="2s")
-    stack.env["CRYPTOSTREAM_COMPOSE_PROJECT"] = project = f"cstest{tmp_path.name[-6:].replace('_', '')}".lower()
-    try:
-        started = stack.run("up", "--docker", "--simulated", "--wait-rows", "180", timeout=1200)
-        assert started.returncode == 0, started.stdout + started.stderr
-        for symbol in stack.config.exchange.symbols:
-            assert symbol in started.stdout
-        status = stack.run("supervisorctl", "--docker", "status").stdout
-        running = {line.split()[0] for line in status.splitlines() if "RUNNING" in line}
-        assert running == set(programs.IN_APP), status  # producer, processor, dashboard
-        lines = stack.run("logs", "--docker", "--no-follow", "app").stdout.splitlines()
-        events = [json.loads(line) for line in lines if line.startswith("{")]
-        assert {"producer", "processor"} <= {e.get("component") for e in events}
-        for program in ("processor", "kafka"):
-            restarted = stack.run("restart", "--docker", program, timeout=400)
-            assert restarted.returncode == 0 and f"{program}: healthy again" in restarted.stdout, \
-                restarted.stdout + restarted.stderr
-    finally:
-        stopped = stack.run("down", "--docker", "--volumes")
-    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-    leftover = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"],
-                              capture_output=True, text=True).stdout.strip()
-    assert leftover == ""
+def test_up_docker_gives_rows_and_the_commands_work_through_the_containers(compose_stack) -> None:
+    """bin/up --docker --simulated (the package's stack, tests/e2e/container/conftest.py): rows for
+    all symbols; supervisorctl, logs and restart work through the containers. That bin/down
+    --docker --volumes leaves nothing behind is checked when the package stops the stack
+    (ComposeStack.stop)."""
+    stack = compose_stack
+    for symbol in stack.config.exchange.symbols:
+        assert symbol in stack.up_output
+    status = stack.run("supervisorctl", "--docker", "status").stdout
+    running = {line.split()[0] for line in status.splitlines() if "RUNNING" in line}
+    assert running == set(programs.IN_APP), status  # producer, processor, dashboard
+    lines = stack.run("logs", "--docker", "--no-follow", "app").stdout.splitlines()
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    assert {"producer", "processor"} <= {e.get("component") for e in events}
+    for program in ("processor", "kafka"):
+        restarted = stack.run("restart", "--docker", program, timeout=400)
+        assert restarted.returncode == 0 and f"{program}: healthy again" in restarted.stdout, \
+            restarted.stdout + restarted.stderr
