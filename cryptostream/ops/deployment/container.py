@@ -72,6 +72,10 @@ class ContainerDeployment(Deployment):
                        "--filter", f"label={SERVICE_LABEL}={service}").stdout.split()
         return found[0] if found else None
 
+    def any_running(self) -> bool:
+        """Whether any container of the project runs (its ports are then the stack's own)."""
+        return bool(docker("ps", "-q", "--filter", f"label={PROJECT_LABEL}={self.project}").stdout.split())
+
     def state(self, container: str) -> tuple[str, int, int, str]:
         """(docker state, restarts by its policy, pid of its first process here, started at)."""
         fields = docker("inspect", "--format", "{{.State.Status}}|{{.RestartCount}}|{{.State.Pid}}|{{.State.StartedAt}}",

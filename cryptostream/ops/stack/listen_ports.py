@@ -1,6 +1,7 @@
-"""The 127.0.0.1 ports a native stack's programs will listen on, checked before bin/up starts
-any: a port another program holds makes one of ours exit until supervisord gives up on it,
-which an operator would otherwise learn a minute later from bin/logs."""
+"""The 127.0.0.1 ports a stack's programs will listen on, checked before bin/up starts any
+(natively or in containers, which share the host's network): a port another program holds
+makes one of ours exit until supervisord gives up on it, which an operator would otherwise
+learn a minute later from bin/logs."""
 from __future__ import annotations
 
 from cryptostream.core.config import Config
@@ -8,14 +9,15 @@ from cryptostream.core.ports import port_open
 from cryptostream.ops.cli import CommandError
 
 
-def planned(config: Config, simulated: bool, with_prometheus: bool) -> dict[str, int]:
-    """{setting: port} of every server this start will run (port 0: metrics turned off)."""
+def planned(config: Config, simulated: bool, with_prometheus: bool, containers: bool = False) -> dict[str, int]:
+    """{setting: port} of every server this start will run (port 0: metrics turned off); the
+    container stack (`containers`) always runs its own Kafka and MySQL."""
     ports = {"metrics.producer_port": config.metrics.producer_port,
              "metrics.processor_port": config.metrics.processor_port,
              "dashboard.port": config.dashboard.port}
-    if config.kafka.private_broker:
+    if containers or config.kafka.private_broker:
         ports.update({"kafka.port": config.kafka.port, "kafka.controller_port": config.kafka.controller_port})
-    if config.mysql.private_instance:
+    if containers or config.mysql.private_instance:
         ports["mysql.port"] = config.mysql.port
     if simulated:
         ports.update({"simulator.port": config.simulator.port, "simulator.mirror_port": config.simulator.mirror_port,

@@ -130,9 +130,12 @@ def with_secrets(config: Config) -> Config:
 
 def up_docker(config: Config, simulated: bool, wait_rows: float) -> int:
     config = with_secrets(config)
+    deployment = ContainerDeployment(config)
+    if not deployment.any_running():  # host networking: a port held here is one the containers need
+        listen_ports.require_free(listen_ports.planned(config, simulated, False, containers=True))
     containers.up(config, simulated, say)
     containers.compose(config, "ps")
-    wait_for_rows(config, wait_rows, ContainerDeployment(config))
+    wait_for_rows(config, wait_rows, deployment)
     port = config.dashboard.port  # run by the app container's supervisord
     wait_for("the dashboard", lambda: port_open(port), 60,
              timed_out=lambda _: f"the dashboard does not answer on 127.0.0.1:{port}; see bin/logs --docker dashboard")

@@ -43,3 +43,10 @@ def test_two_settings_on_one_port_are_named(tmp_path) -> None:
     shared = configured(tmp_path, CRYPTOSTREAM_MYSQL_PORT=port, CRYPTOSTREAM_DASHBOARD_PORT=port)
     with pytest.raises(CommandError, match=f"dashboard.port and mysql.port share port {port}"):
         listen_ports.require_free(listen_ports.planned(shared, simulated=False, with_prometheus=False))
+
+
+def test_the_container_stack_always_plans_its_own_kafka_and_mysql(tmp_path) -> None:
+    config = configured(tmp_path, CRYPTOSTREAM_KAFKA_PRIVATE_BROKER="false", CRYPTOSTREAM_MYSQL_PRIVATE_INSTANCE="false")
+    assert not {"kafka.port", "mysql.port"} & set(listen_ports.planned(config, False, False))
+    assert {"kafka.port", "kafka.controller_port", "mysql.port"} <= set(listen_ports.planned(config, False, False,
+                                                                                            containers=True))
