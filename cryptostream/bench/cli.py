@@ -33,6 +33,7 @@ TARGETS = [
     ("processor CPU % (idle)", "idle.cpu_percent.processor", 25, "max"),
     ("first rows after bin/up s", "first_rows_s", 30, "max"),
     ("producer publish path msgs/s", "publish.msgs_per_s", None, None),
+    ("publish path dropped (buffer full)", "publish.dropped", 0, "max"),
     ("REST requests per poll", "latency.rest_producer.requests_per_poll", None, None),
     ("REST weight per minute (max)", "latency.rest_producer.weight_per_minute_max", None, None),
 ]
