@@ -15,6 +15,8 @@ from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram, Pla
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
+from cryptostream.core.config import env_name
+
 
 def _registry() -> CollectorRegistry:
     """A program's registry, with that program's process figures (CPU, memory, open files)."""
@@ -136,7 +138,7 @@ def serve(port: int, registry: CollectorRegistry, setting: str) -> None:
         if exc.errno != errno.EADDRINUSE:
             raise
         raise PortInUse(f"metrics port 127.0.0.1:{port} is already in use by another program: stop it, or "
-                        f"set {setting} (CRYPTOSTREAM_{setting.replace('.', '_').upper()}) to a free port") from None
+                        f"set {setting} ({env_name(setting)}) to a free port") from None
 
 
 def published(acked: int, pending: int) -> None:

@@ -21,6 +21,11 @@ DEFAULT_CONFIG_FILE = CONF_DIR / "cryptostream.ini"
 ENV_PREFIX = "CRYPTOSTREAM_"
 
 
+def env_name(setting: str) -> str:
+    """The environment variable that overrides a setting ("section.key")."""
+    return f"{ENV_PREFIX}{setting.replace('.', '_')}".upper()
+
+
 def _closest(name: str, choices: Any, prefix: str = "") -> str:
     close = difflib.get_close_matches(name, sorted(choices), n=1)
     return f"; did you mean {prefix}{close[0]}?" if close else ""
@@ -35,7 +40,7 @@ def _section_values(section: str, cls: type, parser: configparser.ConfigParser,
         if unknown:
             raise ConfigError(f"{section}.{unknown[0]}: unknown key{_closest(unknown[0], known)}")
     for name in known:
-        env_key = f"{ENV_PREFIX}{section}_{name}".upper()
+        env_key = env_name(f"{section}.{name}")
         raw = env.get(env_key, parser.get(section, name, fallback=None))
         if raw is None:
             continue
