@@ -63,21 +63,29 @@ CREATE TABLE IF NOT EXISTS stream_progress (
     updated_at    DATETIME(3) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- Dedup keys (schema.dedup_key) of the prices counted in windows the watermark has not closed
--- yet, one row per (symbol, window, micro-batch), so a repeated delivery is recognised
--- instead of being counted twice. Rows of closed windows are deleted: a later copy of their
--- prices is rejected as late anyway.
-CREATE TABLE IF NOT EXISTS counted_keys (
+-- What each micro-batch counted in each window the watermark has not closed yet, one row per
+-- (symbol, window, micro-batch): the ranges of the counted prices' dedup keys (schema.dedup_key)
+-- and their Kafka offsets, so a repeated delivery is recognised instead of being counted twice
+-- (cryptostream/pipeline/processor/counted_ranges.py). A later batch whose ranges overlap a row's
+-- reads that row's messages back from Kafka for their keys. Rows of closed windows are deleted:
+-- a later copy of their prices is rejected as late anyway.
+CREATE TABLE IF NOT EXISTS counted_ranges (
     symbol          VARCHAR(20) NOT NULL,
     window_start    DATETIME(3) NOT NULL,
     batch_id        BIGINT      NOT NULL,
-    -- event-time range of the keys: a later batch reads only lists its own range overlaps
-    first_event_ms  BIGINT      NOT NULL,
-    last_event_ms   BIGINT      NOT NULL,
-    -- zlib-compressed, comma-separated "<source>:<event_time>" or "<source>:t<trade_id>" keys
-    key_list        LONGBLOB    NOT NULL,
+    -- event times of the prices keyed by time (no trade id); NULL when there were none
+    first_time_ms   BIGINT      NULL,
+    last_time_ms    BIGINT      NULL,
+    -- trade ids of the trades; NULL when there were none
+    first_trade_id  BIGINT      NULL,
+    last_trade_id   BIGINT      NULL,
+    -- JSON: {"<topic>": {"<partition>": [first offset, last offset]}} of the counted prices
+    offsets         TEXT        NULL,
+    -- only on rows carried over from counted_keys (before 2026-12, every key was kept):
+    -- zlib-compressed, comma-separated keys
+    key_list        LONGBLOB    NULL,
     PRIMARY KEY (symbol, window_start, batch_id),
-    KEY ix_counted_keys_window_start (window_start)
+    KEY ix_counted_ranges_window_start (window_start)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- Per-minute statistics of the producer and the processor, for the runbook's monthly review

@@ -38,21 +38,28 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3));
 -- name: ping
 SELECT 1;
 
--- name: counted_ranges
--- {keys} expands to one (%s, %s) pair (symbol, window start) per window of the batch.
-SELECT symbol, window_start, batch_id, first_event_ms, last_event_ms
-FROM counted_keys WHERE (symbol, window_start) IN ({keys});
-
--- name: counted_list
-SELECT key_list FROM counted_keys WHERE symbol = %s AND window_start = %s AND batch_id = %s;
+-- name: counted_overlapping
+-- What earlier batches counted where their ranges overlap this batch's: event times in the same
+-- window; trade ids in any open window of the symbol (a trade's copy is that trade, whatever
+-- time it says). Also a window's key lists kept from before ranges replaced them.
+-- {more} expands to one "UNION ALL SELECT %s, %s, %s, %s, %s, %s" per window after the first.
+SELECT DISTINCT c.symbol, c.window_start, c.batch_id, c.offsets, c.key_list
+FROM counted_ranges AS c
+JOIN (SELECT %s AS symbol, %s AS window_start, %s AS first_time_ms, %s AS last_time_ms,
+             %s AS first_trade_id, %s AS last_trade_id {more}) AS b
+  ON c.symbol = b.symbol
+ AND ((c.window_start = b.window_start
+       AND (c.key_list IS NOT NULL OR (c.first_time_ms <= b.last_time_ms AND c.last_time_ms >= b.first_time_ms)))
+      OR (c.first_trade_id <= b.last_trade_id AND c.last_trade_id >= b.first_trade_id));
 
 -- name: insert_counted
-INSERT INTO counted_keys (symbol, window_start, batch_id, first_event_ms, last_event_ms, key_list)
-VALUES (%s, %s, %s, %s, %s, %s);
+INSERT INTO counted_ranges (symbol, window_start, batch_id, first_time_ms, last_time_ms, first_trade_id,
+                            last_trade_id, offsets)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s);
 
 -- name: purge_counted
 -- windows ending at or before the watermark: window_start <= watermark - window length
-DELETE FROM counted_keys WHERE window_start <= %s;
+DELETE FROM counted_ranges WHERE window_start <= %s;
 
 -- name: insert_latency
 -- A batch id already there is an earlier application of that id whose progress row is gone

@@ -100,7 +100,16 @@ def drain_rate(batches: list[dict[str, Any]], messages: int) -> dict[str, Any]:
     durations = [e["duration_ms"] / 1000 for e in busy]
     return {"msgs_per_s": round(messages / span), "seconds": round(span, 1), "batches": len(busy),
             "batch_s": {k: v and round(v, 2) for k, v in percentiles(durations).items()},
-            "rows_per_batch_max": max(e["input_rows"] for e in busy)}
+            "rows_per_batch_max": max(e["input_rows"] for e in busy), "per_batch": _work_per_batch(busy)}
+
+
+def _work_per_batch(busy: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and highest, over the batches, of the messages read and of what they cost the
+    driver (rows Spark handed it) and MySQL (windows written; the dedup state is one row per
+    window): the last two should follow the windows, not the messages."""
+    fields = {"messages": "input_rows", "driver_rows": "driver_rows", "mysql_windows": "windows_written"}
+    return {name: {"p50": median(values), "max": max(values)}
+            for name, field in fields.items() if (values := [e[field] for e in busy if e.get(field) is not None])}
 
 
 def batch_durations(batches: list[dict[str, Any]], since: datetime, until: datetime) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from cryptostream.core.config import Config, Secret
 
 SQL_DIR = Path(os.environ.get("CRYPTOSTREAM_SQL_DIR", shipped_files.SQL_DIR))
 ADMIN_USER = "root"
-_NAME = re.compile(r"^-- name: ([\w.]+)\s*$", re.MULTILINE)
+_NAME = re.compile(r"^-- name: ([\w./]+)\s*$", re.MULTILINE)
 T = TypeVar("T")
 
 

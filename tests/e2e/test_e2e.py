@@ -240,6 +240,43 @@ def test_repeated_deliveries_of_a_price_count_once(stack) -> None:
 
 
 @pytest.mark.badinput
+def test_a_copy_in_a_later_batch_is_found_in_kafka_whatever_its_window(stack) -> None:
+    """Copies arriving after their original's batch committed, with the windows held open (the
+    producer stopped, so the watermark stays): a price's copy with another price, and a trade's
+    copy dated in the next window, are both 'duplicate', found through the original batch's
+    counted ranges and read back from Kafka (the batch's dedup_again_ms); nothing counted twice."""
+    config = stack.config
+    window_ms = int(config.processor.window * 1000)
+    assert "stopped" in stack.ctl("stop", "producer")
+    try:
+        wait_until_processed(config)
+        now_ms = window_start_now(window_ms)
+        start = now_ms - now_ms % window_ms
+        price = {"schema_version": 1, "symbol": "ETHUSDT", "price": "3000.5", "event_time": now_ms,
+                 "ingest_time": now_ms, "source": "later-copy"}
+        trade = {"schema_version": 2, "symbol": "ADAUSDT", "price": "0.5", "event_time": now_ms,
+                 "ingest_time": now_ms, "source": "later-copy", "trade_id": 77_000_001, "quantity": "10"}
+        send(config, [(b"ETHUSDT", json.dumps(price).encode()), (b"ADAUSDT", json.dumps(trade).encode())])
+        wait_until_processed(config)
+        looked_back = stack.log("processor").count('"dedup_again_ms"')
+        send(config, [(b"ETHUSDT", json.dumps({**price, "price": "1"}).encode()),
+                      (b"ADAUSDT", json.dumps({**trade, "event_time": start + window_ms}).encode())])
+        assert_mysql_matches_kafka(stack)
+        rows = query(config, "SELECT reason, raw_value FROM rejected_messages WHERE raw_value LIKE %s",
+                     ('%"later-copy"%',))
+        assert sorted((reason, json.loads(raw)["symbol"]) for reason, raw in rows) == [
+            ("duplicate", "ADAUSDT"), ("duplicate", "ETHUSDT")]
+        counted = query(config, "SELECT symbol, sample_count, min_price FROM moving_averages WHERE symbol IN "
+                                "('ETHUSDT', 'ADAUSDT') AND start_time = %s ORDER BY symbol", (utc(start),))
+        assert [(symbol, n) for symbol, n, _ in counted] == [("ADAUSDT", 1), ("ETHUSDT", 1)]
+        assert query(config, "SELECT COUNT(*) FROM moving_averages WHERE symbol = 'ADAUSDT' AND start_time = %s",
+                     (utc(start + window_ms),)) == [(0,)]
+        assert stack.log("processor").count('"dedup_again_ms"') > looked_back
+    finally:
+        assert "started" in stack.ctl("start", "producer")
+
+
+@pytest.mark.badinput
 def test_trades_give_vwap_and_count_once_by_trade_id(stack) -> None:
     """Version 2 trade messages: two trades in the same millisecond both count, a repeated
     trade id does not (even with another time); the window's volume, notional and vwap are

@@ -73,17 +73,18 @@ def test_copies_of_a_price_are_marked_duplicate(spark) -> None:
     classified = classify.classify(kafka_frame(spark, values), rules())
     [aggregate] = summary(classified).aggregates
     assert (aggregate["sample_count"], aggregate["distinct_keys"]) == (6, 4)
+    assert (aggregate["first_time_key_ms"], aggregate["last_time_key_ms"]) == (NOW, NOW + 2)
+    assert aggregate["first_trade_id"] is None
+    assert aggregate["counted_offsets"] == {"crypto_prices": {"0": [0, 6]}}
     rest = "binance-rest"
-    assert sorted(aggregate["keys"].split(",")) == [f"{rest}:{NOW}", f"{rest}:{NOW}", f"{rest}:{NOW + 1}",
-                                                    f"{rest}:{NOW + 2}", f"{rest}:{NOW + 2}", f"x:{NOW}"]
     earlier = spark.createDataFrame([("BTCUSDT", f"{rest}:{NOW + 1}")], "symbol string, key string")
     marked = classify.mark_duplicates(classified, earlier)
     reasons = [r["reason"] for r in marked.orderBy("offset").collect()]
     assert reasons == [None, Reason.DUPLICATE, Reason.DUPLICATE, None, Reason.DUPLICATE, Reason.NOT_JSON, None]
     [deduplicated] = summary(marked).aggregates
     assert (deduplicated["sample_count"], deduplicated["price_sum"]) == (3, Decimal(7))
-    assert set(deduplicated["keys"].split(",")) == {f"{rest}:{NOW}", f"{rest}:{NOW + 2}", f"x:{NOW}"}
     assert deduplicated["distinct_keys"] == 3
+    assert deduplicated["counted_offsets"] == {"crypto_prices": {"0": [0, 6]}}  # first and last counted
 
 
 def test_trades_carry_volume_and_notional_and_dedup_by_trade_id(spark) -> None:
@@ -100,12 +101,14 @@ def test_trades_carry_volume_and_notional_and_dedup_by_trade_id(spark) -> None:
     assert window["sample_count"] == 3
     assert window["volume"] == Decimal("2.00123456")
     assert window["notional"] == Decimal("119.9043232948023168") + 194_000
-    assert sorted(window["keys"].split(",")) == [f"binance-rest:{NOW}", "binance-ws:t1", "binance-ws:t2"]
+    assert window["distinct_keys"] == 3
+    assert (window["first_trade_id"], window["last_trade_id"]) == (1, 2)  # the counted range: trade ids
+    assert window["first_time_key_ms"] == window["last_time_key_ms"] == NOW  # and the price keyed by time
 
 
 def test_a_window_spread_over_partitions_is_combined_exactly(spark) -> None:
     """Prices of one window in two partitions (written with another key): sums add up, open
-    and close are the first and last by (event_time, partition, offset), keys all kept."""
+    and close are the first and last by (event_time, partition, offset), ranges spanning both."""
     stamp = datetime.fromtimestamp(NOW / 1000, tz=timezone.utc)
     start = NOW - NOW % WINDOW_MS
     rows = [("crypto_prices", partition, offset, b"k", bytearray(message(price=price, event_time=start + at)), stamp)
@@ -116,9 +119,23 @@ def test_a_window_spread_over_partitions_is_combined_exactly(spark) -> None:
     [window] = result.aggregates
     assert (window["sample_count"], window["price_sum"], window["min_price"], window["max_price"]) == (4, 12, 1, 5)
     assert (window["open_price"], window["close_price"]) == (Decimal(2), Decimal(5))  # ties: partition 0 first
-    assert window["distinct_keys"] == 2
-    assert len(window["keys"].split(",")) == 4  # same times: copies
+    assert window["distinct_keys"] is None  # copies across partitions are not known here: the batch looks
+    assert window["counted_offsets"] == {"crypto_prices": {"0": [0, 1], "1": [0, 1]}}
+    assert (window["first_time_key_ms"], window["last_time_key_ms"]) == (start + 100, start + 300)
     assert result.next_offsets == {"crypto_prices": {"0": 2, "1": 2}}
+
+
+def test_keys_in_gives_what_a_batch_counted_in_the_windows_asked_for(spark) -> None:
+    """An earlier batch's messages read back: the keys of its valid prices in the windows asked
+    for, a trade by its id; not the rejects, other symbols or other windows."""
+    start = NOW - NOW % WINDOW_MS
+    values = [message(event_time=start + 1), message(event_time=start + 2), b"junk",
+              message(symbol="ETHUSDT", event_time=start + 1), message(event_time=start + WINDOW_MS),
+              message(schema_version=2, source="binance-ws", trade_id=7, quantity="1", event_time=start + 3)]
+    keys = classify.keys_in(kafka_frame(spark, values), rules(), [("BTCUSDT", start)]).collect()
+    assert sorted((k["symbol"], k["key"]) for k in keys) == [
+        ("BTCUSDT", f"binance-rest:{start + 1}"), ("BTCUSDT", f"binance-rest:{start + 2}"),
+        ("BTCUSDT", "binance-ws:t7")]
 
 
 def test_batches_at_new_times_compile_no_new_code(spark) -> None:

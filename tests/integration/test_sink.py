@@ -4,7 +4,8 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
-from datetime import datetime, timezone
+import zlib
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -12,10 +13,10 @@ import pytest
 from cryptostream.core import db
 from cryptostream.core.config import Config, Secret
 from cryptostream.ops.stack import provisioning
-from cryptostream.pipeline.processor.counted_keys import CountedKeys
+from cryptostream.pipeline.processor.counted_ranges import CountedRange
 from cryptostream.pipeline.processor.reject_rows import reject_chunks
 from cryptostream.pipeline.processor.sink import MySQLSink
-from cryptostream.pipeline.processor.windows import Window
+from cryptostream.pipeline.processor.windows import Window, epoch_ms
 from tests.helpers.harness import query
 
 pytestmark = pytest.mark.integration  # a private MariaDB (tests/integration/conftest.py: mysql_config)
@@ -78,22 +79,59 @@ def test_progress_keeps_batch_watermark_and_offsets(mysql_config: Config) -> Non
     sink.close()
 
 
-def test_counted_keys_recognise_a_later_copy_until_the_window_closes(mysql_config: Config) -> None:
-    """Keys a batch counted are found again by a later batch whose keys overlap them; once the
-    watermark closes the window they are forgotten (a copy is late by then)."""
+def test_counted_ranges_find_an_earlier_batch_only_where_they_overlap(mysql_config: Config) -> None:
+    """A batch's counted ranges are found by a later batch whose time range overlaps them in the
+    same window, or whose trade-id range overlaps them in any window, with the offsets to read
+    back; not by one that follows them (the normal case), another symbol or another kind of
+    key; once the watermark closes the window they are forgotten (a copy is late by then)."""
     sink = MySQLSink(mysql_config)
     start = START.replace(hour=5)
-    first = CountedKeys("SOLUSDT", start, 1000, 1003, "a:1000,a:1001,a:1003,b:1003")
-    sink.write_batch(500, [], [], {}, 0, [first])
-    later = CountedKeys("SOLUSDT", start, 1003, 1005, "a:1003,a:1004,a:1005,c:1003")
-    assert sink.counted_before([later]) == {("SOLUSDT", "a:1003")}
-    assert sink.counted_before([CountedKeys("SOLUSDT", start, 1002, 1002, "a:1002")]) == set()
-    assert sink.counted_before([CountedKeys("BNBUSDT", start, 1000, 1000, "a:1000")]) == set()
-    window_end_ms = int(start.replace(tzinfo=timezone.utc).timestamp() * 1000) + 60_000
+    offsets = {"crypto_prices": {"2": [40, 47]}}
+    sink.write_batch(500, [], [], {}, 0, [CountedRange("SOLUSDT", start, (1000, 1003), (7, 9), offsets)])
+
+    def found(times, trades=None, symbol="SOLUSDT", window=start) -> list:
+        return [(batch_id, r.window_start, r.offsets) for batch_id, r in
+                sink.counted_before([CountedRange(symbol, window, times, trades)]).ranges]
+    assert found((1003, 1005)) == [(500, start, offsets)]
+    assert found(None, (9, 12)) == [(500, start, offsets)]
+    later_window = start.replace(minute=start.minute + 1)
+    assert found(None, (8, 8), window=later_window) == [(500, start, offsets)]  # a trade's copy at another time
+    assert found((1003, 1005), window=later_window) == []  # a time is in its own window only
+    assert found((1004, 1005), (10, 12)) == []  # after it: nothing to look up
+    assert found((990, 999)) == []
+    assert found((1000, 1000), symbol="BNBUSDT") == []
+    assert found(None, (1000, 1003)) == []  # trade ids are not times
+    window_end_ms = epoch_ms(start) + 60_000
     sink.write_batch(501, [], [], {}, window_end_ms - 1)
-    assert sink.counted_before([later]) == {("SOLUSDT", "a:1003")}
+    assert found((1003, 1005)) == [(500, start, offsets)]
     sink.write_batch(502, [], [], {}, window_end_ms)
-    assert sink.counted_before([later]) == set()
+    assert found((1003, 1005)) == []
+    sink.close()
+
+
+def test_key_lists_of_the_old_counted_keys_table_carry_over(mysql_config: Config) -> None:
+    """A database whose processor kept every key (counted_keys, before 2026-12): bin/up moves
+    the rows to counted_ranges and drops the old table; a later batch in such a window gets the
+    keys as stored, whatever its range."""
+    start = START.replace(hour=6)
+    connection = db.connect(mysql_config, admin=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE counted_keys (symbol VARCHAR(20) NOT NULL, window_start DATETIME(3) NOT NULL, "
+                           "batch_id BIGINT NOT NULL, first_event_ms BIGINT NOT NULL, last_event_ms BIGINT NOT NULL, "
+                           "key_list LONGBLOB NOT NULL, PRIMARY KEY (symbol, window_start, batch_id))")
+            cursor.execute("INSERT INTO counted_keys VALUES ('ETHUSDT', %s, 90, 5, 6, %s)",
+                           (start, zlib.compress(b"a:5,a:6")))
+        connection.commit()
+    finally:
+        connection.close()
+    provisioning.bootstrap(mysql_config)
+    tables = query(mysql_config, "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                   (mysql_config.mysql.database,))
+    assert ("counted_keys",) not in tables
+    sink = MySQLSink(mysql_config)
+    earlier = sink.counted_before([CountedRange("ETHUSDT", start, (100, 200), None)])
+    assert earlier.keys == {("ETHUSDT", "a:5"), ("ETHUSDT", "a:6")} and earlier.ranges == ()
     sink.close()
 
 

@@ -7,7 +7,7 @@ from cryptostream.core import db
 from cryptostream.core.config import Config
 
 # The pipeline's tables (sql/schema.sql), in the order backups list them.
-TABLES = ("moving_averages", "rejected_messages", "stream_progress", "counted_keys", "pipeline_stats",
+TABLES = ("moving_averages", "rejected_messages", "stream_progress", "counted_ranges", "pipeline_stats",
           "message_latency")
 # What bin/rebuild recomputes from the prices in Kafka; pipeline_stats is history Kafka does not hold.
 DERIVED_TABLES = TABLES[:4]
@@ -43,12 +43,13 @@ def bootstrap(config: Config) -> None:
 
 
 def add_missing_columns(cursor, database: str) -> None:
-    """Bring tables made by an older schema.sql up to date (sql/migrations.sql)."""
+    """Bring tables made by an older schema.sql up to date, retire old ones (sql/migrations.sql)."""
     migrations = dict(db.named_statements("migrations"))  # a copy: the parsed file is cached
     cursor.execute(migrations.pop("existing_columns"), (database,))
     existing = {row[0] for row in cursor.fetchall()}
-    for column, statement in migrations.items():
-        if column not in existing:
+    for name, statement in migrations.items():
+        column, _, retiring = name.partition("/")
+        if (column in existing) == bool(retiring):  # a column to add is missing; a table to retire is there
             cursor.execute(statement)
 
 

@@ -3,7 +3,6 @@ in one transaction; a batch MySQL answers for but will not take, or Spark cannot
 set aside rather than failing the query forever."""
 from __future__ import annotations
 
-import json
 import threading
 import time
 from datetime import timedelta
@@ -14,9 +13,9 @@ from prometheus_client import Counter
 
 from cryptostream.core import events, metrics
 from cryptostream.core.config import Config
-from cryptostream.pipeline.processor import classify, partials
+from cryptostream.pipeline.processor import classify, earlier_keys, partials
 from cryptostream.pipeline.processor.batch_stats import BatchStats, counts
-from cryptostream.pipeline.processor.counted_keys import keys_from_row
+from cryptostream.pipeline.processor.counted_ranges import range_from_row
 from cryptostream.pipeline.processor.sink import MySQLSink
 from cryptostream.pipeline.processor.transactions import describe
 from cryptostream.pipeline.processor.windows import utc, window_from_row
@@ -156,7 +155,7 @@ class BatchHandler:
         valid = sum(a["sample_count"] for a in summary.aggregates)
         stats = self.minute_stats.rows_for(counts(valid + len(rejects), len(windows), _count_reasons(rejects)))
         return self.sink.write_batch(batch_id, windows, rejects, offsets, watermark_ms,
-                                     [keys_from_row(a) for a in summary.aggregates], stats, summary.ages)
+                                     [range_from_row(a) for a in summary.aggregates], stats, summary.ages)
 
     @staticmethod
     def _positions(batch: Any) -> list[dict]:
@@ -199,15 +198,17 @@ class BatchHandler:
             classified = classify.classify(batch, rules)
             summary = self._summarise(classified, rules)
             clock.lap("late_again_ms")
-        repeated = self.sink.counted_before([keys_from_row(a) for a in summary.aggregates])
+        earlier = self.sink.counted_before([range_from_row(a) for a in summary.aggregates])
         clock.lap("dedup_lookup_ms")
-        if repeated or any(a["distinct_keys"] != a["sample_count"] for a in summary.aggregates):
-            # rare: a price delivered twice; the batch is read again with the copies marked
-            summary = self._summarise(classify.mark_duplicates(classified, _keys_frame(batch, repeated)), rules)
+        if earlier or any(a["distinct_keys"] != a["sample_count"] for a in summary.aggregates):
+            # rare: a price that may be delivered twice; the batch is read again with the copies marked
+            seen = earlier_keys.keys_frame(batch.sparkSession, self.config, rules, earlier)
+            summary = self._summarise(classify.mark_duplicates(classified, seen), rules)
             clock.lap("dedup_again_ms")
         for topic, partitions in summary.next_offsets.items():
             offsets.setdefault(topic, {}).update(partitions)
         timings["code_compilations"] = _compilations(batch) - compiled
+        timings["driver_rows"] = summary.groups
         return summary
 
     @staticmethod
@@ -228,15 +229,6 @@ def _compilations(batch: Any) -> int:
     none: a value that changes per batch inside generated code costs a compilation and new JIT
     work every batch (see classify.age_at)."""
     return batch.sparkSession._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME().getCount()
-
-
-def _keys_frame(batch: Any, keys: set[tuple[str, str]]) -> Any:
-    """(symbol, key) rows built in the JVM from one JSON literal, so no Python worker is
-    needed on the executors of a cluster."""
-    from pyspark.sql import functions as F
-    text = json.dumps([{"symbol": symbol, "key": key} for symbol, key in sorted(keys)])
-    rows = F.from_json(F.lit(text), "array<struct<symbol:string,key:string>>")
-    return batch.sparkSession.range(1).select(F.explode(rows).alias("k")).select("k.symbol", "k.key")
 
 
 class _Stopwatch:

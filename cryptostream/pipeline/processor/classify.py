@@ -135,6 +135,15 @@ def dedup_key() -> Column:
     return F.concat_ws(":", F.col("m.source"), F.coalesce(trade, F.col("m.event_time").cast("string")))
 
 
+def keys_in(kafka_rows: DataFrame, rules: Rules, windows: list[tuple[str, int]]) -> DataFrame:
+    """(symbol, key) of the valid prices among `kafka_rows` in the (symbol, window start ms)
+    windows: what an earlier batch counted there (earlier_keys.py). Those windows are open: no late rule."""
+    classified = classify(kafka_rows, rules.without_watermark())
+    window = F.concat_ws("|", F.col("m.symbol"), _window_start(F.col("m.event_time"), rules.window_ms))
+    wanted = F.col("reason").isNull() & window.isin(*[f"{symbol}|{start}" for symbol, start in windows])
+    return classified.where(wanted).select(F.col("m.symbol").alias("symbol"), dedup_key().alias("key"))
+
+
 def mark_duplicates(classified: DataFrame, counted_before: DataFrame) -> DataFrame:
     """Valid rows repeating a dedup key become reason "duplicate": every row whose key an
     earlier batch counted (`counted_before`: symbol, key), and within the batch all but the
@@ -174,10 +183,10 @@ def positions(kafka_rows: DataFrame) -> DataFrame:
 
 def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
     """The whole batch in one pass (one Spark job, nothing cached): per (partition, symbol,
-    window) partial aggregates of the valid rows, with the dedup keys counted (comma-separated,
-    unsorted: the sink needs a set) and how many are distinct; per partition the next offset
-    to read and, in the group whose symbol and window are null, the rejected rows (bounded:
-    see _reject).
+    window) partial aggregates of the valid rows, with how many distinct dedup keys they have
+    and the ranges of those keys and of their offsets (counted_ranges.py: the keys themselves
+    stay here); per partition the next offset to read and, in the group whose symbol and
+    window are null, the rejected rows (bounded: see _reject).
     processor/partials.py combines the partitions.
 
     open/close are the prices first/last by (event_time, partition, offset), so ties are
@@ -197,11 +206,12 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         .alias("trade_event_age"),
         F.when(valid, F.struct(m["event_time"], F.col("partition"), F.col("offset"))).alias("order"),
         F.when(valid, dedup_key()).alias("key"),
+        F.when(valid & m["trade_id"].isNull(), m["event_time"]).alias("time_key_ms"),
+        F.when(valid, m["trade_id"]).alias("trade_id"),
         F.when(valid, quantity).alias("quantity"),
         F.when(valid, _notional(m["price"], quantity)).alias("notional"),
         F.when(~valid, _reject()).alias("reject"),
     )
-    keys = F.collect_list("key")
     groups = rows.groupBy("topic", "partition", "symbol", "window_start_ms").agg(
         F.sum("price").alias("price_sum"),
         F.count("price").alias("sample_count"),
@@ -216,8 +226,12 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.max("ingest_ms").alias("newest_ingest_ms"),
         F.sum("quantity").alias("volume"),  # null when no price of the window has a quantity
         F.sum("notional").alias("notional"),
-        F.array_join(keys, ",").alias("keys"),
-        F.size(F.array_distinct(keys)).alias("distinct_keys"),
+        F.size(F.array_distinct(F.collect_list("key"))).alias("distinct_keys"),
+        F.min("time_key_ms").alias("first_time_key_ms"),
+        F.max("time_key_ms").alias("last_time_key_ms"),
+        F.min("trade_id").alias("first_trade_id"),
+        F.max("trade_id").alias("last_trade_id"),
+        F.min("offset").alias("first_offset"),
         (F.max("offset") + 1).alias("next_offset"),
         F.collect_list("reject").alias("rejects"),
         F.array_sort(F.collect_list("ingest_age")).alias("_ingest_ages"),

@@ -13,6 +13,7 @@ from cryptostream.pipeline.processor.latency import Ages
 from cryptostream.pipeline.processor.windows import merged
 
 TIMES_MS = ("first_event_ms", "last_event_ms", "newest_ingest_ms")  # the groups' names of the time fields
+KEY_RANGES = ("time_key_ms", "trade_id")  # first_/last_ of each: counted_ranges.py
 
 
 @dataclass
@@ -21,11 +22,12 @@ class Summary:
     rejects: list[dict[str, Any]] = field(default_factory=list)
     next_offsets: dict[str, dict[str, int]] = field(default_factory=dict)  # {topic: {partition: offset}}
     ages: Ages = field(default_factory=Ages)  # of the counted messages (processor/latency.py)
+    groups: int = 0  # rows Spark handed the driver: one per (partition, symbol, window), whatever the messages
 
 
 def combine(groups: list[dict[str, Any]], reference_ms: int = 0) -> Summary:
     """`reference_ms`: the time the groups' ages were taken at (classify.Rules.now_ms)."""
-    summary = Summary(ages=Ages(reference_ms))
+    summary = Summary(ages=Ages(reference_ms), groups=len(groups))
     windows: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for group in groups:
         partitions = summary.next_offsets.setdefault(group["topic"], {})
@@ -35,13 +37,23 @@ def combine(groups: list[dict[str, Any]], reference_ms: int = 0) -> Summary:
         summary.ages.add(group)
         if group["symbol"] is not None:
             windows.setdefault((group["symbol"], group["window_start_ms"]), []).append(group)
-    summary.aggregates = [parts[0] if len(parts) == 1 else merge(parts) for parts in windows.values()]
+    summary.aggregates = [merge(parts) for parts in windows.values()]
     return summary
 
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One window's groups from several partitions as one aggregate."""
+    """One window's groups (normally one; several when its prices are in several partitions)
+    as one aggregate, with the offsets its counted prices have in each partition."""
+    offsets: dict[str, dict[str, list[int]]] = {}
+    for p in parts:
+        offsets.setdefault(p["topic"], {})[str(p["partition"])] = [p["first_offset"], p["next_offset"] - 1]
+    if len(parts) == 1:
+        return {**parts[0], "counted_offsets": offsets}
     first = min(parts, key=lambda p: tuple(p["open_order"]))
     last = max(parts, key=lambda p: tuple(p["close_order"]))
-    keys = ",".join(p["keys"] for p in parts if p["keys"])
-    return {**first, **merged(parts, first, last, TIMES_MS), "keys": keys, "distinct_keys": len(set(keys.split(",")))}
+    spans = {name: pick((p[name] for p in parts if p[name] is not None), default=None)
+             for kind in KEY_RANGES for name, pick in ((f"first_{kind}", min), (f"last_{kind}", max))}
+    # whether a key repeats across partitions is not known here: None makes the batch look
+    # (batch.py: distinct_keys differs from sample_count)
+    return {**first, **merged(parts, first, last, TIMES_MS), **spans, "distinct_keys": None,
+            "counted_offsets": offsets}

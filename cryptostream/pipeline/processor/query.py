@@ -9,9 +9,9 @@ from cryptostream.pipeline.processor.batch import BatchHandler
 
 # Driver memory a message of a micro-batch may cost at most: a reject reaches Python as its
 # Kafka position, the first classify.VALUE_PREFIX bytes of its value and KEY_PREFIX of its
-# key, with Python's object overhead; a valid one as a dedup key. The Kafka source bounds a
-# batch only by message count (Spark 4.2 has no maxBytesPerTrigger for Kafka), so the count
-# is capped to fit a quarter of the driver's memory whatever the messages' size.
+# key, with Python's object overhead; a valid one only within its window's aggregate. The
+# Kafka source bounds a batch only by message count (Spark 4.2 has no maxBytesPerTrigger for
+# Kafka), so the count is capped to fit a quarter of the driver's memory whatever the messages' size.
 DRIVER_BYTES_PER_MESSAGE = 4096
 DRIVER_MEMORY_SHARE = 4
 

@@ -3,8 +3,8 @@
 The batch id is stored in stream_progress in the same transaction as the rows, so a batch
 Spark replays after a crash is recognised and skipped: no row is counted twice, none is lost.
 Windows are merged with what earlier batches stored (sum and count are kept, so the average
-stays exact). The dedup keys of the prices counted in windows still open are kept too
-(counted_keys), so a repeated delivery in a later batch is recognised as a duplicate. The
+stays exact). What each batch counted in windows still open is kept too, as key and offset
+ranges (counted_ranges.py), so a repeated delivery in a later batch is recognised. The
 batch's per-minute statistics (pipeline_stats) and its messages' latencies (message_latency) go
 in the same transaction; a statistics statement MySQL refuses (no such table yet, no grant)
 never costs the batch.
@@ -15,7 +15,6 @@ import json
 import time
 import zlib
 from dataclasses import dataclass
-from datetime import timezone
 from typing import Any, Callable, Iterable
 
 import structlog
@@ -23,10 +22,10 @@ import structlog
 from cryptostream.core import db, events
 from cryptostream.core.config import Config
 from cryptostream.pipeline.processor import latency
-from cryptostream.pipeline.processor.counted_keys import CountedKeys
+from cryptostream.pipeline.processor.counted_ranges import CountedRange, Earlier
 from cryptostream.pipeline.processor.reject_rows import reject_chunks, reject_params
 from cryptostream.pipeline.processor.transactions import Transactions, describe
-from cryptostream.pipeline.processor.windows import Window, utc
+from cryptostream.pipeline.processor.windows import Window, epoch_ms, utc
 from cryptostream.pipeline.stats import table as stats_table
 
 NO_WATERMARK = -(2**62)
@@ -65,37 +64,33 @@ class MySQLSink:
             return (row[0], row[1], json.loads(row[2])) if row else (-1, NO_WATERMARK, {})
         return self.transactions.run(read, commit=False)[0]
 
-    def counted_before(self, batch_keys: list[CountedKeys]) -> set[tuple[str, str]]:
-        """(symbol, key) of this batch's keys that earlier batches already counted.
+    def counted_before(self, ranges: list[CountedRange]) -> Earlier:
+        """What earlier batches counted in this batch's windows that its ranges overlap (the
+        only places a copy can be): one indexed query, which normally finds nothing."""
+        if not ranges:
+            return Earlier()
 
-        Only key lists whose range overlaps the batch's are read: in normal operation keys
-        grow with time, so none is."""
-        windows = sorted({k.window for k in batch_keys})
-        if not windows:
-            return set()
-
-        def read(cursor: Any) -> set[tuple[str, str]]:
-            cursor.execute(self.sql["counted_ranges"].format(keys=", ".join(["(%s, %s)"] * len(windows))),
-                           [value for window in windows for value in window])
-            stored = cursor.fetchall()
-            repeated = set()
-            for new in batch_keys:
-                overlapping = [r[2] for r in stored if r[:2] == new.window and r[3] <= new.last and r[4] >= new.first]
-                for batch_id in overlapping:
-                    cursor.execute(self.sql["counted_list"], (*new.window, batch_id))
-                    old = set(zlib.decompress(cursor.fetchone()[0]).decode().split(","))
-                    repeated |= {(new.symbol, key) for key in old & new.values()}
-            return repeated
+        def read(cursor: Any) -> Earlier:
+            more = " UNION ALL SELECT %s, %s, %s, %s, %s, %s" * (len(ranges) - 1)
+            cursor.execute(self.sql["counted_overlapping"].format(more=more),
+                           [value for r in ranges for value in r.bounds()])
+            found, keys = [], set()
+            for symbol, window_start, batch_id, offsets, key_list in cursor.fetchall():
+                if key_list is not None:  # kept before ranges replaced key lists
+                    keys |= {(symbol, key) for key in zlib.decompress(key_list).decode().split(",")}
+                else:
+                    found.append((batch_id, CountedRange(symbol, window_start, None, None, json.loads(offsets))))
+            return Earlier(tuple(found), frozenset(keys))
         return self.transactions.run(read, commit=False)[0]
 
     def write_batch(self, batch_id: int, windows: list[Window], rejects: list[dict[str, Any]],
                     offsets: dict[str, dict[str, int]], watermark_ms: int,
-                    keys: Iterable[CountedKeys] = (), stats: list[tuple] = (),
+                    ranges: Iterable[CountedRange] = (), stats: list[tuple] = (),
                     ages: latency.Ages | None = None) -> BatchResult:
         def apply(cursor: Any) -> BatchResult:
             result = self._apply(cursor, batch_id, windows, rejects, offsets, watermark_ms, stats)
             if not result.skipped:
-                self._keep_keys(cursor, batch_id, keys, watermark_ms)
+                self._keep_ranges(cursor, batch_id, ranges, watermark_ms)
                 if ages is not None:
                     self._store_latency(cursor, batch_id, ages, result)
             return result
@@ -218,10 +213,10 @@ class MySQLSink:
             return
         result.latency, result.trade_latency = since_ingest, since_event
 
-    def _keep_keys(self, cursor: Any, batch_id: int, keys: Iterable[CountedKeys], watermark_ms: int) -> None:
-        """Store this batch's counted keys; forget those of windows the watermark has closed
+    def _keep_ranges(self, cursor: Any, batch_id: int, ranges: Iterable[CountedRange], watermark_ms: int) -> None:
+        """Store this batch's counted ranges; forget those of windows the watermark has closed
         (a later copy of their prices is late)."""
-        rows = [(*k.window, batch_id, k.first, k.last, zlib.compress(k.text.encode(), 1)) for k in keys if k.text]
+        rows = [r.row(batch_id) for r in ranges]
         if rows:
             cursor.executemany(self.sql["insert_counted"], rows)
         if watermark_ms != NO_WATERMARK:
@@ -236,7 +231,7 @@ class MySQLSink:
         return {(r[0], r[1]): Window(*r[:2], r[2], int(r[3]), *r[4:]) for r in cursor.fetchall()}
 
     def _insert_params(self, w: Window) -> tuple:
-        end = utc(int(w.start.replace(tzinfo=timezone.utc).timestamp() * 1000) + self.window_ms)
+        end = utc(epoch_ms(w.start) + self.window_ms)
         return (w.symbol, w.start, end, w.average, w.min_price, w.max_price, w.open_price,
                 w.close_price, w.sample_count, w.price_sum, w.first_event, w.last_event, w.newest_ingest,
                 w.volume, w.notional, w.vwap)

@@ -72,6 +72,11 @@ def utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
 
 
+def epoch_ms(naive_utc: datetime) -> int:
+    """The inverse of utc()."""
+    return int(naive_utc.replace(tzinfo=timezone.utc).timestamp() * 1000)
+
+
 def window_from_row(row: dict[str, Any]) -> Window:
     """A Spark aggregate row (classify.summarise, partials.combine) as a Window."""
     return Window(row["symbol"], utc(row["window_start_ms"]), row["price_sum"], row["sample_count"],

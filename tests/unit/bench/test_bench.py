@@ -14,23 +14,27 @@ from cryptostream.bench import cli, load, measure
 from cryptostream.bench.measure import batch_events, drain_rate
 
 
-def batch(stamp: str, rows: int, duration_ms: int) -> str:
-    return json.dumps({"timestamp": stamp, "event": "batch", "input_rows": rows, "duration_ms": duration_ms})
+def batch(stamp: str, rows: int, duration_ms: int, **fields) -> str:
+    return json.dumps({"timestamp": stamp, "event": "batch", "input_rows": rows, "duration_ms": duration_ms,
+                       **fields})
 
 
 def test_drain_rate_spans_first_batch_start_to_last_batch_end(tmp_path) -> None:
     """300,000 messages from 10:00:00 (first batch began 1 s before its 10:00:01 line) to
     10:00:03 is 100,000 msgs/s; idle batches do not count."""
     log = tmp_path / "processor.log"
-    log.write_text("\n".join(["not json", batch("2026-11-27T10:00:01Z", 100_000, 1000),
-                              batch("2026-11-27T10:00:02Z", 150_000, 900), batch("2026-11-27T10:00:03Z", 50_000, 500),
-                              batch("2026-11-27T10:00:04Z", 0, 20)]) + "\n")
+    log.write_text("\n".join(["not json", batch("2026-11-27T10:00:01Z", 100_000, 1000, driver_rows=6),
+                              batch("2026-11-27T10:00:02Z", 150_000, 900, driver_rows=11, windows_written=10),
+                              batch("2026-11-27T10:00:03Z", 50_000, 500, driver_rows=5, windows_written=5),
+                              batch("2026-11-27T10:00:04Z", 0, 20, driver_rows=0)]) + "\n")
     figures = drain_rate(batch_events(log), 300_000)
     assert figures["msgs_per_s"] == 100_000
     assert figures["seconds"] == 3.0
     assert figures["batches"] == 3
     assert figures["batch_s"]["p50"] == 0.9
     assert figures["rows_per_batch_max"] == 150_000
+    assert figures["per_batch"] == {"messages": {"p50": 100_000, "max": 150_000}, "driver_rows": {"p50": 6, "max": 11},
+                                    "mysql_windows": {"p50": 7.5, "max": 10}}  # a batch that logged none left out
 
 
 def test_medians_of_nested_figures_and_the_table() -> None:

@@ -16,7 +16,7 @@ def test_declared_columns_are_columns_of_every_table() -> None:
     names = [name for columns in declared.values() for name in columns]
     assert all(name.islower() for name in names), names  # PRIMARY/UNIQUE/KEY lines are not columns
     assert declared["moving_averages"]["vwap"] == "decimal(32,12)"
-    assert declared["counted_keys"]["key_list"] == "longblob"
+    assert declared["counted_ranges"]["key_list"] == "longblob"
     assert declared["pipeline_stats"]["total"] == "decimal(30,6)"
 
 
