@@ -33,8 +33,8 @@ class CountedRange:
 
     def row(self, batch_id: int) -> tuple:
         """The counted_ranges row (sql/sink.sql insert_counted)."""
-        times, trades = self.times or (None, None), self.trades or (None, None)
-        return (*self.window, batch_id, *times, *trades, json.dumps(self.offsets, sort_keys=True))
+        symbol, window_start, *spans = self.bounds()
+        return (symbol, window_start, batch_id, *spans, json.dumps(self.offsets, sort_keys=True))
 
     def bounds(self) -> tuple:
         """The values the overlap query (sql/sink.sql counted_overlapping) compares with."""
