@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +9,7 @@ from cryptostream.core.config import Config
 from cryptostream.ops.reconcile.messages import Message
 from cryptostream.ops.reconcile.reference import reference
 from cryptostream.ops.reconcile.trade_ids import open_gaps
+from cryptostream.pipeline.processor.windows import epoch_ms
 from cryptostream.pipeline.schema import Reason, dedup_key, problem
 
 TOLERANCE = Decimal("1e-8")
@@ -75,13 +75,13 @@ def _stored_windows(rows: list[dict[str, Any]], window_ms: int, since_ms: int | 
     """The stored rows in range by (symbol, start ms); a repeated or mis-sized window is a problem."""
     seen: dict[tuple[str, int], dict[str, Any]] = {}
     for row in rows:
-        key = (row["symbol"], _epoch_ms(row["start_time"]))
+        key = (row["symbol"], epoch_ms(row["start_time"]))
         if not _within(key[1], since_ms, until_ms):
             continue
         if key in seen:
             account.problems.append(f"duplicate row {key[0]} {row['start_time']}")
         seen[key] = row
-        if _epoch_ms(row["end_time"]) - key[1] != window_ms:
+        if epoch_ms(row["end_time"]) - key[1] != window_ms:
             account.problems.append(f"{key[0]} {row['start_time']}: window is not {window_ms} ms long")
     return seen
 
@@ -100,9 +100,6 @@ def _dedup_problems(counted: list[Message], copies: list[Message]) -> list[str]:
                  for m in copies if dedup_key(m.body) not in first]
     return problems
 
-
-def _epoch_ms(naive_utc: datetime) -> int:
-    return int(naive_utc.replace(tzinfo=timezone.utc).timestamp() * 1000)
 
 
 def _within(start_ms: int, since_ms: int | None, until_ms: int | None) -> bool:
