@@ -62,7 +62,10 @@ def restore_checked(deployment: Deployment, found: Backup, database: str, timeou
         load_into(deployment, found.path, staging)
         counts = verified_counts(deployment, staging, found.row_counts)
         with processor_stopped(deployment, live, timeout, say):
-            swap(deployment, staging, database)
+            emptied = swap(deployment, staging, database)
+        if emptied:
+            say(f"emptied {', '.join(emptied)}: the backup has no such table (made by an older version); "
+                f"bin/up brings its tables up to date")
     finally:
         _drop_database(deployment, staging)
     return counts
@@ -120,18 +123,26 @@ def verified_counts(deployment: Deployment, staging: str, expected: dict[str, in
     return counts
 
 
-def swap(deployment: Deployment, staging: str, database: str) -> None:
+def swap(deployment: Deployment, staging: str, database: str) -> list[str]:
     """Move the staging tables into `database` in one RENAME TABLE: every table at once or none.
-    The target's current tables of the same names go to a side database, dropped afterwards."""
+    The target's current tables of the same names go to a side database, dropped afterwards.
+    A pipeline table the dump lacks (a backup made before the table existed) is swapped for an
+    empty one: its rows belong to batches the restore takes back (counted_ranges would mark the
+    replayed prices as copies of themselves). Returns those tables."""
     old = _derived_name(database, OLD_SUFFIX)
-    tables = sorted(row[0] for row in deployment.admin_sql(f"SHOW TABLES FROM `{staging}`"))
     deployment.admin_sql(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4",
                          f"DROP DATABASE IF EXISTS `{old}`", f"CREATE DATABASE `{old}`")
     existing = {row[0] for row in deployment.admin_sql(f"SHOW TABLES FROM `{database}`")}
+    loaded = {row[0] for row in deployment.admin_sql(f"SHOW TABLES FROM `{staging}`")}
+    emptied = [t for t in TABLES if t in existing and t not in loaded]
+    if emptied:
+        deployment.admin_sql(*(f"CREATE TABLE `{staging}`.`{t}` LIKE `{database}`.`{t}`" for t in emptied))
+    tables = sorted(loaded | set(emptied))
     moves = [f"`{database}`.`{t}` TO `{old}`.`{t}`" for t in tables if t in existing]
     moves += [f"`{staging}`.`{t}` TO `{database}`.`{t}`" for t in tables]
     deployment.admin_sql("RENAME TABLE " + ", ".join(moves))
     _drop_database(deployment, old)
+    return emptied
 
 
 @contextmanager

@@ -1,6 +1,8 @@
-"""Spark expressions for one micro-batch: parse, validate, mark late, aggregate per window.
+"""Spark expressions for one micro-batch: validate (after parse.py), mark late, aggregate per window.
 
-Everything runs in the JVM (no Python UDFs). The rules mirror schema.problem();
+Everything runs in the JVM (no Python UDFs). The columns of a batch's plan are built once and
+reused (the functions with a cache): each function call crosses to the JVM, and building them
+for every batch took more than half of a small batch's time. The rules mirror schema.problem();
 tests/integration/test_classify.py runs both over the same poison messages and
 tests/integration/test_parity.py over thousands of generated ones.
 """
@@ -8,20 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import reduce
+from functools import cache, lru_cache, reduce
 from operator import or_
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from cryptostream.pipeline.processor.latency import FINE_MS, TICK_MS
-from cryptostream.pipeline.schema import (END, FIELDS, MAX_MESSAGE_BYTES, MAX_NOTIONAL, PRICE_PATTERN,
+from cryptostream.pipeline.processor.age_columns import BATCH_START, age_at, age_counts, age_edge
+from cryptostream.pipeline.processor.parse import CORRUPT, parse
+from cryptostream.pipeline.schema import (FIELDS, MAX_MESSAGE_BYTES, MAX_NOTIONAL, PRICE_PATTERN,
                                           PRICE_PRECISION, PRICE_SCALE, QUANTITY_PATTERN, SCHEMA_VERSION,
-                                          SOURCE_PATTERN, SYMBOL_PATTERN, TEXT_FIELDS, TIME_LIMIT_MS, Reason,
-                                          spark_schema)
-
-CORRUPT = "_corrupt_record"
-
+                                          SOURCE_PATTERN, SYMBOL_PATTERN, TEXT_FIELDS, TIME_LIMIT_MS, Reason)
 
 NO_WATERMARK = -(2**62)  # before any event time: no window is closed
 
@@ -43,56 +42,13 @@ class Rules:
         return window_start_ms + self.window_ms <= self.watermark_ms
 
 
-# The text fields read again as doubles: a field that reads as a number held a JSON number,
-# which the rules refuse (a price is a decimal string; Spark would give a number's text
-# through a double, which no other reader reproduces).
-NUMBERS = "struct<" + ",".join(f"{name}:double" for name in TEXT_FIELDS) + ">"
-OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "allowSingleQuotes": "false",
-           "allowNonNumericNumbers": "false"}
-_WS = r"[ \t\n\r]"
-# A number or literal at the root is JSON (then "wrong_shape") only followed by whitespace or
-# the end; decided by pattern rather than by Spark's Variant parser, whose limits on long root
-# numbers differ from its limits elsewhere. Same rule as schema._read_root_scalar.
-ROOT_NUMBER = rf"^{_WS}*-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?({_WS}|{END})"
-ROOT_LITERAL = f"^{_WS}*(true|false|null)({_WS}|{END})"
-
-
-def parse(kafka_rows: DataFrame) -> DataFrame:
-    """Kafka rows -> Kafka coordinates, raw bytes, the parsed message struct `m` and `numeric`
-    (which text fields held a JSON number).
-
-    A value longer than MAX_MESSAGE_BYTES is not parsed at all (it is rejected as too_large).
-    A value from_json read without complaint is a JSON object; only the others are examined
-    again to tell "not JSON" from "not an object". Like every Spark JSON parser, it reads the
-    first JSON value and ignores text after it."""
-    schema = spark_schema().add(CORRUPT, "string")
-    text = F.when(F.length("value") <= MAX_MESSAGE_BYTES, F.col("value").cast("string"))
-    parsed = kafka_rows.select(
-        "topic", "partition", "offset", "key", "value",
-        (F.unix_micros(F.col("timestamp")) / 1000).cast("long").alias("record_ms"),
-        F.from_json(text, schema, OPTIONS).alias("m"), F.from_json(text, NUMBERS, OPTIONS).alias("numeric"),
-        text.alias("_text"))
-    suspicious = F.col("m").isNull() | F.col("m")[CORRUPT].isNotNull()
-    # read again with no fields: a JSON object by the same parser and options as `m`
-    # (json_object_keys would also take single quotes and raw control characters)
-    shape = F.from_json("_text", f"struct<{CORRUPT}:string>", OPTIONS)
-    is_object = shape.isNotNull() & shape[CORRUPT].isNull()
-    return parsed.select(
-        "topic", "partition", "offset", "key", "value", "record_ms", "m", "numeric",
-        F.when(suspicious, is_object | _not_object_is_json(F.col("_text"))).otherwise(True).alias("is_json"),
-        F.when(suspicious, is_object).otherwise(True).alias("is_object"))
-
-
-def _not_object_is_json(text: Column) -> Column:
-    """For a value that is not a JSON object: is its first value JSON? (schema.json_reader.read_first_value)"""
-    first = F.regexp_extract(text, f"(?s)^{_WS}*(.)", 1)
-    return (F.when(first.rlike("^[-0-9]"), text.rlike(ROOT_NUMBER))
-            .when(first.isin("t", "f", "n"), text.rlike(ROOT_LITERAL))
-            .otherwise(F.try_parse_json(text).isNotNull()))
-
-
 def reason(rules: Rules) -> Column:
     """The first rule a row breaks (schema.Reason), or null for a valid, timely price."""
+    return _reason(replace(rules, now_ms=0))  # the batch's start plays no part
+
+
+@lru_cache(maxsize=8)  # without the watermark (every batch) and a few recent watermarks (late rows)
+def _reason(rules: Rules) -> Column:
     m = F.col("m")
     price = _price(m["price"])
     quantity = _quantity(m["quantity"])
@@ -191,19 +147,28 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
 
     open/close are the prices first/last by (event_time, partition, offset), so ties are
     broken the same way on every replay."""
+    rows = classified.withColumn(BATCH_START, F.lit(Decimal(rules.now_ms))).select(*_group_inputs(rules.window_ms))
+    groups = rows.groupBy(*GROUPED_BY).agg(*_aggregates())
+    return groups.select(*_summary())
+
+
+GROUPED_BY = ("topic", "partition", "symbol", "window_start_ms")
+
+
+@lru_cache(maxsize=4)
+def _group_inputs(window_ms: int) -> tuple[Column | str, ...]:
     valid = F.col("reason").isNull()
     m = F.col("m")
     quantity = _quantity(m["quantity"])
-    rows = classified.select(
+    return (
         "topic", "partition", "offset",
         F.when(valid, m["symbol"]).alias("symbol"),
-        F.when(valid, _window_start(m["event_time"], rules.window_ms)).alias("window_start_ms"),
+        F.when(valid, _window_start(m["event_time"], window_ms)).alias("window_start_ms"),
         F.when(valid, _price(m["price"])).alias("price"),
         F.when(valid, m["event_time"]).alias("event_ms"),
         F.when(valid, m["ingest_time"]).alias("ingest_ms"),
-        F.when(valid, age_edge(age_at(rules.now_ms, m["ingest_time"]))).alias("ingest_age"),
-        F.when(valid & m["trade_id"].isNotNull(), age_edge(age_at(rules.now_ms, m["event_time"])))
-        .alias("trade_event_age"),
+        F.when(valid, age_edge(age_at(m["ingest_time"]))).alias("ingest_age"),
+        F.when(valid & m["trade_id"].isNotNull(), age_edge(age_at(m["event_time"]))).alias("trade_event_age"),
         F.when(valid, F.struct(m["event_time"], F.col("partition"), F.col("offset"))).alias("order"),
         F.when(valid, dedup_key()).alias("key"),
         F.when(valid & m["trade_id"].isNull(), m["event_time"]).alias("time_key_ms"),
@@ -212,68 +177,49 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
         F.when(valid, _notional(m["price"], quantity)).alias("notional"),
         F.when(~valid, _reject()).alias("reject"),
     )
-    groups = rows.groupBy("topic", "partition", "symbol", "window_start_ms").agg(
-        F.sum("price").alias("price_sum"),
-        F.count("price").alias("sample_count"),
-        F.min("price").alias("min_price"),
-        F.max("price").alias("max_price"),
-        F.min_by("price", "order").alias("open_price"),
-        F.max_by("price", "order").alias("close_price"),
-        F.min("order").alias("open_order"),
-        F.max("order").alias("close_order"),
-        F.min("event_ms").alias("first_event_ms"),
-        F.max("event_ms").alias("last_event_ms"),
-        F.max("ingest_ms").alias("newest_ingest_ms"),
-        F.sum("quantity").alias("volume"),  # null when no price of the window has a quantity
-        F.sum("notional").alias("notional"),
-        F.size(F.array_distinct(F.collect_list("key"))).alias("distinct_keys"),
-        F.min("time_key_ms").alias("first_time_key_ms"),
-        F.max("time_key_ms").alias("last_time_key_ms"),
-        F.min("trade_id").alias("first_trade_id"),
-        F.max("trade_id").alias("last_trade_id"),
-        F.min("offset").alias("first_offset"),
-        (F.max("offset") + 1).alias("next_offset"),
-        F.collect_list("reject").alias("rejects"),
-        F.array_sort(F.collect_list("ingest_age")).alias("_ingest_ages"),
-        F.array_sort(F.collect_list("trade_event_age")).alias("_trade_event_ages"),
-    )
-    return groups.select("*", age_counts("_ingest_ages").alias("ingest_ages"),
-                         age_counts("_trade_event_ages").alias("trade_event_ages")).drop("_ingest_ages",
-                                                                                          "_trade_event_ages")
 
 
-# Per-message latency (processor/latency.py) needs each counted message's ingest time (and a
-# trade's event time); a group hands the driver how many messages are of each age bucket at
-# the batch's start, not the times themselves.
-def age_at(reference_ms: int, time_ms: Column) -> Column:
-    """Milliseconds from a time to the reference. The reference changes with every batch; Spark
-    writes a long literal into the generated Java source, so each batch would compile new code
-    (~2 compilations, most of a small batch's CPU), while a decimal literal is passed to the
-    same compiled code as a reference (tests/integration/test_classify.py counts compilations)."""
-    return (F.lit(Decimal(reference_ms)) - time_ms).cast("long")
+@cache
+def _aggregated() -> dict[str, Column]:
+    return {
+        "price_sum": F.sum("price"),
+        "sample_count": F.count("price"),
+        "min_price": F.min("price"),
+        "max_price": F.max("price"),
+        "open_price": F.min_by("price", "order"),
+        "close_price": F.max_by("price", "order"),
+        "open_order": F.min("order"),
+        "close_order": F.max("order"),
+        "first_event_ms": F.min("event_ms"),
+        "last_event_ms": F.max("event_ms"),
+        "newest_ingest_ms": F.max("ingest_ms"),
+        "volume": F.sum("quantity"),  # null when no price of the window has a quantity
+        "notional": F.sum("notional"),
+        "distinct_keys": F.size(F.array_distinct(F.collect_list("key"))),
+        "first_time_key_ms": F.min("time_key_ms"),
+        "last_time_key_ms": F.max("time_key_ms"),
+        "first_trade_id": F.min("trade_id"),
+        "last_trade_id": F.max("trade_id"),
+        "first_offset": F.min("offset"),
+        "next_offset": F.max("offset") + 1,
+        "rejects": F.collect_list("reject"),
+        # the ages, sorted for age_counts (processor/latency.py)
+        "_ingest_ages": F.array_sort(F.collect_list("ingest_age")),
+        "_trade_event_ages": F.array_sort(F.collect_list("trade_event_age")),
+    }
 
 
-def age_edge(age_ms: Column) -> Column:
-    """latency.bucket_edge in Spark, per row (generated code): the upper edge of an age's
-    bucket, TICK_MS wide up to FINE_MS, then a tenth of its decade; 0 for an age below 0 (a
-    producer clock ahead of ours)."""
-    width = F.pow(F.lit(10), F.floor(F.log10(age_ms)) - 1)
-    return (F.when(age_ms <= 0, F.lit(0))
-            .when(age_ms <= FINE_MS, F.ceil(age_ms / TICK_MS) * TICK_MS)
-            .otherwise((F.ceil(age_ms / width) * width).cast("long")))
+@cache
+def _aggregates() -> tuple[Column, ...]:
+    return tuple(column.alias(name) for name, column in _aggregated().items())
 
 
-def age_counts(ages: Column) -> Column:
-    """A sorted array of age edges as [(age, n)]: its distinct values (at most ~1,000 + 90 per
-    decade of age, whatever the batch size) with their counts, each count the distance between
-    the first positions of two distinct values; the array functions run natively, the one
-    lambda only over the distinct values."""
-    distinct = F.array_distinct(ages)
-    end = F.size(ages) + 1
-    return F.transform(distinct, lambda age, k: F.struct(
-        age.alias("age"),
-        (F.coalesce(F.array_position(ages, F.try_element_at(distinct, k + 2)), end)
-         - F.array_position(ages, age)).alias("n")))
+@cache
+def _summary() -> tuple[Column | str, ...]:
+    """The groups' columns, with the age lists as [(age, n)]."""
+    return (*GROUPED_BY, *(name for name in _aggregated() if not name.startswith("_")),
+            age_counts(F.col("_ingest_ages")).alias("ingest_ages"),
+            age_counts(F.col("_trade_event_ages")).alias("trade_event_ages"))
 
 
 def _price(text: Column) -> Column:

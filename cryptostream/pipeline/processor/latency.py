@@ -2,7 +2,7 @@
 too) to the commit of the MySQL transaction that counted it.
 
 Spark hands the driver, per group, how many counted messages are of each age bucket at the
-batch's start (classify.age_edge, age_counts); the commit time adds the same to each, which
+batch's start (age_columns.age_edge, age_counts); the commit time adds the same to each, which
 gives every message's latency to its bucket. Age buckets are 10 ms wide up to 10 s, then a
 tenth of their decade (10-11 s, ..., 99-100 s in 1 s steps, then 10 s steps ...), so a batch's
 record stays small whatever its size. A bucket is named by its upper edge in milliseconds: a
@@ -26,7 +26,7 @@ class Ages:
     trade_event: Counter = field(default_factory=Counter)  # trades only: since the exchange's event time
 
     def add(self, group: Mapping) -> None:
-        """A summarise group's two lists of [(age, n)] (classify.age_counts)."""
+        """A summarise group's two lists of [(age, n)] (age_columns.age_counts)."""
         for name, counts in (("ingest_ages", self.ingest), ("trade_event_ages", self.trade_event)):
             for entry in group.get(name) or ():
                 counts[entry["age"]] += entry["n"]

@@ -1,6 +1,6 @@
 """The arithmetic of per-message latency (processor/latency.py): ages at the batch's start and
 its commit time give every message's latency to its bucket, and buckets merge into exact
-percentiles over messages. (Spark's side, classify.age_edge: tests/integration/test_message_latency.py.)"""
+percentiles over messages. (Spark's side, age_columns.age_edge: tests/integration/test_message_latency.py.)"""
 from __future__ import annotations
 
 import pytest
