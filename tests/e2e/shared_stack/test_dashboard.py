@@ -15,17 +15,12 @@ import requests
 from cryptostream.core import db
 from cryptostream.dashboard.health import scrape, total
 from tests.helpers.harness import query
-from tests.helpers.stack import FAST_STACK, NativeStack, running
+from tests.helpers.stack import NativeStack
 from tests.helpers.waiting import wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not CHROMIUM, reason="no Chromium (bin/test installs it as root)")]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    yield from running(NativeStack(tmp_path_factory.mktemp("dashboard"), **FAST_STACK))
+ARTIFACTS = Path(__file__).resolve().parents[3] / "var" / "artifacts"
 
 
 @pytest.fixture(scope="module")

@@ -14,16 +14,10 @@ import pytest
 from cryptostream.core import db
 from cryptostream.ops.repair import restore
 from tests.helpers.backups import rewrite_checksum
-from tests.helpers.stack import FAST_STACK, NativeStack, running
+from tests.helpers.stack import NativeStack
 
 pytestmark = pytest.mark.e2e
-SETTINGS = FAST_STACK
 LIVE = "crypto_streaming"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    yield from running(NativeStack(tmp_path_factory.mktemp("restore"), **SETTINGS))
 
 
 @pytest.fixture(scope="module")

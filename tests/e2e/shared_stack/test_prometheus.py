@@ -8,24 +8,12 @@ import shutil
 import pytest
 import requests
 
-from tests.helpers.stack import FAST_STACK, NativeStack
+from tests.helpers.stack import NativeStack
 from tests.helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not shutil.which("prometheus"),
                                                   reason="prometheus not installed (bin/test installs it as root)")]
 DOWN = "CryptostreamProgramDown"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    own = NativeStack(tmp_path_factory.mktemp("prometheus"), **FAST_STACK)
-    own.start()
-    try:
-        result = own.run("up", "--simulated", "--with-prometheus", "--wait-rows", "0")
-        assert result.returncode == 0, result.stdout + result.stderr
-        yield own
-    finally:
-        own.stop()
 
 
 def api(stack: NativeStack, path: str, **params: str) -> dict | list:
