@@ -117,6 +117,7 @@ class ProcessorConfig:
     fetch_max_wait: Duration = Duration(0.01)  # the Kafka source's kafka.fetch.max.wait.ms
     max_future_skew: Duration = Duration(300.0)
     shuffle_partitions: int = 4
+    one_task_below: int = 5_000  # messages; a smaller batch is aggregated in one task (0: never)
     max_offsets_per_trigger: int = 500_000
     driver_memory: str = "1g"
     executor_memory: str = "1g"  # per executor on a cluster; local[*] runs its tasks in the driver

@@ -13,7 +13,7 @@ from prometheus_client import Counter
 
 from cryptostream.core import events, metrics
 from cryptostream.core.config import Config
-from cryptostream.pipeline.processor import classify, earlier_keys, partials
+from cryptostream.pipeline.processor import batch_size, classify, earlier_keys, partials
 from cryptostream.pipeline.processor.batch_stats import BatchStats, counts
 from cryptostream.pipeline.processor.counted_ranges import range_from_row
 from cryptostream.pipeline.processor.sink import MySQLSink
@@ -77,7 +77,7 @@ class BatchHandler:
                                int(time.time() * 1000))
         timings: dict[str, float] = {}
         try:
-            summary = self._compute_twice(batch, rules, offsets, timings)
+            summary = self._compute_twice(self._planned(batch, batch_id, timings), rules, offsets, timings)
         except _Unprocessable:
             result = self._quarantine(batch, batch_id, offsets, watermark_ms)
             self.stats[batch_id] = {"rejected": result.rejected, "quarantined": True}
@@ -210,6 +210,15 @@ class BatchHandler:
         timings["code_compilations"] = _compilations(batch) - compiled
         timings["driver_rows"] = summary.groups
         return summary
+
+    def _planned(self, batch: Any, batch_id: int, timings: dict[str, Any]) -> Any:
+        """A small batch in one partition: Spark then aggregates it in one task, with no
+        shuffle (a batch of five messages otherwise runs seven tasks, each generating the
+        aggregation's code again)."""
+        below = self.config.processor.one_task_below
+        size = batch_size.messages(self.config.checkpoint_dir, batch_id) if below else None
+        timings["one_task"] = size is not None and size < below
+        return batch.coalesce(1) if timings["one_task"] else batch
 
     @staticmethod
     def _summarise(classified: Any, rules: classify.Rules) -> partials.Summary:

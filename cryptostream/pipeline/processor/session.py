@@ -9,6 +9,7 @@ from typing import Any
 
 from cryptostream.core.config import Config
 from cryptostream.core.shipped_files import CONF_DIR
+from cryptostream.pipeline.processor import local_fs
 
 
 class MissingJars(RuntimeError):
@@ -21,6 +22,13 @@ def spark_jars(config: Config) -> list[str]:
         raise MissingJars(f"no Spark Kafka connector jars in {config.jars_dir / 'spark'}: run bin/up "
                           "(it resolves them from Maven Central once)")
     return jars
+
+
+def local_fs_jar(config: Config) -> Path:
+    jar = local_fs.jar_path(config)
+    if not jar.is_file():
+        raise MissingJars(f"no {jar}: run bin/up (it compiles it once)")
+    return jar
 
 
 def scratch_dir(config: Config) -> Path:
@@ -57,6 +65,8 @@ def build_session(config: Config) -> Any:
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.streaming.stopGracefullyOnShutdown", "true"))
+    for key, value in local_fs.spark_settings(local_fs_jar(config)).items():
+        builder = builder.config(key, value)
     if settings.cores_max:
         builder = builder.config("spark.cores.max", str(settings.cores_max))
     return builder.getOrCreate()

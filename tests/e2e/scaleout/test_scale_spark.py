@@ -66,8 +66,11 @@ def cluster(tmp_path_factory) -> Iterator[SparkCluster]:
 
 @pytest.fixture(scope="module")
 def stack(cluster, tmp_path_factory) -> Iterator[NativeStack]:
+    # processor_one_task_below=0: every batch in several tasks, so that a batch's tasks run on
+    # both workers (a small batch would otherwise be one task, on either)
     stack = NativeStack(tmp_path_factory.mktemp("scale-spark"), **SETTINGS, processor_spark_master=cluster.master_url,
-                        processor_executor_memory=f"{EXECUTOR_MEMORY_MB}m", processor_cores_max="2")
+                        processor_executor_memory=f"{EXECUTOR_MEMORY_MB}m", processor_cores_max="2",
+                        processor_one_task_below="0")
     # Spark's event log, for the tests to see what became of each task; set the way any other
     # cluster setting can be: spark-defaults.conf in SPARK_CONF_DIR, read by pyspark's launcher
     conf_dir, events = stack.home / "spark-conf", stack.home / "spark-events"
