@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+
 def messages(checkpoint: Path, batch_id: int) -> int | None:
     """None when not known: the checkpoint's first batch, a partition the previous batch did
     not have, a file missing or in a format other than Spark's v1."""
