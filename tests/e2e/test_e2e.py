@@ -63,6 +63,16 @@ def test_programs_run_and_log_json(stack) -> None:
     assert any(json.loads(line)["event"] == "poll" for line in lines)
 
 
+def test_small_batches_run_in_one_task_from_the_first(stack) -> None:
+    """Every batch below processor.one_task_below, the fresh checkpoint's first among them (its
+    size is known from where the Kafka source started), is read in one task."""
+    batches = [event for line in stack.log("processor").splitlines() if line.startswith("{")
+               and (event := json.loads(line)).get("event") == "batch" and "one_task" in event]
+    assert batches and batches[0]["batch_id"] == 0, batches[:1]
+    small = [b for b in batches if b["input_rows"] < stack.config.processor.one_task_below]
+    assert small and small[0]["batch_id"] == 0 and all(b["one_task"] for b in small), small
+
+
 def test_metrics_endpoints_count_the_work(stack) -> None:
     """Producer and processor serve Prometheus metrics on 127.0.0.1 that count real work."""
     config = stack.config

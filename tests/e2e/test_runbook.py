@@ -18,8 +18,10 @@ from kafka import KafkaProducer
 from cryptostream.ops import programs
 from cryptostream.ops.health.probes.log_events import log_events, warm_batches
 from cryptostream.ops.stack.provisioning import TABLES
+from cryptostream.pipeline import topic
 from tests.helpers.harness import PROJECT_DIR, query, wait_until_processed
 from tests.helpers.stack import BOTH_STACKS, FAST_STACK, NativeStack, started
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 AGAIN = {"late_again_ms", "dedup_again_ms"}  # a batch line's second passes
@@ -156,8 +158,11 @@ def test_rate_limits_warn_about_the_producer(stack) -> None:
 
 def test_stopped_processor_shows_as_lag_and_restart_heals_it(stack) -> None:
     """With the processor stopped the lag grows past its threshold; bin/restart brings it back."""
+    stopped_at = sum(topic.end_offsets(stack.config).values())
     assert "stopped" in stack.ctl("stop", "processor")
-    time.sleep(10)  # about 250 messages at 5 symbols every 200 ms
+    # the processor's checkpoint is at most where the topic ended when it stopped
+    wait_until(lambda: sum(topic.end_offsets(stack.config).values()) - stopped_at > int(SETTINGS["checks_lag_warn"]),
+               "the topic to grow past the lag threshold", timeout=60, interval=0.5)
     code, statuses = check(stack)
     assert code == 2
     assert statuses[("spark", "running")] == "FAIL"

@@ -1,6 +1,7 @@
 """How many messages a micro-batch holds, known before Spark reads them: its end offsets less
 the previous batch's, from the checkpoint's offsets log (Spark writes a batch's offsets
-before it runs the batch, and keeps the last 100)."""
+before it runs the batch, and keeps the last 100); for the first batch, less the offsets the
+Kafka source started from (the checkpoint's sources/0/0)."""
 from __future__ import annotations
 
 import json
@@ -8,11 +9,12 @@ from pathlib import Path
 
 
 def messages(checkpoint: Path, batch_id: int) -> int | None:
-    """None when not known: the checkpoint's first batch, a partition the previous batch did
-    not have, a file missing or in a format other than Spark's v1."""
-    if batch_id <= 0:
+    """None when not known: a partition the batch before did not have, a file missing or in a
+    format other than Spark's v1."""
+    if batch_id < 0:
         return None
-    end, start = _offsets(checkpoint, batch_id), _offsets(checkpoint, batch_id - 1)
+    end = _offsets(checkpoint, batch_id)
+    start = _offsets(checkpoint, batch_id - 1) if batch_id > 0 else _initial_offsets(checkpoint)
     if end is None or start is None:
         return None
     total = 0
@@ -30,7 +32,24 @@ def _offsets(checkpoint: Path, batch_id: int) -> dict | None:
     one line per source (the processor has one)."""
     try:
         lines = (checkpoint / "offsets" / str(batch_id)).read_text().splitlines()
-        found = json.loads(lines[2]) if len(lines) == 3 and lines[0] == "v1" else None
-    except (OSError, ValueError):
+    except OSError:
+        return None
+    return _topics(lines[2]) if len(lines) == 3 and lines[0] == "v1" else None
+
+
+def _initial_offsets(checkpoint: Path) -> dict | None:
+    """Where the Kafka source started: a zero byte (kept by Spark for old readers), "v1" and
+    the offsets, resolved to numbers when the query was created."""
+    try:
+        lines = (checkpoint / "sources" / "0" / "0").read_text().lstrip("\0").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return _topics(lines[1]) if len(lines) == 2 and lines[0] == "v1" else None
+
+
+def _topics(text: str) -> dict | None:
+    try:
+        found = json.loads(text)
+    except ValueError:
         return None
     return found if isinstance(found, dict) and all(isinstance(v, dict) for v in found.values()) else None
