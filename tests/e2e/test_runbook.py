@@ -158,9 +158,8 @@ def test_rate_limits_warn_about_the_producer(stack) -> None:
 
 def test_stopped_processor_shows_as_lag_and_restart_heals_it(stack) -> None:
     """With the processor stopped the lag grows past its threshold; bin/restart brings it back."""
-    stopped_at = sum(topic.end_offsets(stack.config).values())
     assert "stopped" in stack.ctl("stop", "processor")
-    # the processor's checkpoint is at most where the topic ended when it stopped
+    stopped_at = sum(topic.end_offsets(stack.config).values())  # its checkpoint is at most here
     wait_until(lambda: sum(topic.end_offsets(stack.config).values()) - stopped_at > int(SETTINGS["checks_lag_warn"]),
                "the topic to grow past the lag threshold", timeout=60, interval=0.5)
     code, statuses = check(stack)
