@@ -23,7 +23,8 @@ pytestmark = pytest.mark.integration
 
 BATCHES = 4
 # One query per file system, in the processor's own session (build_session); the key set on
-# the session reaches the Hadoop configuration Spark's checkpoint writer gets.
+# the session reaches the Hadoop configuration Spark's checkpoint writer gets. The calls go to
+# a file: the JVM logs to the same stdout, and a log line can land inside a printed result.
 SCRIPT = """
 import json, os, sys
 from pathlib import Path
@@ -43,7 +44,7 @@ for name, impl in (("nio", None), ("hadoop", "org.apache.hadoop.fs.local.LocalFs
         query.awaitTermination(0.2)
     query.stop()
     found[name] = calls.read_text().splitlines()[before:] if calls.exists() else []
-print(json.dumps(found))
+Path(sys.argv[3]).write_text(json.dumps(found))
 """
 
 
@@ -65,10 +66,11 @@ def written(tmp_path_factory) -> tuple[dict[str, list[str]], Path]:
                CALLS=str(calls), PATH=f"{stand_ins}:{os.environ['PATH']}")
     local_fs_jar(load(env=env))
     checkpoints = home / "checkpoints"
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(checkpoints), str(BATCHES)], env=env,
+    result = home / "calls.json"
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(checkpoints), str(BATCHES), str(result)], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1]), checkpoints
+    return json.loads(result.read_text()), checkpoints
 
 
 def test_the_checkpoint_is_written_without_a_process_per_file(written) -> None:
