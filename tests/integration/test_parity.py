@@ -131,7 +131,7 @@ def mutated_messages(draw) -> bytes:
 def spelled(name: str, escaped: int | None, upper: bool, colon: str) -> str:
     """A name as raw JSON text: one letter as a \\u escape (or none), maybe in capitals, and the
     colon with whitespace around it (the Spark side reads a text field again only where its
-    name and a value other than a string show in the text: parse.MAYBE_NUMBER)."""
+    name and a value other than a string show in the text, or a \\u escape: parse.py)."""
     name = name.upper() if upper else name
     letters = [f"\\u{ord(c):04{'X' if i % 2 else 'x'}}" if i == escaped else c for i, c in enumerate(name)]
     return '"' + "".join(letters) + '"' + colon
