@@ -19,6 +19,9 @@ import requests
 
 from kafka import KafkaAdminClient
 
+from cryptostream.core import events
+from cryptostream.ops import programs
+from cryptostream.ops.health.probes.log_events import events_named
 from cryptostream.ops.reconcile import read_messages, reconcile
 from cryptostream.pipeline.processor.windows import utc
 from tests.helpers.harness import query, send, wait_until_processed
@@ -66,8 +69,7 @@ def test_programs_run_and_log_json(stack) -> None:
 def test_small_batches_run_in_one_task_from_the_first(stack) -> None:
     """Every batch below processor.one_task_below, the fresh checkpoint's first among them (its
     size is known from where the Kafka source started), is read in one task."""
-    batches = [event for line in stack.log("processor").splitlines() if line.startswith("{")
-               and (event := json.loads(line)).get("event") == "batch" and "one_task" in event]
+    batches = [b for b in events_named(stack.deployment, programs.PROCESSOR, {events.BATCH}, 1) if "one_task" in b]
     assert batches and batches[0]["batch_id"] == 0, batches[:1]
     small = [b for b in batches if b["input_rows"] < stack.config.processor.one_task_below]
     assert small and small[0]["batch_id"] == 0 and all(b["one_task"] for b in small), small
