@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(report))
     for part, figures in (lookup(report["medians"], "idle.parts_ms") or {}).items():
         print(f"idle batch part  {part:28} p50 {figures['p50']:>8,} ms  p95 {figures['p95']:>8,} ms")
+    for group, percent in (lookup(report["medians"], "idle.cpu_percent_by_thread") or {}).items():
+        print(f"idle CPU by thread  {group:25} {percent:>8} % of a core")
     for step, figures in report.get("profile", {}).items():
         print(f"profile  {step:36} {figures['rows_per_s']:>12,} rows/s")
     print(path)

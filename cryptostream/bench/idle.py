@@ -5,7 +5,8 @@ A processor of its own (own topic, query name and checkpoint; the stack's produc
 processor stopped, so nothing else competes) reads `rate` synthetic prices a second for
 `minutes`. Each batch's parts come from its log line (Spark's durationMs by phase, and the
 batch handler's own laps); the CPU is the processor's whole process tree (driver Python plus
-the JVM it starts), sampled from /proc, after a warm-up that is not counted.
+the JVM it starts), sampled from /proc, after a warm-up that is not counted, and split by
+thread (bench/threads.py: JIT, GC, stream execution, tasks, ...).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from cryptostream.bench import load
+from cryptostream.bench import load, threads
 from cryptostream.bench.measure import ResourceSampler, batch_events, percentiles
 from cryptostream.bench.phases import stop
 from cryptostream.bench.stack import OwnStack
@@ -59,10 +60,11 @@ def measure(stack: OwnStack, minutes: float, rate: int, folder: Path, say: Say,
     feeder.start()
     try:
         time.sleep(WARM_UP_S)
-        measured_from = time.time()
+        measured_from, before = time.time(), threads.snapshot(process.pid)
         with ResourceSampler(lambda: {"processor": process.pid}) as tree, \
                 ResourceSampler(lambda: {"driver_python": process.pid}, usage=process_usage) as driver:
             time.sleep(minutes * 60)
+        by_thread = threads.breakdown(before, threads.snapshot(process.pid), time.time() - measured_from)
         if process.poll() is not None:
             raise RuntimeError(f"the idle run's processor exited ({process.returncode}) early: see {log}")
     finally:
@@ -71,7 +73,7 @@ def measure(stack: OwnStack, minutes: float, rate: int, folder: Path, say: Say,
         feeder.join(30)
     steady = [e for e in batch_events(log) if _epoch(e) >= measured_from and e.get("input_rows")]
     return {"rate": rate, "minutes": minutes, "sent": sent[0], "settings": overrides,
-            **summary(steady, tree.report(), driver.report(), minutes * 60)}
+            **summary(steady, tree.report(), driver.report(), minutes * 60), "cpu_percent_by_thread": by_thread}
 
 
 def summary(batches: list[dict[str, Any]], tree: dict[str, Any], driver: dict[str, Any],
