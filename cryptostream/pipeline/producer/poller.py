@@ -21,6 +21,7 @@ from cryptostream.pipeline.binance.client import BinanceClient, ExchangeError, R
 from cryptostream.pipeline.binance.endpoints import weight_pause
 from cryptostream.pipeline.binance.symbols import SymbolWatch, is_invalid_symbol
 from cryptostream.core.logs import configure
+from cryptostream.pipeline.producer.cadence import PollCadence
 from cryptostream.pipeline.producer.publisher import Publisher
 from cryptostream.pipeline.schema import PriceMessage
 from cryptostream.pipeline.stats import RunStats, StatsWriter
@@ -62,6 +63,7 @@ class PriceProducer:
         self.counters = Counters()
         self.backoff = Backoff(config.exchange.backoff_initial, config.exchange.backoff_max)
         self.stopping = threading.Event()
+        self.cadence = PollCadence(config.exchange.poll_interval, config.processor.trigger_interval)
 
     def poll_once(self) -> float:
         """Fetch and publish once; returns the time.monotonic() at which the next poll may start."""
@@ -113,7 +115,8 @@ class PriceProducer:
         self._count_problems(result)
         self.publisher.add(to_messages(result, int(self.clock() * 1000)))
         pause = weight_pause(result.used_weight, self.config.exchange, self.clock())
-        return started + max(self.config.exchange.poll_interval, pause), {
+        self.cadence.observe(result.latency_ms / 1000)
+        return self.cadence.next_start(started, max(self.config.exchange.poll_interval, pause)), {
             "fetched": len(result.quotes), "invalid": len(result.rejected), "missing": result.missing or None,
             "api_latency_ms": round(result.latency_ms, 1), "used_weight_1m": result.used_weight,
             "weight_pause_s": round(pause, 1) if pause else None, "base_url": result.base_url}

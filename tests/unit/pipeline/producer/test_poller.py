@@ -59,3 +59,21 @@ def test_weight_pause_only_near_the_budget() -> None:
     assert weight_pause(100, exchange, now=1_000_000.0) == 0
     assert weight_pause(None, exchange, now=1_000_000.0) == 0
     assert weight_pause(5000, exchange, now=60 * 1000 + 15) == 45
+
+
+def test_polls_of_one_trigger_interval_reach_the_exchange_just_before_each_trigger(exchange) -> None:
+    """Poll interval = trigger interval = 1 s: after the first poll, each request reaches the
+    (local) exchange within the lead before a whole second, where Spark starts its batches,
+    and the requests stay a second apart."""
+    producer, publisher = producer_for(exchange, CRYPTOSTREAM_EXCHANGE_POLL_INTERVAL="1s",
+                                       CRYPTOSTREAM_PROCESSOR_TRIGGER_INTERVAL="1s")
+    producer.run(max_polls=4)
+    requests = exchange.RequestHandlerClass.state.requests
+    tickers = [r for r in requests if "ticker" in r["query"]][-3:]  # the first poll starts at once
+    lead = producer.cadence.lead
+    for request in tickers:
+        before_trigger = -request["wall"] % 1.0
+        assert before_trigger <= lead + 0.05, f"request at {request['wall']:.3f} is {before_trigger:.3f} s before a trigger"
+    gaps = [b["at"] - a["at"] for a, b in zip(tickers, tickers[1:])]
+    assert all(0.9 < gap < 1.1 for gap in gaps), gaps
+    assert len(publisher.sent) == 20
