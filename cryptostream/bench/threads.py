@@ -19,7 +19,7 @@ JVM_GROUPS = (
     ("jit", ("C1 CompilerThre", "C2 CompilerThre")),
     ("gc_and_vm", ("GC Thread", "G1 ", "VM Thread", "VM Periodic")),
     ("stream_execution", ("stream executio",)),
-    ("executor_tasks", ("Executor task l",)),
+    ("executor_tasks", ("Executor task",)),  # "...launch worker for task N", "...idle worker#N"
     ("listener_bus", ("spark-listener-",)),
 )
 

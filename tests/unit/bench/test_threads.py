@@ -33,7 +33,7 @@ def test_jvm_threads_are_grouped_by_name_and_ended_ones_count_apart(tmp_path) ->
     for tid in (4,):
         (tmp_path / str(GONE_PID) / "task" / str(tid) / "stat").unlink()
     fake_java(tmp_path, 19 * TICK, {1: ("java", 0), 2: ("C2 CompilerThre", 5 * TICK),
-                                    3: ("stream executio", 3 * TICK), 5: ("Executor task l", 4 * TICK),
+                                    3: ("stream executio", 3 * TICK), 5: ("Executor task i", 4 * TICK),
                                     6: ("GC Thread#0", 1 * TICK)})
     after = threads.snapshot(GONE_PID, tmp_path)
     assert threads.breakdown(before, after, 10.0) == {
