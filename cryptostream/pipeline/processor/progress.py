@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from typing import Any
@@ -32,8 +33,8 @@ def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event,
             if minute_stats is not None:
                 minute_stats.progress(progress.durationMs.get("triggerExecution"), behind)
             log.info(events.BATCH, batch_id=progress.batchId, input_rows=progress.numInputRows,
-                     input_rows_per_s=round(progress.inputRowsPerSecond, 1),
-                     processed_rows_per_s=round(progress.processedRowsPerSecond, 1),
+                     input_rows_per_s=_rounded(progress.inputRowsPerSecond),
+                     processed_rows_per_s=_rounded(progress.processedRowsPerSecond),
                      duration_ms=progress.durationMs.get("triggerExecution"),
                      **duration_parts(progress.durationMs),
                      offsets_behind_latest=behind,
@@ -50,7 +51,46 @@ def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event,
             else:
                 log.info(events.QUERY_STOPPED, query_id=str(event.id))
 
+        @property
+        def _jlistener(self) -> Any:  # the JVM's side of this listener: events as JSON (below)
+            if not hasattr(self, "_json_bridge"):
+                from pyspark import SparkContext
+                self._json_bridge = SparkContext._jvm.PythonStreamingQueryListenerWrapper(JsonEvents(self))
+            return self._json_bridge
+
     return ProgressLogger()
+
+
+class JsonEvents:
+    """What the JVM calls for each event of a Python listener. pyspark's own bridge reads a
+    progress field by field: some forty calls back into the JVM per batch, each run by the
+    listener bus thread (measured: about 8 % of a core at one batch a second). The progress
+    as one JSON string is one call."""
+
+    def __init__(self, listener: Any) -> None:
+        self.listener = listener
+
+    def onQueryStarted(self, jevent: Any) -> None:  # noqa: N802 - the JVM interface's names
+        from pyspark.sql.streaming.listener import QueryStartedEvent
+        self.listener.onQueryStarted(QueryStartedEvent.fromJObject(jevent))
+
+    def onQueryProgress(self, jevent: Any) -> None:  # noqa: N802
+        from pyspark.sql.streaming.listener import QueryProgressEvent
+        event = json.loads(jevent.json())
+        for source in event["progress"].get("sources", []):  # pyspark's reader wants every rate;
+            for rate in ("inputRowsPerSecond", "processedRowsPerSecond"):  # Spark writes no NaN
+                source.setdefault(rate, math.nan)
+        self.listener.onQueryProgress(QueryProgressEvent.fromJson(event))
+
+    def onQueryIdle(self, jevent: Any) -> None:  # noqa: N802
+        return
+
+    def onQueryTerminated(self, jevent: Any) -> None:  # noqa: N802
+        from pyspark.sql.streaming.listener import QueryTerminatedEvent
+        self.listener.onQueryTerminated(QueryTerminatedEvent.fromJObject(jevent))
+
+    class Java:
+        implements = ["org.apache.spark.sql.streaming.PythonStreamingQueryListener"]
 
 
 def _record_progress(progress: Any, behind: int | None) -> None:
@@ -69,6 +109,11 @@ def duration_parts(duration_ms: dict[str, int]) -> dict[str, int]:
     walCommit, commitOffsets...) as snake_case `<phase>_ms` fields; triggerExecution, their
     sum plus Spark's own bookkeeping, is `duration_ms`."""
     return {_snake(name) + "_ms": value for name, value in duration_ms.items() if name != "triggerExecution"}
+
+
+def _rounded(rate: float | None) -> float | None:
+    """A rate to one decimal; None where Spark has none (NaN: no earlier trigger to count from)."""
+    return None if rate is None or not math.isfinite(rate) else round(rate, 1)
 
 
 def _snake(name: str) -> str:
