@@ -157,3 +157,33 @@ def test_batches_at_new_times_compile_no_new_code(spark) -> None:
     before = compilations.getCount()
     assert [batch(i) for i in (1, 2, 3)] == [{690: 10, 700: 10}] * 3
     assert compilations.getCount() == before
+
+
+def test_a_warm_batch_makes_few_calls_into_the_jvm(spark, monkeypatch) -> None:
+    """Reading a batch the processor's way once the plans are built: a few dozen py4j calls,
+    each run by Spark's stream execution thread in the processor. Columns named by strings
+    (three calls each) and column lists converted element by element made it 350
+    (processor/jvm_columns.py)."""
+    import py4j.clientserver
+    frames = [kafka_frame(spark, [message(event_time=NOW + i * 1_000 + k) for k in range(5)]) for i in range(3)]
+    batch_rules = rules(NOW - 30_000)
+    sent = []
+    real_send = py4j.clientserver.ClientServerConnection.send_command
+
+    def counted(connection, command):
+        sent.append(command.split("\n", 2)[:2])
+        return real_send(connection, command)
+
+    def read(frame) -> int:
+        sent.clear()
+        monkeypatch.setattr(py4j.clientserver.ClientServerConnection, "send_command", counted)
+        try:
+            rows = classify.summarise(classify.classify(frame, batch_rules.without_watermark()), batch_rules).collect()
+        finally:
+            monkeypatch.undo()
+        return len(rows)
+
+    read(frames[0])  # builds the plans
+    groups = [read(frame) for frame in frames[1:]]
+    assert groups[0] == groups[1] > 0
+    assert len(sent) <= 40, f"{len(sent)} calls into the JVM for one batch: {sent}"

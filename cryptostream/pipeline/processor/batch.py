@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import structlog
@@ -237,7 +238,13 @@ def _compilations(batch: Any) -> int:
     """Java sources Spark has compiled in this JVM so far. Once warm, a batch should compile
     none: a value that changes per batch inside generated code costs a compilation and new JIT
     work every batch (see age_columns.BATCH_START)."""
-    return batch.sparkSession._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME().getCount()
+    return _compilation_metric(batch.sparkSession._jvm).getCount()
+
+
+@cache
+def _compilation_metric(jvm: Any) -> Any:
+    """Spark's histogram of compilation times, looked up once (each name on the way is a call into the JVM)."""
+    return jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
 
 
 class _Stopwatch:

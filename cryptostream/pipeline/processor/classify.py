@@ -17,6 +17,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from cryptostream.pipeline.processor.age_columns import BATCH_START, age_at, age_counts, age_edge
+from cryptostream.pipeline.processor.jvm_columns import aggregate, named, select
 from cryptostream.pipeline.processor.parse import CORRUPT, parse
 from cryptostream.pipeline.schema import (FIELDS, MAX_MESSAGE_BYTES, MAX_NOTIONAL, PRICE_PATTERN,
                                           PRICE_PRECISION, PRICE_SCALE, QUANTITY_PATTERN, SCHEMA_VERSION,
@@ -147,20 +148,24 @@ def summarise(classified: DataFrame, rules: Rules) -> DataFrame:
 
     open/close are the prices first/last by (event_time, partition, offset), so ties are
     broken the same way on every replay."""
-    rows = classified.withColumn(BATCH_START, F.lit(Decimal(rules.now_ms))).select(*_group_inputs(rules.window_ms))
-    groups = rows.groupBy(*GROUPED_BY).agg(*_aggregates())
-    return groups.select(*_summary())
+    rows = select(classified.withColumn(BATCH_START, F.lit(Decimal(rules.now_ms))), _group_inputs(rules.window_ms))
+    return select(aggregate(rows, _grouped_by(), _aggregates()), _summary())
 
 
 GROUPED_BY = ("topic", "partition", "symbol", "window_start_ms")
 
 
+@cache
+def _grouped_by() -> tuple[Column, ...]:
+    return named(*GROUPED_BY)
+
+
 @lru_cache(maxsize=4)
-def _group_inputs(window_ms: int) -> tuple[Column | str, ...]:
+def _group_inputs(window_ms: int) -> tuple[Column, ...]:
     valid = F.col("reason").isNull()
     m = F.col("m")
     quantity = _quantity(m["quantity"])
-    return (
+    return named(
         "topic", "partition", "offset",
         F.when(valid, m["symbol"]).alias("symbol"),
         F.when(valid, _window_start(m["event_time"], window_ms)).alias("window_start_ms"),
@@ -215,11 +220,11 @@ def _aggregates() -> tuple[Column, ...]:
 
 
 @cache
-def _summary() -> tuple[Column | str, ...]:
+def _summary() -> tuple[Column, ...]:
     """The groups' columns, with the age lists as [(age, n)]."""
-    return (*GROUPED_BY, *(name for name in _aggregated() if not name.startswith("_")),
-            age_counts(F.col("_ingest_ages")).alias("ingest_ages"),
-            age_counts(F.col("_trade_event_ages")).alias("trade_event_ages"))
+    return named(*GROUPED_BY, *(name for name in _aggregated() if not name.startswith("_")),
+                 age_counts(F.col("_ingest_ages")).alias("ingest_ages"),
+                 age_counts(F.col("_trade_event_ages")).alias("trade_event_ages"))
 
 
 def _price(text: Column) -> Column:

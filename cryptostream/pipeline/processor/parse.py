@@ -8,6 +8,7 @@ from functools import cache
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from cryptostream.pipeline.processor.jvm_columns import named, select
 from cryptostream.pipeline.schema import END, MAX_MESSAGE_BYTES, TEXT_FIELDS, spark_schema
 
 CORRUPT = "_corrupt_record"
@@ -40,31 +41,31 @@ def parse(kafka_rows: DataFrame) -> DataFrame:
     A value from_json read without complaint is a JSON object; only the others are examined
     again to tell "not JSON" from "not an object". Like every Spark JSON parser, it reads the
     first JSON value and ignores text after it."""
-    return kafka_rows.select(*_parsed()).select(*_shape_checked())
+    return select(select(kafka_rows, _parsed()), _shape_checked())
 
 
 @cache
-def _parsed() -> tuple[Column | str, ...]:
+def _parsed() -> tuple[Column, ...]:
     schema = spark_schema().add(CORRUPT, "string")
     text = F.when(F.length("value") <= MAX_MESSAGE_BYTES, F.col("value").cast("string"))
-    return ("topic", "partition", "offset", "key", "value",
-            (F.unix_micros(F.col("timestamp")) / 1000).cast("long").alias("record_ms"),
-            F.from_json(text, schema, OPTIONS).alias("m"),
-            F.when(text.contains("\\u") | text.rlike(NUMBER_IN_TEXT_FIELD),
-                   F.from_json(text, NUMBERS, OPTIONS)).alias("numeric"),
-            text.alias("_text"))
+    return named("topic", "partition", "offset", "key", "value",
+                 (F.unix_micros(F.col("timestamp")) / 1000).cast("long").alias("record_ms"),
+                 F.from_json(text, schema, OPTIONS).alias("m"),
+                 F.when(text.contains("\\u") | text.rlike(NUMBER_IN_TEXT_FIELD),
+                        F.from_json(text, NUMBERS, OPTIONS)).alias("numeric"),
+                 text.alias("_text"))
 
 
 @cache
-def _shape_checked() -> tuple[Column | str, ...]:
+def _shape_checked() -> tuple[Column, ...]:
     suspicious = F.col("m").isNull() | F.col("m")[CORRUPT].isNotNull()
     # read again with no fields: a JSON object by the same parser and options as `m`
     # (json_object_keys would also take single quotes and raw control characters)
     shape = F.from_json("_text", f"struct<{CORRUPT}:string>", OPTIONS)
     is_object = shape.isNotNull() & shape[CORRUPT].isNull()
-    return ("topic", "partition", "offset", "key", "value", "record_ms", "m", "numeric",
-            F.when(suspicious, is_object | _not_object_is_json(F.col("_text"))).otherwise(True).alias("is_json"),
-            F.when(suspicious, is_object).otherwise(True).alias("is_object"))
+    return named("topic", "partition", "offset", "key", "value", "record_ms", "m", "numeric",
+                 F.when(suspicious, is_object | _not_object_is_json(F.col("_text"))).otherwise(True).alias("is_json"),
+                 F.when(suspicious, is_object).otherwise(True).alias("is_object"))
 
 
 def _not_object_is_json(text: Column) -> Column:
