@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -46,11 +48,21 @@ def test_unknown_names_are_other_jvm_threads() -> None:
     assert threads.group_of("spark-listener-") == "listener_bus"
 
 
-def test_a_python_process_is_python_and_its_busy_thread_shows(tmp_path) -> None:
-    before, started = threads.snapshot(os.getpid()), time.monotonic()
-    while time.process_time() < 0.3 + before.processes[os.getpid()] and time.monotonic() - started < 5:
-        sum(range(10_000))
-    after = threads.snapshot(os.getpid())
+def test_a_python_process_is_python_and_its_busy_thread_shows() -> None:
+    """A Python process of its own (the test's own process may have a JVM below it: pyspark's),
+    busy for half a second of CPU between the two snapshots."""
+    busy = ("import sys, time\nsys.stdin.readline()\nend = time.process_time() + 0.5\n"
+            "while time.process_time() < end: pass\nprint('done', flush=True)\ntime.sleep(60)\n")
+    child = subprocess.Popen([sys.executable, "-c", busy], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        before, started = threads.snapshot(child.pid), time.monotonic()
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == "done\n"
+        after = threads.snapshot(child.pid)
+    finally:
+        child.kill()
+        child.wait()
     shares = threads.breakdown(before, after, time.monotonic() - started)
     assert set(shares) <= {"python", "ended_threads"}
     assert shares["python"] > 0
