@@ -8,11 +8,10 @@ threads the JVM stops when idle) counts as `ended_threads`.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import NamedTuple
 
-from cryptostream.ops.deployment.processes import descendants
+from cryptostream.ops.deployment.processes import cpu_seconds, descendants, read_stat
 
 # (group, thread name prefixes), first match wins; a non-Java process's threads are "python".
 JVM_GROUPS = (
@@ -76,10 +75,5 @@ def _tasks(folder: Path) -> list[Path]:
 
 def _stat(path: Path) -> tuple[str, float] | None:
     """(name, CPU seconds) from a /proc stat file; None when it has gone."""
-    try:
-        text = path.read_text()
-    except OSError:
-        return None
-    name, rest = text.split("(", 1)[1].rsplit(")", 1)
-    fields = rest.split()
-    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    stat = read_stat(path)
+    return None if stat is None else (stat[0], cpu_seconds(stat[1]))

@@ -14,11 +14,25 @@ def process_tree_usage(pid: int) -> tuple[int, float]:
 
 def process_usage(pid: int) -> tuple[int, float]:
     """(RSS bytes, CPU seconds) of one process, from /proc; (0, 0.0) once it has exited."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+    stat = read_stat(Path(f"/proc/{pid}/stat"))
+    if stat is None:
         return 0, 0.0  # exited meanwhile
-    return int(stat[21]) * os.sysconf("SC_PAGE_SIZE"), (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return int(stat[1][21]) * os.sysconf("SC_PAGE_SIZE"), cpu_seconds(stat[1])
+
+
+def read_stat(path: Path) -> tuple[str, list[str]] | None:
+    """A process's or thread's /proc stat file: its name (which may hold spaces and
+    parentheses) and the fields after it (state first); None once it has gone."""
+    try:
+        name, rest = path.read_text().split("(", 1)[1].rsplit(")", 1)
+    except (OSError, IndexError, ValueError):
+        return None
+    return name, rest.split()
+
+
+def cpu_seconds(fields: list[str]) -> float:
+    """User plus system CPU time from read_stat's fields."""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(pid: int) -> list[int]:

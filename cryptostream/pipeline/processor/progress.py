@@ -64,7 +64,7 @@ def make_listener(stats: dict[int, dict[str, Any]], stopping: threading.Event,
 class JsonEvents:
     """What the JVM calls for each event of a Python listener. pyspark's own bridge reads a
     progress field by field: some forty calls back into the JVM per batch, each run by the
-    listener bus thread (measured: about 8 % of a core at one batch a second). The progress
+    listener bus thread (measured: 6-8 % of a core at one batch a second). The progress
     as one JSON string is one call."""
 
     def __init__(self, listener: Any) -> None:
