@@ -6,7 +6,8 @@ Spark starts a processing-time trigger's batches on the wall clock's multiples o
 prices at a random point between two batches, and they wait up to a whole interval for the next
 one (half of it on average). Started `lead` seconds before a trigger instead, where `lead` covers
 the slowest of the last few fetches plus the publish, they wait only that margin. Polls stay
-`poll_interval` apart (to a few milliseconds), so the request rate is unchanged.
+`poll_interval` apart (one may start up to a quarter of a trigger sooner, after a late
+wake-up or when the lead grows), so the request rate is unchanged.
 """
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ class PriceProducer:
         self.counters = Counters()
         self.backoff = Backoff(config.exchange.backoff_initial, config.exchange.backoff_max)
         self.stopping = threading.Event()
-        self.cadence = PollCadence(config.exchange.poll_interval, config.processor.trigger_interval)
+        self.cadence = PollCadence(config.exchange.poll_interval, config.processor.trigger_interval, wall=clock)
 
     def poll_once(self) -> float:
         """Fetch and publish once; returns the time.monotonic() at which the next poll may start."""
