@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 
-from cryptostream.pipeline.processor import classify, partials
+from cryptostream.pipeline.processor import classify, code_mode, partials
 from cryptostream.pipeline.schema import Reason, problem
 from tests.helpers.messages import NOW, POISON, SYMBOLS, message
 from tests.helpers.spark import WINDOW_MS, kafka_frame, rules
@@ -157,6 +158,37 @@ def test_batches_at_new_times_compile_no_new_code(spark) -> None:
     before = compilations.getCount()
     assert [batch(i) for i in (1, 2, 3)] == [{690: 10, 700: 10}] * 3
     assert compilations.getCount() == before
+
+
+def test_interpreted_and_generated_code_give_the_same_batch(spark) -> None:
+    """A small batch runs with interpreted expressions (code_mode.py), a big one with generated
+    code: every poison message, valid prices and trades (one repeated) get the same reasons,
+    aggregates, rejects and ages either way, and the interpreted plan has no generated stage."""
+    def trade(trade_id: int, price: str) -> bytes:
+        return message(schema_version=2, source="binance-ws", trade_id=trade_id, price=price, quantity="0.5")
+    values = ([value for value, _ in POISON] + [message(price=f"{100 + i}.125", event_time=NOW + i * 7_000) for i in range(12)]
+              + [trade(7, "97000.5"), trade(8, "97001"), trade(8, "97001")])
+    frame = kafka_frame(spark, values)
+    batch_rules = dataclasses.replace(rules(), now_ms=NOW + 60_000)
+
+    def read(interpreted: bool) -> tuple:
+        code_mode.use(spark, interpreted)
+        classified = classify.classify(frame, batch_rules)
+        summarised = classify.summarise(classified, batch_rules)
+        rows = sorted(map(repr, summarised.collect()))
+        plan = summarised._jdf.queryExecution().executedPlan().toString()  # as run (adaptive: after)
+        reasons = [r["reason"] for r in classified.orderBy("offset").collect()]
+        return plan, rows, reasons
+
+    try:
+        interpreted_plan, *interpreted = read(True)
+        generated_plan, *generated = read(False)
+    finally:
+        code_mode.use(spark, False)
+    stage = re.compile(r"\*\(\d+\) ")  # how a plan shows an operator of a generated stage
+    assert not stage.search(interpreted_plan) and stage.search(generated_plan)
+    assert interpreted == generated
+    assert len(interpreted[0]) >= 3 and Reason.NOT_JSON in interpreted[1]
 
 
 def test_a_warm_batch_makes_few_calls_into_the_jvm(spark, monkeypatch) -> None:

@@ -14,7 +14,7 @@ from prometheus_client import Counter
 
 from cryptostream.core import events, metrics
 from cryptostream.core.config import Config
-from cryptostream.pipeline.processor import batch_size, classify, earlier_keys, partials
+from cryptostream.pipeline.processor import batch_size, classify, code_mode, earlier_keys, partials
 from cryptostream.pipeline.processor.batch_stats import BatchStats, counts
 from cryptostream.pipeline.processor.counted_ranges import range_from_row
 from cryptostream.pipeline.processor.sink import MySQLSink
@@ -215,10 +215,11 @@ class BatchHandler:
     def _planned(self, batch: Any, batch_id: int, timings: dict[str, Any]) -> Any:
         """A small batch in one partition: Spark then aggregates it in one task, with no
         shuffle (a batch of five messages otherwise runs seven tasks, each generating the
-        aggregation's code again)."""
+        aggregation's code again), and with interpreted expressions (code_mode.py)."""
         below = self.config.processor.one_task_below
         size = batch_size.messages(self.config.checkpoint_dir, batch_id) if below else None
         timings["one_task"] = size is not None and size < below
+        code_mode.use(batch.sparkSession, interpreted=timings["one_task"])
         return batch.coalesce(1) if timings["one_task"] else batch
 
     @staticmethod
