@@ -4,9 +4,8 @@ Spark generates Java source for every plan it runs (whole-stage code generation 
 driver, and in each task the projections of the aggregation, which ObjectHashAggregate
 builds per task). The compiled classes are cached, but the source is generated again for
 each batch's new plan, only to find the class it names. For a batch of a few messages that
-is most of the work: measured at 5 msgs/s, interpreted expressions took the processor from
-41.8 to 31.1 % of a core and the batch p50 from 287 to 214 ms (docs/PERFORMANCE.md,
-"Interpreted small batches"). A big batch (a drain) needs the generated code's speed per row.
+is most of the work (docs/PERFORMANCE.md, "Interpreted small batches", measures it); a big
+batch (a drain) needs the generated code's speed per row.
 
 `spark.sql.codegen.factoryMode` is marked internal in Spark; NO_CODEGEN makes its expression
 factories build the interpreted versions, which Spark's own test suites run against the
