@@ -131,9 +131,13 @@ def partition_lag(progress: Any) -> dict[int, int]:
 
 
 def _offsets(text: str | None) -> dict[int, int]:
+    """{partition: offset}; empty when Spark gave none: a batch re-run from the offset log
+    after a restart has no latest offset (JSON null)."""
     try:
         topics = json.loads(text or "{}")
     except ValueError:
+        return {}
+    if not isinstance(topics, dict):
         return {}
     return {int(p): int(o) for partitions in topics.values() for p, o in partitions.items()}
 

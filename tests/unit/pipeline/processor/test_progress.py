@@ -75,3 +75,15 @@ def test_a_progress_event_is_read_from_one_json_call_into_one_batch_line() -> No
 def test_partition_lag_reads_the_offsets_of_the_json_form() -> None:
     progress = QueryProgressEvent.fromJson(json.loads(progress_json(source_rate=4.9))).progress
     assert partition_lag(progress) == {0: 2, 1: 0}
+
+
+def test_a_replayed_batch_without_a_latest_offset_still_gets_its_line() -> None:
+    """The first batch after a restart is re-run from the offset log, and Spark reports no
+    latest offset for it (JSON null): its line and metrics must not be lost to that (run 15
+    found the listener failing on it, so that batch logged nothing)."""
+    event = json.loads(progress_json(source_rate=4.9))
+    event["progress"]["sources"][0]["latestOffset"] = None
+    with capture_logs() as logs:
+        JsonEvents(make_listener({}, threading.Event())).onQueryProgress(JvmEvent(json.dumps(event)))
+    assert [entry["batch_id"] for entry in logs if entry["event"] == "batch"] == [41]
+    assert partition_lag(QueryProgressEvent.fromJson(event).progress) == {}
