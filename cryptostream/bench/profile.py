@@ -1,13 +1,14 @@
 """Where the processor's time goes, step by step, without Kafka or MySQL: the same Spark
-expressions (processor/classify.py) over N synthetic messages held in memory, each step
-timed on its own (best of three), on a Spark session configured like the processor's."""
+expressions (processor/classify.py) and the processor's Java pass (processor/jvm_pass.py)
+over N synthetic messages held in memory, each step timed on its own (best of three), on a
+Spark session configured like the processor's."""
 from __future__ import annotations
 
 import time
 from typing import Any, Callable
 
 from cryptostream.core.config import Config
-from cryptostream.pipeline.processor import classify, partials
+from cryptostream.pipeline.processor import classify, jvm_pass, partials
 from cryptostream.pipeline.schema import spark_schema
 
 
@@ -44,8 +45,10 @@ def profile(config: Config, rows: int) -> dict[str, Any]:
             .where(F.col("m.symbol").isNotNull()).count(),
             "parse + validate (classify)": lambda: classify.classify(frame, rules)
             .where(F.col("reason").isNull()).count(),
-            "whole batch: summarise + combine": lambda: partials.combine(
+            "whole batch, Spark SQL: summarise + combine": lambda: partials.combine(
                 [r.asDict() for r in classify.summarise(classify.classify(frame, rules), rules).collect()]),
+            "whole batch, the Java pass: summarise + combine": lambda: partials.combine(
+                [r.asDict() for r in jvm_pass.summarise(frame, rules).collect()]),
         }
         return {name: _rate(step, rows) for name, step in steps.items()}
     finally:

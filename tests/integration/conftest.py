@@ -13,12 +13,19 @@ from cryptostream.core.config import Config, load
 from cryptostream.core.polling import wait_for
 from cryptostream.core.ports import free_port, port_open
 from cryptostream.ops.stack import provisioning, secrets
+from cryptostream.pipeline.processor import jvm_jar
+from tests.helpers.harness import PROJECT_DIR
 
 
 @pytest.fixture(scope="module")
 def spark():
+    """A local Spark session with the processor's jar (jvm_pass.py) on its classpath: the first
+    session of the test process launches the JVM, so every module's gets it."""
     from pyspark.sql import SparkSession
+    jars = dict(os.environ, CRYPTOSTREAM_JARS_DIR=str(PROJECT_DIR / "var" / "jars"))  # where set-up builds it
+    jar = jvm_jar.build(load(env=jars), say=lambda _: None)
     session = (SparkSession.builder.master("local[1]").appName("test-classify")
+               .config("spark.driver.extraClassPath", str(jar))
                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
                .config("spark.sql.session.timeZone", "UTC").getOrCreate())
     yield session

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from cryptostream.core.config import load
-from cryptostream.pipeline.processor import local_fs
-from cryptostream.pipeline.processor.session import local_fs_jar
+from cryptostream.pipeline.processor import jvm_jar
+from cryptostream.pipeline.processor.session import processor_jar
 from tests.helpers.harness import PROJECT_DIR
 
 pytestmark = pytest.mark.integration
@@ -64,7 +64,7 @@ def written(tmp_path_factory) -> tuple[dict[str, list[str]], Path]:
     env = dict(os.environ, CRYPTOSTREAM_HOME=str(home), CRYPTOSTREAM_PROCESSOR_SPARK_MASTER="local[1]",
                CRYPTOSTREAM_JARS_DIR=str(PROJECT_DIR / "var" / "jars"),  # set-up built the jar there
                CALLS=str(calls), PATH=f"{stand_ins}:{os.environ['PATH']}")
-    local_fs_jar(load(env=env))
+    processor_jar(load(env=env))
     checkpoints = home / "checkpoints"
     result = home / "calls.json"
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(checkpoints), str(BATCHES), str(result)], env=env,
@@ -92,12 +92,12 @@ def test_files_have_the_modes_and_checksums_hadoop_gives_them(written) -> None:
 def test_the_jar_is_rebuilt_only_when_its_sources_change(tmp_path, monkeypatch) -> None:
     config = load(env=dict(os.environ, CRYPTOSTREAM_JARS_DIR=str(tmp_path)))
     said: list[str] = []
-    jar = local_fs.build(config, said.append)
-    assert local_fs.build(config, said.append) == jar and len(said) == 1
+    jar = jvm_jar.build(config, said.append)
+    assert jvm_jar.build(config, said.append) == jar and len(said) == 1
     changed = tmp_path / "jvm"
-    shutil.copytree(local_fs.SOURCES, changed)
+    shutil.copytree(jvm_jar.SOURCES, changed)
     source = next(changed.rglob("NioLocalFs.java"))
     source.write_text(source.read_text() + "\n// changed\n")
-    monkeypatch.setattr(local_fs, "SOURCES", changed)
-    local_fs.build(config, said.append)
+    monkeypatch.setattr(jvm_jar, "SOURCES", changed)
+    jvm_jar.build(config, said.append)
     assert len(said) == 2

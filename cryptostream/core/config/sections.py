@@ -118,6 +118,7 @@ class ProcessorConfig:
     max_future_skew: Duration = Duration(300.0)
     shuffle_partitions: int = 4
     one_task_below: int = 5_000  # messages; a smaller batch is aggregated in one task (0: never)
+    summary: str = "jvm"  # how a batch is checked and aggregated: jvm (jvm_pass.py) or sql (classify.py)
     max_offsets_per_trigger: int = 500_000
     driver_memory: str = "1g"
     executor_memory: str = "1g"  # per executor on a cluster; local[*] runs its tasks in the driver

@@ -103,6 +103,7 @@ _KEY_RULES: dict[str, Callable[[Any], str | None]] = {
     "processor.window": _window,
     "processor.driver_memory": _spark_memory,
     "processor.fetch_max_wait": _between(0, 10, "expected from 0 to 10s"),
+    "processor.summary": _pattern(r"^(jvm|sql)$", "expected jvm or sql"),
     "processor.executor_memory": _spark_memory,
     # it names the checkpoint folder under var/checkpoints
     "processor.query_name": _pattern(r"^[A-Za-z0-9_-]{1,64}$", "expected 1-64 letters, digits, _ or -"),

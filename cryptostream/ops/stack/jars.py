@@ -1,5 +1,5 @@
 """Resolves the Kafka and Spark-connector jars from Maven Central once, into var/jars, and
-builds the processor's own (local_fs)."""
+builds the processor's own (jvm_jar)."""
 from __future__ import annotations
 
 import shutil
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cryptostream.core import shipped_files
 from cryptostream.core.config import Config
-from cryptostream.pipeline.processor import local_fs
+from cryptostream.pipeline.processor import jvm_jar
 
 POMS = {"kafka": ("kafka.xml", False), "spark": ("spark-kafka.xml", True)}
 
@@ -24,7 +24,7 @@ def resolve(config: Config, say=print) -> None:
         say(f"resolving {name} jars from Maven Central into {target} (cached in ~/.m2 after the first time)")
         _copy_dependencies(pom, target, direct_only)
         stamp.write_text(pom.read_text())
-    local_fs.build(config, say)
+    jvm_jar.build(config, say)
 
 
 def _copy_dependencies(pom: Path, target: Path, direct_only: bool) -> None:

@@ -14,7 +14,7 @@ from prometheus_client import Counter
 
 from cryptostream.core import events, metrics
 from cryptostream.core.config import Config
-from cryptostream.pipeline.processor import batch_size, classify, code_mode, earlier_keys, partials
+from cryptostream.pipeline.processor import batch_size, classify, code_mode, earlier_keys, jvm_pass, partials
 from cryptostream.pipeline.processor.batch_stats import BatchStats, counts
 from cryptostream.pipeline.processor.counted_ranges import range_from_row
 from cryptostream.pipeline.processor.sink import MySQLSink
@@ -166,45 +166,43 @@ class BatchHandler:
 
     def _compute_twice(self, batch: Any, rules: classify.Rules, offsets: dict,
                        timings: dict[str, float]) -> partials.Summary:
-        """_compute, tried again once if Spark fails (a broker hiccup); a second failure while
-        MySQL answers makes the batch _Unprocessable (a message Spark cannot handle)."""
-        for attempt in (1, 2):
+        """_compute, tried again once if Spark fails (a broker hiccup), the second time by Spark
+        SQL expressions (a fault of the Java pass costs speed, not the batch); a second failure
+        while MySQL answers makes the batch _Unprocessable (a message Spark cannot handle)."""
+        for attempt, way in ((1, self.config.processor.summary), (2, "sql")):
             try:
-                return self._compute(batch, rules, offsets, timings)
+                return self._compute(batch, rules, offsets, timings, way)
             except Exception as exc:  # noqa: BLE001 - Spark's errors come as many classes
                 if self.stopping.is_set():
                     raise
-                log.error(events.BATCH_COMPUTE_FAILED, attempt=attempt, error=describe(exc))
+                log.error(events.BATCH_COMPUTE_FAILED, attempt=attempt, summary=way, error=describe(exc))
                 if attempt == 2:
                     self._unless_mysql_is_away(exc)
                     raise _Unprocessable() from exc
         raise AssertionError("unreachable")
 
-    def _compute(self, batch: Any, rules: classify.Rules, offsets: dict,
-                 timings: dict[str, float]) -> partials.Summary:
+    def _compute(self, batch: Any, rules: classify.Rules, offsets: dict, timings: dict[str, float],
+                 way: str) -> partials.Summary:
         """Spark work of one batch: window aggregates, rejected rows, the counted messages'
         times (for their latency); advances `offsets` once
         all of it has succeeded (so a failed attempt leaves them as they were).
         `timings` gets the milliseconds of each step (the batch log line shows them)."""
         clock = _Stopwatch(timings)
         compiled = _compilations(batch)
-        # The watermark moves with nearly every batch; as a literal in the plan it would make
-        # Spark generate, compile and JIT-compile new code each time (most of a small batch's
-        # CPU). So the batch is read without it, and again with it only when one of its
-        # windows is closed (rare): only then can a row of it be late.
-        classified = classify.classify(batch, rules.without_watermark())
-        summary = self._summarise(classified, rules)
-        clock.lap("aggregate_ms")
-        if any(rules.closed(a["window_start_ms"]) for a in summary.aggregates):
-            classified = classify.classify(batch, rules)
-            summary = self._summarise(classified, rules)
-            clock.lap("late_again_ms")
+        timings["summary"] = way
+        if way == "jvm":
+            summary = _collected(jvm_pass.summarise(batch, rules), rules)
+            clock.lap("aggregate_ms")
+        else:
+            summary = self._sql_summary(batch, rules, clock)
         earlier = self.sink.counted_before([range_from_row(a) for a in summary.aggregates])
         clock.lap("dedup_lookup_ms")
         if earlier or any(a["distinct_keys"] != a["sample_count"] for a in summary.aggregates):
             # rare: a price that may be delivered twice; the batch is read again with the copies marked
             seen = earlier_keys.keys_frame(batch.sparkSession, self.config, rules, earlier)
-            summary = self._summarise(classify.mark_duplicates(classified, seen), rules)
+            late = any(r["reason"] == Reason.LATE for r in summary.rejects)
+            classified = classify.classify(batch, rules if late else rules.without_watermark())
+            summary = _collected(classify.summarise(classify.mark_duplicates(classified, seen), rules), rules)
             clock.lap("dedup_again_ms")
         for topic, partitions in summary.next_offsets.items():
             offsets.setdefault(topic, {}).update(partitions)
@@ -223,9 +221,22 @@ class BatchHandler:
         return batch.coalesce(1) if timings["one_task"] else batch
 
     @staticmethod
-    def _summarise(classified: Any, rules: classify.Rules) -> partials.Summary:
-        return partials.combine([row.asDict() for row in classify.summarise(classified, rules).collect()],
-                                rules.now_ms)
+    def _sql_summary(batch: Any, rules: classify.Rules, clock: _Stopwatch) -> partials.Summary:
+        """The summary by Spark SQL expressions. The watermark moves with nearly every batch; as
+        a literal in the plan it would make Spark generate, compile and JIT-compile new code
+        each time (most of a small batch's CPU). So the batch is read without it, and again with
+        it only when one of its windows is closed (rare): only then can a row of it be late."""
+        summary = _collected(classify.summarise(classify.classify(batch, rules.without_watermark()), rules), rules)
+        clock.lap("aggregate_ms")
+        if any(rules.closed(a["window_start_ms"]) for a in summary.aggregates):
+            summary = _collected(classify.summarise(classify.classify(batch, rules), rules), rules)
+            clock.lap("late_again_ms")
+        return summary
+
+
+def _collected(summary_rows: Any, rules: classify.Rules) -> partials.Summary:
+    """A summary's rows (classify.summarise's columns) collected and combined across partitions."""
+    return partials.combine([row.asDict() for row in summary_rows.collect()], rules.now_ms)
 
 
 def _observe_latency(result: Any) -> None:

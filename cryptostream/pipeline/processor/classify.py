@@ -19,9 +19,10 @@ from pyspark.sql import functions as F
 from cryptostream.pipeline.processor.age_columns import BATCH_START, age_at, age_counts, age_edge
 from cryptostream.pipeline.processor.jvm_columns import aggregate, named, select
 from cryptostream.pipeline.processor.parse import CORRUPT, parse
-from cryptostream.pipeline.schema import (FIELDS, MAX_MESSAGE_BYTES, MAX_NOTIONAL, PRICE_PATTERN,
-                                          PRICE_PRECISION, PRICE_SCALE, QUANTITY_PATTERN, SCHEMA_VERSION,
-                                          SOURCE_PATTERN, SYMBOL_PATTERN, TEXT_FIELDS, TIME_LIMIT_MS, Reason)
+from cryptostream.pipeline.schema import (FIELDS, MAX_MESSAGE_BYTES, MAX_NOTIONAL, PRICE_PATTERN, PRICE_PRECISION,
+                                          PRICE_SCALE, QUANTITY_PATTERN, QUANTITY_PRECISION, QUANTITY_SCALE,
+                                          SCHEMA_VERSION, SOURCE_PATTERN, SYMBOL_PATTERN, TEXT_FIELDS, TIME_LIMIT_MS,
+                                          Reason)
 
 NO_WATERMARK = -(2**62)  # before any event time: no window is closed
 
@@ -232,7 +233,7 @@ def _price(text: Column) -> Column:
 
 
 def _quantity(text: Column) -> Column:
-    return text.try_cast("decimal(20,8)")
+    return text.try_cast(f"decimal({QUANTITY_PRECISION},{QUANTITY_SCALE})")
 
 
 def _notional(price_text: Column, quantity: Column) -> Column:

@@ -42,11 +42,14 @@ def combine(groups: list[dict[str, Any]], reference_ms: int = 0) -> Summary:
 
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One window's groups (normally one; several when its prices are in several partitions)
-    as one aggregate, with the offsets its counted prices have in each partition."""
+    """One window's groups (normally one; several when its prices are in several partitions,
+    or a partition was read by several tasks) as one aggregate, with the offsets its counted
+    prices have in each partition."""
     offsets: dict[str, dict[str, list[int]]] = {}
     for p in parts:
-        offsets.setdefault(p["topic"], {})[str(p["partition"])] = [p["first_offset"], p["next_offset"] - 1]
+        # a partition read by two tasks (the Java pass's groups are per task) gives two parts
+        span = offsets.setdefault(p["topic"], {}).setdefault(str(p["partition"]), [p["first_offset"], p["next_offset"] - 1])
+        span[:] = [min(span[0], p["first_offset"]), max(span[1], p["next_offset"] - 1)]
     if len(parts) == 1:
         return {**parts[0], "counted_offsets": offsets}
     first = min(parts, key=lambda p: tuple(p["open_order"]))

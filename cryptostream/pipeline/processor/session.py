@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptostream.core.config import Config
 from cryptostream.core.shipped_files import CONF_DIR
-from cryptostream.pipeline.processor import local_fs
+from cryptostream.pipeline.processor import jvm_jar, local_fs
 
 
 class MissingJars(RuntimeError):
@@ -24,8 +24,8 @@ def spark_jars(config: Config) -> list[str]:
     return jars
 
 
-def local_fs_jar(config: Config) -> Path:
-    jar = local_fs.jar_path(config)
+def processor_jar(config: Config) -> Path:
+    jar = jvm_jar.jar_path(config)
     if not jar.is_file():
         raise MissingJars(f"no {jar}: run bin/up (it compiles it once)")
     return jar
@@ -52,8 +52,10 @@ def build_session(config: Config) -> Any:
     java_options = (f"-Dlog4j2.configurationFile=file:{CONF_DIR}/log4j2-spark.properties "
                     f"-Dcryptostream.conf={CONF_DIR} -Dcryptostream.component=spark")
     scratch = scratch_dir(config)
+    jar = processor_jar(config)
     builder = (SparkSession.builder.appName("cryptostream-processor").master(settings.spark_master)
-               .config("spark.jars", ",".join(spark_jars(config)))
+               # the processor's jar too: executors of a cluster fetch it from the driver
+               .config("spark.jars", ",".join([*spark_jars(config), str(jar)]))
                .config("spark.driver.memory", settings.driver_memory)
                .config("spark.executor.memory", settings.executor_memory)
                .config("spark.local.dir", str(scratch))
@@ -65,7 +67,7 @@ def build_session(config: Config) -> Any:
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.streaming.stopGracefullyOnShutdown", "true"))
-    for key, value in local_fs.spark_settings(local_fs_jar(config)).items():
+    for key, value in local_fs.spark_settings(jar).items():
         builder = builder.config(key, value)
     if settings.cores_max:
         builder = builder.config("spark.cores.max", str(settings.cores_max))

@@ -22,6 +22,8 @@ PRICE_PATTERN = r"^[0-9]{1,20}(\.[0-9]{1,8})?" + END
 SYMBOL_PATTERN = config.SYMBOL_PATTERN.pattern.removesuffix(r"\Z") + END
 SOURCE_PATTERN = r"^[a-z0-9._-]{1,32}" + END  # part of the dedup key, so kept short and plain
 QUANTITY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,8})?" + END
+QUANTITY_PRECISION = 20  # DECIMAL(20,8): what QUANTITY_PATTERN allows
+QUANTITY_SCALE = 8
 # A trade's price stays below MAX_TRADE_PRICE and price x quantity below MAX_NOTIONAL, so
 # products and their sums over a window stay exact in DECIMAL(38,16) (Spark fails a query
 # on decimal overflow, and would round a wider product).
@@ -147,7 +149,7 @@ def _content_problem(data: dict[str, Any], allowed: Iterable[str], max_future_ms
 # Value kinds as Spark's from_json reads them: integers must fit their type; a text field
 # takes a JSON string, true/false as text, and any array or object as text that no rule accepts.
 _INT_BITS = {"IntegerType": 32, "LongType": 64}
-_FIELD_KINDS = {f.name: str if f.python is str else _INT_BITS[f.spark] for f in MESSAGE_FIELDS}
+FIELD_KINDS = {f.name: str if f.python is str else _INT_BITS[f.spark] for f in MESSAGE_FIELDS}
 _CONTAINER_TEXT = "[...]"  # matches no pattern, like the JSON text Spark gives an array or object
 
 
@@ -162,7 +164,7 @@ def _fields(pairs: list[tuple[str, str, Any]]) -> tuple[dict[str, Any], bool]:
     numeric: dict[str, bool] = {}
     wrong = False
     for name, kind, value in pairs:
-        want = _FIELD_KINDS.get(name)
+        want = FIELD_KINDS.get(name)
         if want is str:
             data[name] = _text(kind, value)
             if kind in ("int", "float", "null"):

@@ -61,3 +61,25 @@ def test_batch_limit_fits_the_driver_memory() -> None:
     assert query.batch_limit(config) == (1 << 30) // query.DRIVER_MEMORY_SHARE // query.DRIVER_BYTES_PER_MESSAGE
     config.processor.max_offsets_per_trigger = 1_000
     assert query.batch_limit(config) == 1_000
+
+
+def test_a_failing_java_pass_is_followed_by_the_spark_sql_one(monkeypatch) -> None:
+    """A batch the Java pass fails on is computed again by Spark SQL expressions, not set aside."""
+    sink = RefusingSink()
+    batch_handler = handler(sink)
+    batch_handler.config.processor.summary = "jvm"
+    ways: list[str] = []
+
+    def compute(batch_rows, rules, offsets, timings, way):
+        ways.append(way)
+        if way == "jvm":
+            raise RuntimeError("java.lang.ClassCastException in cryptostream.batch.Rules")
+        return partials.Summary(groups=3)
+
+    monkeypatch.setattr(batch_handler, "_compute", compute)
+    assert batch_handler._compute_twice(None, None, {}, {}).groups == 3
+    assert ways == ["jvm", "sql"]
+    sink.away = True  # both ways failing while MySQL is away: the query fails, as before
+    monkeypatch.setattr(batch_handler, "_compute", lambda *args: (_ for _ in ()).throw(RuntimeError("broker")))
+    with pytest.raises(RuntimeError):
+        batch_handler._compute_twice(None, None, {}, {})
