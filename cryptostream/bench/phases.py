@@ -94,6 +94,8 @@ def throughput(stack: OwnStack, topic: str, symbols: tuple[str, ...], messages: 
     result["naive_query"] = naive_query(stack, settings, messages, folder / f"naive-{topic}-run{run}", say)
     naive = result["naive_query"].get("msgs_per_s")
     result["ratio_to_naive_query"] = round(rate / naive, 3) if rate and naive else None
+    busy, naive_busy = result["processor"].get("msgs_per_batch_s"), result["naive_query"].get("msgs_per_batch_s")
+    result["batch_time_ratio_to_naive_query"] = round(busy / naive_busy, 3) if busy and naive_busy else None
     if verify:
         account = reconcile(config)
         result["reconcile"] = {"exact": account.exact, "messages": account.messages, "windows": account.windows,

@@ -31,6 +31,7 @@ def test_drain_rate_spans_first_batch_start_to_last_batch_end(tmp_path) -> None:
     assert figures["msgs_per_s"] == 100_000
     assert figures["seconds"] == 3.0
     assert figures["batches"] == 3
+    assert figures["msgs_per_batch_s"] == 125_000  # 300,000 messages in 2.4 s of batches
     assert figures["batch_s"]["p50"] == 0.9
     assert figures["rows_per_batch_max"] == 150_000
     assert figures["per_batch"] == {"messages": {"p50": 100_000, "max": 150_000}, "driver_rows": {"p50": 6, "max": 11},
