@@ -66,8 +66,9 @@ def cluster(tmp_path_factory) -> Iterator[SparkCluster]:
 
 @pytest.fixture(scope="module")
 def stack(cluster, tmp_path_factory) -> Iterator[NativeStack]:
-    # processor_one_task_below=0: every batch in several tasks, so that a batch's tasks run on
-    # both workers (a small batch would otherwise be one task, on either)
+    # processor_one_task_below=0: every batch in several tasks (one per Kafka partition with
+    # prices), so that a batch's tasks can run on both workers (a small batch would otherwise be
+    # one task, on either)
     stack = NativeStack(tmp_path_factory.mktemp("scale-spark"), **SETTINGS, processor_spark_master=cluster.master_url,
                         processor_executor_memory=f"{EXECUTOR_MEMORY_MB}m", processor_cores_max="2",
                         processor_one_task_below="0")
@@ -76,9 +77,13 @@ def stack(cluster, tmp_path_factory) -> Iterator[NativeStack]:
     conf_dir, events = stack.home / "spark-conf", stack.home / "spark-events"
     events.mkdir()
     conf_dir.mkdir()
+    # spark.locality.wait 0: the Kafka source prefers one executor per partition (its consumer
+    # cache), and Spark waits 3 s for a busy preferred executor, longer than these tasks take,
+    # so every task would run on one worker; without the wait a batch's second task takes the
+    # other worker's core at once
     (conf_dir / "spark-defaults.conf").write_text(
         f"spark.eventLog.enabled true\nspark.eventLog.dir file://{events}\n"
-        "spark.eventLog.compress false\nspark.eventLog.rolling.enabled false\n")
+        "spark.eventLog.compress false\nspark.eventLog.rolling.enabled false\nspark.locality.wait 0s\n")
     stack.env["SPARK_CONF_DIR"] = str(conf_dir)
     yield from running(stack)
 
@@ -169,6 +174,11 @@ def task_of(task_end: dict) -> tuple[int, int, str]:
     return task_end["Stage ID"], task_end["Task Info"]["Index"], task_end["Task Info"]["Executor ID"]
 
 
+def task_executors(stack: NativeStack) -> set[str]:
+    """The executors that have run a task of the processor so far."""
+    return {task_of(e)[2] for e in spark_events(stack) if e["Event"] == "SparkListenerTaskEnd"}
+
+
 def processor_batches(stack: NativeStack) -> list[dict]:
     return [json.loads(line) for line in stack.log("processor").splitlines() if '"event": "batch"' in line]
 
@@ -180,6 +190,8 @@ def test_worker_killed_mid_stream_loses_nothing(cluster, stack) -> None:
     driver carries on on the other worker (the lost tasks rerun there, no micro-batch fails),
     and nothing is lost or counted twice."""
     app, _ = wait_for_executors(cluster, workers=2)
+    wait_for("a micro-batch's tasks on both workers' executors", lambda: len(task_executors(stack)) == 2, 120,
+             interval=1)
     processor_pid = int(stack.ctl("pid", "processor").strip())
     batches_before = len(processor_batches(stack))
     # freeze worker-2 and its executor first, so it surely dies with tasks of a micro-batch in

@@ -73,7 +73,7 @@ final class PartitionSummary implements MapPartitionsFunction<Row, Row> {
   }
 
   /** The Kafka timestamp in epoch ms, as parse.py's record_ms. */
-  private static long recordMs(Object timestamp) {
+  static long recordMs(Object timestamp) {
     return timestamp instanceof Instant instant ? instant.toEpochMilli() : ((Timestamp) timestamp).getTime();
   }
 

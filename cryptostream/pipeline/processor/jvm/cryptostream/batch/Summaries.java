@@ -56,9 +56,9 @@ public final class Summaries {
       Message message = new Message();
       while (rows.hasNext()) {
         Row row = rows.next();
-        java.sql.Timestamp time = row.getAs("timestamp");
+        long recordMs = PartitionSummary.recordMs(row.getAs("timestamp"));
         out.add(RowFactory.create(row.<Integer>getAs("partition"), row.<Long>getAs("offset"),
-            rules.check(row.getAs("value"), time.getTime(), message)));
+            rules.check(row.getAs("value"), recordMs, message)));
       }
       return out.iterator();
     }
