@@ -75,6 +75,13 @@ def test_small_batches_run_in_one_task_from_the_first(stack) -> None:
     assert small and small[0]["batch_id"] == 0 and all(b["one_task"] for b in small), small
 
 
+def test_the_processor_starts_from_its_class_archive(stack) -> None:
+    """The processor's JVM maps the class archive set-up recorded (natively) or the image holds:
+    the faster start (processor/class_archive.py; test_class_archive.py shows the JVM uses it)."""
+    started = events_named(stack.deployment, programs.PROCESSOR, {events.STARTED}, 1)
+    assert started and all(str(s.get("class_archive")).endswith(".jsa") for s in started), started
+
+
 def test_metrics_endpoints_count_the_work(stack) -> None:
     """Producer and processor serve Prometheus metrics on 127.0.0.1 that count real work."""
     config = stack.config

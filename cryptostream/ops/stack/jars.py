@@ -1,5 +1,5 @@
 """Resolves the Kafka and Spark-connector jars from Maven Central once, into var/jars, and
-builds the processor's own (jvm_jar)."""
+builds the processor's own (jvm_jar) and its class archive (archive_training)."""
 from __future__ import annotations
 
 import shutil
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cryptostream.core import shipped_files
 from cryptostream.core.config import Config
-from cryptostream.pipeline.processor import jvm_jar
+from cryptostream.pipeline.processor import archive_training, jvm_jar
 
 POMS = {"kafka": ("kafka.xml", False), "spark": ("spark-kafka.xml", True)}
 
@@ -25,6 +25,7 @@ def resolve(config: Config, say=print) -> None:
         _copy_dependencies(pom, target, direct_only)
         stamp.write_text(pom.read_text())
     jvm_jar.build(config, say)
+    archive_training.build(config, say)
 
 
 def _copy_dependencies(pom: Path, target: Path, direct_only: bool) -> None:

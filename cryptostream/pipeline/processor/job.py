@@ -17,6 +17,7 @@ from cryptostream.core import config as config_module
 from cryptostream.core import events, metrics
 from cryptostream.core.config import Config, ConfigError
 from cryptostream.core.logs import configure
+from cryptostream.pipeline.processor import class_archive
 from cryptostream.pipeline.processor.batch import BatchHandler
 from cryptostream.pipeline.processor.progress import make_listener
 from cryptostream.pipeline.processor.query import CheckpointUnwritable, check_checkpoint, start_query
@@ -37,9 +38,10 @@ def run(config: Config) -> int:
     spark.streams.addListener(make_listener(handler.stats, handler.stopping, handler.minute_stats))
     query = start_query(spark, config, handler)
     stopping = on_signals()
+    archive = class_archive.current(config)  # mapped by the driver JVM when there is one: a faster start
     log.info(events.STARTED, spark_master=config.processor.spark_master, topic=config.kafka.topic,
              window_s=config.processor.window, watermark_s=config.processor.watermark,
-             checkpoint=str(config.checkpoint_dir))
+             checkpoint=str(config.checkpoint_dir), class_archive=archive and str(archive))
     failure = wait_for_end(query, stopping)
     if stopping.is_set():
         log.info(events.STOPPING, reason="signal")

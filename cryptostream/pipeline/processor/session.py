@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptostream.core.config import Config
 from cryptostream.core.shipped_files import CONF_DIR
-from cryptostream.pipeline.processor import jvm_jar, local_fs
+from cryptostream.pipeline.processor import class_archive, jvm_jar, local_fs
 
 
 class MissingJars(RuntimeError):
@@ -45,7 +45,9 @@ def scratch_dir(config: Config) -> Path:
     return mine
 
 
-def build_session(config: Config) -> Any:
+def build_session(config: Config, archive_options: str | None = None) -> Any:
+    """The session; its driver JVM maps the class archive if there is one (class_archive.py),
+    or runs with `archive_options` instead (the archive's training run)."""
     from pyspark.sql import SparkSession
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # driver, block manager: loopback only
     settings = config.processor
@@ -53,13 +55,14 @@ def build_session(config: Config) -> Any:
                     f"-Dcryptostream.conf={CONF_DIR} -Dcryptostream.component=spark")
     scratch = scratch_dir(config)
     jar = processor_jar(config)
+    archive = class_archive.java_options(config) if archive_options is None else archive_options
     builder = (SparkSession.builder.appName("cryptostream-processor").master(settings.spark_master)
                # the processor's jar too: executors of a cluster fetch it from the driver
                .config("spark.jars", ",".join([*spark_jars(config), str(jar)]))
                .config("spark.driver.memory", settings.driver_memory)
                .config("spark.executor.memory", settings.executor_memory)
                .config("spark.local.dir", str(scratch))
-               .config("spark.driver.extraJavaOptions", f"{java_options} -Djava.io.tmpdir={scratch}")
+               .config("spark.driver.extraJavaOptions", f"{java_options} -Djava.io.tmpdir={scratch} {archive}".strip())
                .config("spark.executor.extraJavaOptions", java_options)
                .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
                .config("spark.sql.session.timeZone", "UTC")
