@@ -1,6 +1,6 @@
 """Builds local equivalents of the stack's images, for machines with Docker but no registry.
 
-base   debootstrap'd Debian bookworm, imported once (a tarball cached under var/docker)
+base   debootstrap'd Debian bookworm, imported once (a tarball cached in ~/.cache/cryptostream)
 kafka  the Maven-resolved Kafka jars on a JRE (docker/kafka), like apache/kafka
 mysql  Debian's MariaDB (docker/mysql), like mysql:8.4
 app    the project's wheel and its dependencies' wheels (var/wheels, from conf/requirements.lock),
@@ -50,18 +50,25 @@ def build_base(say) -> None:
 
 def base_tarball(say) -> Path:
     """A minimal Debian bookworm root filesystem (debootstrap), made once and cached: the base
-    image, and the fresh machine of tests/e2e/fresh/test_fresh_machine.py."""
-    tarball = context() / "var" / "docker" / "bookworm-minbase.tar"
+    image, and the fresh machine of tests/e2e/fresh/test_fresh_machine.py. Cached for the
+    machine's user, as Maven's ~/.m2 is, not in the checkout: a new clone needs no new one."""
+    tarball = _cache_dir() / "bookworm-minbase.tar"
     if not tarball.exists():
-        rootfs = tarball.with_suffix(".rootfs")
+        rootfs = tarball.with_suffix(f".{os.getpid()}.rootfs")
         say(f"debootstrap bookworm into {rootfs} (about 30 s)")
         shutil.rmtree(rootfs, ignore_errors=True)
         rootfs.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([_debootstrap(), "--variant=minbase", "bookworm", str(rootfs)], check=True,
                        stdout=subprocess.DEVNULL)
-        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
+        partial = tarball.with_name(f"{tarball.name}.{os.getpid()}.partial")  # another run may read it
+        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(partial), "."], check=True)
+        partial.rename(tarball)
         shutil.rmtree(rootfs)
     return tarball
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cryptostream"
 
 
 def _debootstrap() -> str:
