@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cryptostream.core.config import load
-from cryptostream.pipeline.processor import class_archive, jvm_jar
+from cryptostream.pipeline.processor import archive_training, class_archive, jvm_jar
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="the name includes the JVM's build")
 
@@ -55,3 +55,15 @@ def test_only_the_newest_archives_are_kept(tmp_path: Path) -> None:
         os.utime(path, ns=(age * 10**9, age * 10**9))
     class_archive.keep_newest(tmp_path, 3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["processor-2.jsa", "processor-3.jsa", "processor-4.jsa"]
+
+
+def test_a_failed_recording_is_said_and_leaves_no_archive(config, monkeypatch) -> None:
+    """bin/up goes on without the archive (a slower start), saying where the run's output is."""
+    monkeypatch.setattr(archive_training, "MODULE", "cryptostream.no_such_module")  # fails at once, no JVM
+    said: list[str] = []
+    assert archive_training.build(config, said.append) is None
+    folder = class_archive.archive_path(config).parent
+    assert [p.name for p in folder.iterdir()] == [archive_training.TRAINING_LOG]  # no partial, no archive
+    assert "could not record the class archive" in said[-1] and archive_training.TRAINING_LOG in said[-1]
+    assert "no_such_module" in (folder / archive_training.TRAINING_LOG).read_text()
+    assert class_archive.java_options(config) == ""
