@@ -54,16 +54,18 @@ def base_tarball(say) -> Path:
     machine's user, as Maven's ~/.m2 is, not in the checkout: a new clone needs no new one."""
     tarball = _cache_dir() / "bookworm-minbase.tar"
     if not tarball.exists():
-        rootfs = tarball.with_suffix(f".{os.getpid()}.rootfs")
+        tarball.parent.mkdir(parents=True, exist_ok=True)
+        rootfs = Path(tempfile.mkdtemp(prefix="bookworm-minbase.", suffix=".rootfs", dir=tarball.parent))
+        partial = tarball.with_name(f"{tarball.name}.{os.getpid()}.partial")  # another run may read the tarball
         say(f"debootstrap bookworm into {rootfs} (about 30 s)")
-        shutil.rmtree(rootfs, ignore_errors=True)
-        rootfs.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([_debootstrap(), "--variant=minbase", "bookworm", str(rootfs)], check=True,
-                       stdout=subprocess.DEVNULL)
-        partial = tarball.with_name(f"{tarball.name}.{os.getpid()}.partial")  # another run may read it
-        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(partial), "."], check=True)
-        partial.rename(tarball)
-        shutil.rmtree(rootfs)
+        try:
+            subprocess.run([_debootstrap(), "--variant=minbase", "bookworm", str(rootfs)], check=True,
+                           stdout=subprocess.DEVNULL)
+            subprocess.run(["tar", "-C", str(rootfs), "-cf", str(partial), "."], check=True)
+            partial.rename(tarball)
+        finally:
+            shutil.rmtree(rootfs, ignore_errors=True)
+            partial.unlink(missing_ok=True)
     return tarball
 
 

@@ -37,7 +37,10 @@ def current(config: Config) -> Path | None:
 
 def java_options(config: Config) -> str:
     """The driver JVM's options to map the archive, or "" while there is none."""
-    archive = current(config)
+    return options_for(current(config))
+
+
+def options_for(archive: Path | None) -> str:
     return f"-XX:SharedArchiveFile={archive} {USE_FLAGS}" if archive else ""
 
 

@@ -31,14 +31,14 @@ log = structlog.get_logger("processor")
 def run(config: Config) -> int:
     check_checkpoint(config)
     metrics.serve(config.metrics.processor_port, metrics.PROCESSOR_REGISTRY, "metrics.processor_port")
-    spark = build_session(config)
+    archive = class_archive.current(config)  # mapped by the driver JVM when there is one: a faster start
+    spark = build_session(config, class_archive.options_for(archive))
     sink = MySQLSink(config)
     handler = BatchHandler(config, sink)
     handler.minute_stats.flush(sink)  # the run's start, in pipeline_stats even if no batch follows
     spark.streams.addListener(make_listener(handler.stats, handler.stopping, handler.minute_stats))
     query = start_query(spark, config, handler)
     stopping = on_signals()
-    archive = class_archive.current(config)  # mapped by the driver JVM when there is one: a faster start
     log.info(events.STARTED, spark_master=config.processor.spark_master, topic=config.kafka.topic,
              window_s=config.processor.window, watermark_s=config.processor.watermark,
              checkpoint=str(config.checkpoint_dir), class_archive=archive and str(archive))
