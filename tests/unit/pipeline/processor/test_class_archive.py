@@ -19,8 +19,8 @@ pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="the name i
 def config(tmp_path: Path):
     (tmp_path / "spark").mkdir()
     (tmp_path / "spark" / "kafka-clients.jar").write_bytes(b"v1")
-    jvm_jar.jar_path(load(env={"CRYPTOSTREAM_JARS_DIR": str(tmp_path)})).parent.mkdir()
     config = load(env={"CRYPTOSTREAM_JARS_DIR": str(tmp_path), "CRYPTOSTREAM_HOME": str(tmp_path)})
+    jvm_jar.jar_path(config).parent.mkdir()
     jvm_jar.jar_path(config).write_bytes(b"classes")
     return config
 
