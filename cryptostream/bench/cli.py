@@ -93,7 +93,7 @@ def run_all(args: argparse.Namespace, folder) -> dict[str, Any]:
             figures: dict[str, Any] = {}
             if "throughput" in args.phases:
                 figures["throughput"] = phases.throughput(stack, topic, symbols, args.messages, run, folder,
-                                                          args.verify and run == 0, say)
+                                                          args.verify and run == 0, args.drain_trigger, say)
             if "producer" in args.phases:
                 figures["publish"] = phases.publish_path(stack, args.publish_messages, say)
             if "idle" in args.phases:
@@ -157,16 +157,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phases", default="profile,throughput,idle,latency,producer",
                         type=lambda text: set(text.split(",")), help="comma-separated subset")
     parser.add_argument("--verify", action="store_true", help="reconcile the first throughput run (slow)")
+    parser.add_argument("--drain-trigger", type=float, default=None, metavar="SECONDS",
+                        help="both drains' trigger interval (default: processor.trigger_interval; "
+                             "0.01: each batch as soon as the last ends, their capacity)")
     parser.add_argument("--keep-stack", action="store_true", help="leave the benchmark stack running")
     args = parser.parse_args(argv)
     if not (1 <= args.runs <= 10 and 1_000 <= args.messages <= 50_000_000 and 0 <= args.extra_symbols <= 500
             and 0 < args.latency_minutes <= 60 and 1 <= len(args.loads) <= 5
             and all(0 <= load <= MAX_LOAD for load in args.loads)
             and 10_000 <= args.profile_rows <= 10_000_000 and 1 <= args.idle_rate <= 1_000
-            and 0 < args.idle_minutes <= 30):
+            and 0 < args.idle_minutes <= 30
+            and (args.drain_trigger is None or 0.01 <= args.drain_trigger <= 60)):
         parser.error("out of bounds: runs 1-10, messages 1,000-50,000,000, extra symbols 0-500, "
                      f"latency minutes up to 60 per load, 1-5 loads of 0-{MAX_LOAD:,} msgs/s added, "
-                     "profile rows 10,000-10,000,000, idle rate 1-1,000, idle minutes up to 30")
+                     "profile rows 10,000-10,000,000, idle rate 1-1,000, idle minutes up to 30, "
+                     "drain trigger 0.01-60 s")
     folder = shipped_files.checkout("bin/bench") / "var" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     report = run_all(args, folder)

@@ -76,6 +76,12 @@ def test_a_load_out_of_bounds_is_refused() -> None:
         cli.main(["--loads", "0,100000"])
 
 
+@pytest.mark.parametrize("seconds", ["0", "0.001", "61"])
+def test_a_drain_trigger_out_of_bounds_is_refused(seconds) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--drain-trigger", seconds])
+
+
 def test_batch_durations_of_an_interval_leave_out_idle_and_other_batches() -> None:
     events = [json.loads(batch(f"2026-11-27T10:00:0{i}Z", rows, ms))
               for i, rows, ms in ((1, 5, 900), (2, 0, 50), (3, 5, 700), (4, 5, 800), (8, 5, 100))]
