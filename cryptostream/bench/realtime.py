@@ -85,7 +85,7 @@ def session(config: Config, slots: int, epoch_s: float, conf: dict[str, str]) ->
     """A local session with `slots` task threads: Real-time Mode runs every partition's task at
     once, for the whole epoch, so it needs a slot per Kafka partition."""
     from pyspark.sql import SparkSession
-    from cryptostream.pipeline.processor.session import spark_jars
+    from cryptostream.pipeline.processor.classpath import spark_jars
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # driver, block manager: loopback only
     return (SparkSession.builder.master(f"local[{slots}]").appName("cryptostream-realtime-experiment")
             .config("spark.jars", ",".join(spark_jars(config))).config("spark.ui.enabled", "false")

@@ -16,7 +16,7 @@ import pytest
 
 from cryptostream.core.config import load
 from cryptostream.pipeline.processor import jvm_jar
-from cryptostream.pipeline.processor.session import processor_jar
+from cryptostream.pipeline.processor.classpath import processor_jar
 from tests.helpers.harness import PROJECT_DIR
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from cryptostream.core.config import Config
-from cryptostream.pipeline.processor import jvm_jar
+from cryptostream.pipeline.processor import classpath
 
 # -Xshare:auto: an archive the JVM cannot use is skipped; its warning (a line on stdout, in
 # the processor's JSON log) is turned off
@@ -51,8 +51,7 @@ def _fingerprint(config: Config) -> str:
         raise FileNotFoundError("java not found")
     home = Path(java).resolve().parent.parent
     digest = hashlib.sha256()
-    jars = [*jvm_jar.pyspark_jars(), jvm_jar.jar_path(config), *sorted((config.jars_dir / "spark").glob("*.jar"))]
-    for path in [*home.glob("lib/server/libjvm.so"), *jars]:
+    for path in [*home.glob("lib/server/libjvm.so"), *classpath.every_jar(config)]:
         stat = path.stat()
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()

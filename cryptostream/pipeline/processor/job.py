@@ -19,9 +19,10 @@ from cryptostream.core.config import Config, ConfigError
 from cryptostream.core.logs import configure
 from cryptostream.pipeline.processor import class_archive
 from cryptostream.pipeline.processor.batch import BatchHandler
+from cryptostream.pipeline.processor.classpath import MissingJars
 from cryptostream.pipeline.processor.progress import make_listener
 from cryptostream.pipeline.processor.query import CheckpointUnwritable, check_checkpoint, start_query
-from cryptostream.pipeline.processor.session import MissingJars, build_session
+from cryptostream.pipeline.processor.session import build_session
 from cryptostream.pipeline.processor.shutdown import on_signals, quietly, wait_for_end
 from cryptostream.pipeline.processor.sink import MySQLSink
 

@@ -9,26 +9,8 @@ from typing import Any
 
 from cryptostream.core.config import Config
 from cryptostream.core.shipped_files import CONF_DIR
-from cryptostream.pipeline.processor import class_archive, jvm_jar, local_fs
-
-
-class MissingJars(RuntimeError):
-    """The Kafka connector jars were not resolved at set-up."""
-
-
-def spark_jars(config: Config) -> list[str]:
-    jars = sorted(str(p) for p in (config.jars_dir / "spark").glob("*.jar"))
-    if not jars:
-        raise MissingJars(f"no Spark Kafka connector jars in {config.jars_dir / 'spark'}: run bin/up "
-                          "(it resolves them from Maven Central once)")
-    return jars
-
-
-def processor_jar(config: Config) -> Path:
-    jar = jvm_jar.jar_path(config)
-    if not jar.is_file():
-        raise MissingJars(f"no {jar}: run bin/up (it compiles it once)")
-    return jar
+from cryptostream.pipeline.processor import class_archive, local_fs
+from cryptostream.pipeline.processor.classpath import processor_jar, spark_jars
 
 
 def scratch_dir(config: Config) -> Path:
