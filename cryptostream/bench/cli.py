@@ -13,7 +13,7 @@ import platform
 from datetime import datetime, timezone
 from typing import Any
 
-from cryptostream.bench import idle, phases, profile
+from cryptostream.bench import idle, phases, profile, speed
 from cryptostream.bench.measure import median
 from cryptostream.bench.stack import OwnStack
 from cryptostream.core import shipped_files
@@ -72,7 +72,7 @@ def say(message: str) -> None:
 def machine() -> dict[str, Any]:
     memory_kib = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")))
     return {"cores": os.cpu_count(), "ram_gib": round(memory_kib / 2**20, 1), "kernel": platform.release(),
-            "python": platform.python_version()}
+            "python": platform.python_version(), "python_loop_s": speed.loop_seconds()}
 
 
 def run_all(args: argparse.Namespace, folder) -> dict[str, Any]:
@@ -136,7 +136,8 @@ def table(report: dict[str, Any]) -> str:
         bound = "" if target is None else f"{'>=' if kind == 'min' else '<='} {target:,}"
         rows.append(f"{name:40} {shown:>12} {bound:>10}  {met}")
     host = report["machine"]
-    rows.append(f"machine: {host['cores']} cores, {host['ram_gib']} GiB RAM; medians of {len(report['runs'])} run(s)")
+    loop = f"; a Python loop of 20 M additions: {host['python_loop_s']} s" if "python_loop_s" in host else ""
+    rows.append(f"machine: {host['cores']} cores, {host['ram_gib']} GiB RAM{loop}; medians of {len(report['runs'])} run(s)")
     return "\n".join(rows)
 
 

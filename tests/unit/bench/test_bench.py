@@ -46,12 +46,13 @@ def test_medians_of_nested_figures_and_the_table() -> None:
     medians = cli.medians(runs)
     assert medians["throughput"]["processor"]["msgs_per_s"] == 110_000
     assert medians["latency"]["loads"]["0"]["messages_s"]["p50"] == 0.5
-    report = {"medians": medians, "runs": runs, "machine": {"cores": 2, "ram_gib": 23.4}, "args": {"loads": [0]}}
+    report = {"medians": medians, "runs": runs, "machine": {"cores": 2, "ram_gib": 23.4, "python_loop_s": 1.31},
+              "args": {"loads": [0]}}
     lines = {line.split("  ")[0]: line for line in cli.table(report).splitlines()}
     assert lines["processor msgs/s (drain)"].endswith("yes")
     assert "110,000" in lines["processor msgs/s (drain)"]
     assert lines["[REST alone] latency p50 s"].rstrip().endswith("yes")
-    assert "medians of 3 run(s)" in cli.table(report)
+    assert "a Python loop of 20 M additions: 1.31 s; medians of 3 run(s)" in cli.table(report)
 
 
 def test_each_load_has_its_latency_cpu_and_batch_rows() -> None:
