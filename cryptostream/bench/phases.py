@@ -66,7 +66,7 @@ def prepare_topic(stack: OwnStack, messages: int, extra: int, say: Say) -> tuple
 
 
 def throughput(stack: OwnStack, topic: str, symbols: tuple[str, ...], messages: int, run: int,
-               folder: Path, verify: bool, trigger: float | None, say: Say) -> dict[str, Any]:
+               folder: Path, verify: bool, trigger: float, say: Say) -> dict[str, Any]:
     """A fresh processor (own query name, checkpoint and empty tables) drains the topic, with
     the stack's own producer and processor stopped, so nothing else writes or competes; then the
     naive query, with the same settings (`trigger`, seconds: both queries' trigger interval)."""
@@ -74,9 +74,8 @@ def throughput(stack: OwnStack, topic: str, symbols: tuple[str, ...], messages: 
     provisioning.empty_tables(stack.config)
     # the source only matters to the producer (not run here), but the REST one allows 100 symbols
     settings = {"kafka_topic": topic, "processor_query_name": f"{topic}_run{run}", "exchange_source": "websocket",
-                "exchange_symbols": ",".join(symbols), "metrics_processor_port": str(free_port())}
-    if trigger is not None:
-        settings["processor_trigger_interval"] = f"{trigger}s"
+                "exchange_symbols": ",".join(symbols), "metrics_processor_port": str(free_port()),
+                "processor_trigger_interval": f"{trigger}s"}
     config = stack.configured(**settings)
     ends = end_offsets(config)
     log = folder / f"processor-{topic}-run{run}.log"
