@@ -9,7 +9,7 @@ from cryptostream.pipeline.processor import jvm_jar
 
 
 class MissingJars(RuntimeError):
-    """The Kafka connector jars were not resolved at set-up."""
+    """A jar set-up puts in the jars folder (the Kafka connector's, the processor's own) is not there."""
 
 
 def spark_jars(config: Config) -> list[str]:
